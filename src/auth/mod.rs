@@ -1,0 +1,57 @@
+//! Credential sources and the token cache: everything that turns "who am I" into bearer tokens.
+//!
+//! Every source implements `azure_core::credentials::TokenCredential`; `TokenCache` sits in front of one and
+//! hands out tokens per (tenant, scope), refreshing them shortly before they expire.
+
+pub mod azure_cli;
+pub mod claims;
+pub mod device_code;
+pub mod token_cache;
+
+pub use claims::SignedInIdentity;
+pub use token_cache::TokenCache;
+
+/// Why a token could not be had.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// Entra answered with an OAuth error (`invalid_client`, `expired_token`, …).
+    #[error("sign-in failed: {error}: {description}")]
+    Entra { error: String, description: String },
+    /// The person declined the device-code sign-in.
+    #[error("the sign-in was declined")]
+    Declined,
+    /// The device code expired before anyone approved it.
+    #[error("the sign-in code expired before it was used; start again")]
+    CodeExpired,
+    /// `az` is not on PATH.
+    #[error("the Azure CLI (az) is not installed or not on PATH")]
+    CliNotInstalled,
+    /// `az` has no signed-in account.
+    #[error("the Azure CLI is not signed in: run `az login`")]
+    CliNotLoggedIn,
+    /// Any other failure of a credential source, with its message.
+    #[error("could not get a token: {0}")]
+    Credential(String),
+    /// The token endpoint could not be reached or answered garbage.
+    #[error("token endpoint unreachable or invalid: {0}")]
+    Transport(String),
+}
+
+impl AuthError {
+    /// Maps an `azure_core` error from a credential into the most specific variant.
+    pub fn from_azure_core(error: &azure_core::Error) -> Self {
+        let text = error.to_string();
+        let lower = text.to_ascii_lowercase();
+        if lower.contains("az login") || lower.contains("az account set") {
+            Self::CliNotLoggedIn
+        } else if lower.contains("not installed")
+            || lower.contains("not recognized")
+            || lower.contains("command not found")
+        {
+            Self::CliNotInstalled
+        } else {
+            Self::Credential(text)
+        }
+    }
+}

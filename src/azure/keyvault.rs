@@ -1,0 +1,212 @@
+//! Key Vault data-plane client for secrets: list (paged), versions (paged), get. Authenticates through the
+//! vault's 401 challenge, caching the challenged scope per vault host and checking its domain first.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use url::Url;
+
+use super::challenge::{Challenge, parse_challenge, verify_challenge_domain};
+use super::error::{AzureError, Service};
+use super::identifiers::VaultUri;
+use super::models::{SecretBundle, SecretItem};
+use super::pipeline::{Outgoing, Page, Pipeline, Received};
+use crate::auth::TokenCache;
+
+/// The data-plane api-version we speak (the default of Microsoft's Rust clients 1.0).
+pub const KEYVAULT_API_VERSION: &str = "2025-07-01";
+/// Largest page Key Vault allows.
+pub const MAX_PAGE_SIZE: u32 = 25;
+
+/// Key Vault client for one identity; safe to share across tasks.
+#[derive(Debug, Clone)]
+pub struct KeyVaultClient {
+    pipeline: Pipeline,
+    tokens: Arc<TokenCache>,
+    /// Challenge per vault authority (`host:port`), learnt from the first 401.
+    challenges: Arc<Mutex<HashMap<String, Challenge>>>,
+}
+
+impl KeyVaultClient {
+    pub fn new(pipeline: Pipeline, tokens: Arc<TokenCache>) -> Self {
+        Self {
+            pipeline,
+            tokens,
+            challenges: Arc::default(),
+        }
+    }
+
+    /// One page of a vault's secrets (no values).
+    pub async fn list_secrets_page(
+        &self,
+        vault: &VaultUri,
+        next_link: Option<&str>,
+    ) -> Result<Page<SecretItem>, AzureError> {
+        let url = match next_link {
+            Some(link) => checked_next_link(vault, link)?,
+            None => page_url(vault, "secrets")?,
+        };
+        self.get_json(url).await
+    }
+
+    /// One page of a secret's versions (no values).
+    pub async fn list_secret_versions_page(
+        &self,
+        vault: &VaultUri,
+        name: &str,
+        next_link: Option<&str>,
+    ) -> Result<Page<SecretItem>, AzureError> {
+        let url = match next_link {
+            Some(link) => checked_next_link(vault, link)?,
+            None => page_url(vault, &format!("secrets/{}/versions", path_segment(name)?))?,
+        };
+        self.get_json(url).await
+    }
+
+    /// A secret with its value; the latest version when `version` is `None`.
+    pub async fn get_secret(
+        &self,
+        vault: &VaultUri,
+        name: &str,
+        version: Option<&str>,
+    ) -> Result<SecretBundle, AzureError> {
+        let path = match version {
+            Some(version) => format!("secrets/{}/{}", path_segment(name)?, path_segment(version)?),
+            None => format!("secrets/{}", path_segment(name)?),
+        };
+        self.get_json(vault.url(&path, KEYVAULT_API_VERSION)?).await
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, AzureError> {
+        let host = url.host_str().unwrap_or_default().to_owned();
+        let received = self.send_authorized(Outgoing::get(url)).await?;
+        received.json(Service::KeyVault, &host)
+    }
+
+    /// Sends with the cached challenge's token, or first without a token (and without a body) to learn the
+    /// challenge; a 401 with a new challenge is answered once.
+    async fn send_authorized(&self, mut request: Outgoing) -> Result<Received, AzureError> {
+        let authority = authority_of(&request.url);
+        let known = self
+            .challenges
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&authority)
+            .cloned();
+        let body = request.body.take();
+        if let Some(challenge) = &known {
+            request.bearer = Some(self.bearer_for(challenge).await?);
+            request.body = body.clone();
+        }
+        let received = self.pipeline.execute(Service::KeyVault, &request).await?;
+        if received.status != StatusCode::UNAUTHORIZED {
+            return Ok(received);
+        }
+        let Some(challenge) = received
+            .headers
+            .get(reqwest::header::WWW_AUTHENTICATE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_challenge)
+        else {
+            return Ok(received);
+        };
+        if known.as_ref().map(|c| &c.scope) == Some(&challenge.scope) {
+            // Same challenge with a token we just sent: the token was refused; report the 401 as it is.
+            return Ok(received);
+        }
+        verify_challenge_domain(&request.url, &challenge.scope)?;
+        self.challenges
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(authority, challenge.clone());
+        request.bearer = Some(self.bearer_for(&challenge).await?);
+        request.body = body;
+        self.pipeline.execute(Service::KeyVault, &request).await
+    }
+
+    async fn bearer_for(&self, challenge: &Challenge) -> Result<Arc<SecretString>, AzureError> {
+        let token = self.tokens.token(&challenge.scope).await?;
+        Ok(Arc::new(SecretString::from(token.token.secret())))
+    }
+}
+
+fn authority_of(url: &Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or_default().to_ascii_lowercase(),
+        url.port_or_known_default().unwrap_or(443)
+    )
+}
+
+fn page_url(vault: &VaultUri, path: &str) -> Result<Url, AzureError> {
+    let mut url = vault.url(path, KEYVAULT_API_VERSION)?;
+    url.query_pairs_mut()
+        .append_pair("maxresults", &MAX_PAGE_SIZE.to_string());
+    Ok(url)
+}
+
+/// Key Vault next links are absolute, may carry `:443` and a stale api-version: accept them only for the
+/// same vault (the token must not leave it) and pin our api-version.
+fn checked_next_link(vault: &VaultUri, link: &str) -> Result<Url, AzureError> {
+    let url = Url::parse(link).map_err(|error| AzureError::InvalidUri(format!("{link}: {error}")))?;
+    let vault_url = Url::parse(vault.as_str()).map_err(|error| AzureError::InvalidUri(error.to_string()))?;
+    if url.scheme() != "https" || authority_of(&url) != authority_of(&vault_url) {
+        return Err(AzureError::TokenRefused(format!(
+            "next link {link} leaves the vault {vault}"
+        )));
+    }
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(key, _)| key != "api-version")
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    let mut pinned = url;
+    pinned
+        .query_pairs_mut()
+        .clear()
+        .extend_pairs(pairs)
+        .append_pair("api-version", KEYVAULT_API_VERSION);
+    Ok(pinned)
+}
+
+/// Object names are `[0-9a-zA-Z-]`, versions are hex; anything else would change the path.
+fn path_segment(text: &str) -> Result<&str, AzureError> {
+    if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        Ok(text)
+    } else {
+        Err(AzureError::InvalidUri(format!(
+            "'{text}' is not a valid Key Vault object name or version"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_link_must_stay_in_the_vault_and_gets_our_api_version() {
+        let vault = VaultUri::parse("https://kv1.vault.azure.net").expect("vault");
+        let pinned = checked_next_link(
+            &vault,
+            "https://kv1.vault.azure.net:443/secrets?api-version=7.2&$skiptoken=abc&maxresults=25",
+        )
+        .expect("same vault");
+        let query: Vec<_> = pinned.query_pairs().collect();
+        assert!(query.iter().any(|(k, v)| k == "api-version" && v == KEYVAULT_API_VERSION));
+        assert!(query.iter().any(|(k, v)| k == "$skiptoken" && v == "abc"));
+        assert!(!query.iter().any(|(_, v)| v == "7.2"));
+        assert!(checked_next_link(&vault, "https://kv2.vault.azure.net/secrets?x=1").is_err());
+        assert!(checked_next_link(&vault, "https://kv1.vault.azure.net:8443/secrets").is_err());
+    }
+
+    #[test]
+    fn names_cannot_escape_the_path() {
+        assert!(path_segment("db-password-01").is_ok());
+        for bad in ["", "../keys", "a/b", "a?b", "a b"] {
+            assert!(path_segment(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! REST layer: the HTTP pipeline (retry, `Retry-After`, timeouts, typed errors), Key Vault challenge auth,
+//! paging, and the ARM and Key Vault clients with their typed models. Knows nothing of the UI.
+
+pub mod arm;
+pub mod challenge;
+pub mod error;
+pub mod identifiers;
+pub mod keyvault;
+pub mod models;
+pub mod pipeline;
+
+pub use error::{AzureError, Service};
+pub use pipeline::{Page, Pipeline, RetryPolicy};

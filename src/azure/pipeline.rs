@@ -1,0 +1,291 @@
+//! The HTTP pipeline every client shares: HTTPS only, per-request timeout (set on the client), retries of
+//! throttled (429) and transient (5xx, connection) failures honouring `Retry-After`, and JSON decoding.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::error::{AzureError, Service, service_error};
+
+/// One page of a list: `{"value":[…],"nextLink":"…"}` as ARM, Key Vault and Graph send it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Page<T> {
+    #[serde(default = "Vec::new")]
+    pub value: Vec<T>,
+    #[serde(default, rename = "nextLink", alias = "@odata.nextLink")]
+    pub next_link: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// The next link, treating `""` as the end of the list (the Rust SDK does the same).
+    pub fn next(&self) -> Option<&str> {
+        self.next_link.as_deref().filter(|link| !link.is_empty())
+    }
+}
+
+/// How often and how long to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// First back-off when the server gives no `Retry-After`; doubled each time.
+    pub base_delay: Duration,
+    /// No single wait is longer than this, whatever `Retry-After` says.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        // Key Vault's throttling guidance backs off 1, 2, 4, 8, 16 s.
+        Self {
+            max_retries: 5,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A request to send; cloned per attempt.
+#[derive(Clone)]
+pub struct Outgoing {
+    pub method: Method,
+    pub url: Url,
+    pub body: Option<Bytes>,
+    pub bearer: Option<std::sync::Arc<SecretString>>,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Outgoing {
+    pub fn get(url: Url) -> Self {
+        Self {
+            method: Method::GET,
+            url,
+            body: None,
+            bearer: None,
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// A response with its body read.
+#[derive(Debug)]
+pub struct Received {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Received {
+    /// Decodes a success body as `T`, or turns an error status into a typed error.
+    pub fn json<T: DeserializeOwned>(&self, service: Service, host: &str) -> Result<T, AzureError> {
+        if !self.status.is_success() {
+            return Err(service_error(service, self.status.as_u16(), &self.body));
+        }
+        serde_json::from_slice(&self.body).map_err(|error| AzureError::InvalidResponse {
+            host: host.to_owned(),
+            detail: error.to_string(),
+        })
+    }
+}
+
+/// The shared HTTP pipeline.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    http: reqwest::Client,
+    retry: RetryPolicy,
+}
+
+impl Pipeline {
+    pub fn new(http: reqwest::Client, retry: RetryPolicy) -> Self {
+        Self { http, retry }
+    }
+
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Sends `request`, retrying 429 and transient failures; returns whatever final status came back.
+    pub async fn execute(
+        &self,
+        service: Service,
+        request: &Outgoing,
+    ) -> Result<Received, AzureError> {
+        let host = request.url.host_str().unwrap_or_default().to_owned();
+        if request.url.scheme() != "https" {
+            return Err(AzureError::TokenRefused(format!(
+                "{} is not HTTPS",
+                request.url
+            )));
+        }
+        let mut attempt = 0;
+        loop {
+            let result = self.send_once(request).await;
+            let retry_delay = match &result {
+                Ok(received) if is_retryable_status(received.status) => {
+                    Some(retry_after(&received.headers).unwrap_or_else(|| self.backoff(attempt)))
+                }
+                // A connection that failed before the request was sent is always safe to retry; once sent,
+                // only idempotent methods are.
+                Err(AzureError::Network { .. }) if request.method == Method::GET => {
+                    Some(self.backoff(attempt))
+                }
+                _ => None,
+            };
+            match retry_delay {
+                Some(delay) if attempt < self.retry.max_retries => {
+                    tracing::debug!(%host, attempt, ?delay, "retrying");
+                    tokio::time::sleep(delay.min(self.retry.max_delay)).await;
+                    attempt += 1;
+                }
+                Some(_) => {
+                    return match result {
+                        Ok(received) if received.status == StatusCode::TOO_MANY_REQUESTS => {
+                            Err(AzureError::Throttled {
+                                service,
+                                attempts: attempt + 1,
+                            })
+                        }
+                        other => other,
+                    };
+                }
+                None => return result,
+            }
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt);
+        self.retry
+            .base_delay
+            .saturating_mul(factor)
+            .min(self.retry.max_delay)
+    }
+
+    async fn send_once(&self, request: &Outgoing) -> Result<Received, AzureError> {
+        let host = request.url.host_str().unwrap_or_default().to_owned();
+        let mut builder = self
+            .http
+            .request(request.method.clone(), request.url.clone());
+        if let Some(token) = &request.bearer {
+            builder = builder.bearer_auth(token.expose_secret());
+        }
+        for (name, value) in &request.headers {
+            builder = builder.header(*name, value);
+        }
+        builder = match &request.body {
+            Some(body) => builder
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone()),
+            None if request.method != Method::GET => builder.header(reqwest::header::CONTENT_LENGTH, "0"),
+            None => builder,
+        };
+        let response = builder.send().await.map_err(|error| transport_error(&host, error))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|error| transport_error(&host, error))?;
+        Ok(Received {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+fn is_retryable_status(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 500 | 502 | 503 | 504)
+}
+
+fn transport_error(host: &str, error: reqwest::Error) -> AzureError {
+    if error.is_timeout() {
+        AzureError::Timeout {
+            host: host.to_owned(),
+        }
+    } else {
+        // `without_url` keeps query strings (which may hold skip tokens) out of messages.
+        let detail = error.without_url();
+        let mut text = detail.to_string();
+        let mut source = std::error::Error::source(&detail);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        AzureError::Network {
+            host: host.to_owned(),
+            detail: text,
+        }
+    }
+}
+
+/// Reads `retry-after-ms`, `x-ms-retry-after-ms` or `Retry-After` (seconds or an HTTP date).
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    for name in ["retry-after-ms", "x-ms-retry-after-ms"] {
+        if let Some(ms) = headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|text| text.trim().parse::<u64>().ok())
+        {
+            return Some(Duration::from_millis(ms));
+        }
+    }
+    let text = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc2822).ok()?;
+    let wait = when - time::OffsetDateTime::now_utc();
+    Some(Duration::from_secs(wait.whole_seconds().max(0) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn retry_after_forms() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert("x-ms-retry-after-ms", HeaderValue::from_static("250"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_millis(250)));
+        let mut dated = HeaderMap::new();
+        dated.insert("retry-after", HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        assert_eq!(retry_after(&dated), Some(Duration::ZERO), "a past date means now");
+        assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn empty_next_link_ends_paging() {
+        let page: Page<u32> = serde_json::from_str(r#"{"value":[1],"nextLink":""}"#).expect("page");
+        assert_eq!(page.next(), None);
+        let page: Page<u32> = serde_json::from_str(r#"{"value":[],"nextLink":null}"#).expect("page");
+        assert_eq!(page.next(), None);
+        let page: Page<u32> = serde_json::from_str(r#"{"value":[2],"nextLink":"https://x/y"}"#).expect("page");
+        assert_eq!(page.next(), Some("https://x/y"));
+    }
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let pipeline = Pipeline::new(
+            reqwest::Client::new(),
+            RetryPolicy {
+                max_retries: 3,
+                base_delay: Duration::from_millis(100),
+                max_delay: Duration::from_millis(350),
+            },
+        );
+        assert_eq!(pipeline.backoff(0), Duration::from_millis(100));
+        assert_eq!(pipeline.backoff(1), Duration::from_millis(200));
+        assert_eq!(pipeline.backoff(2), Duration::from_millis(350));
+    }
+}

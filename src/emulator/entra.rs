@@ -1,0 +1,317 @@
+//! Emulated Entra ID v2.0 endpoints on `login.localhost`: `/{tenant}/oauth2/v2.0/devicecode` and `/token`
+//! (device_code, refresh_token with rotation, client_credentials with a secret), with Entra's error shapes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Form, Json, Router};
+use rand::Rng;
+use serde_json::json;
+
+use super::responses::entra_error;
+use super::state::{DeviceCodeState, RefreshGrant};
+use super::{Shared, now_unix};
+
+/// Device codes live 15 minutes, as Entra's do.
+const DEVICE_CODE_LIFETIME: i64 = 900;
+/// Poll interval we ask for. Entra says 5; the emulator says 1 so the demo and tests start fast.
+const DEVICE_CODE_INTERVAL: u64 = 1;
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/{tenant}/oauth2/v2.0/devicecode", post(device_code))
+        .route("/{tenant}/oauth2/v2.0/token", post(token))
+        .with_state(shared)
+}
+
+/// The first resource scope of a request and its audience (`https://x/.default` → `https://x`).
+fn resource_audience(scope: &str) -> Option<String> {
+    scope
+        .split_whitespace()
+        .find(|s| !matches!(*s, "offline_access" | "openid" | "profile" | "email"))
+        .map(|s| s.trim_end_matches("/.default").trim_end_matches('/').to_owned())
+}
+
+fn random_token(len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+fn user_code() -> String {
+    const ALPHABET: &[u8] = b"BCDFGHJKLMNPQRSTVWXZ23456789";
+    let mut rng = rand::rng();
+    (0..8)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+async fn device_code(
+    State(shared): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let Some(client_id) = form.get("client_id").filter(|id| !id.is_empty()) else {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'client_id'.",
+        );
+    };
+    let scope = form.get("scope").cloned().unwrap_or_default();
+    if resource_audience(&scope).is_none() {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            70011,
+            "The provided value for the input parameter 'scope' is not valid.",
+        );
+    }
+    let mut cloud = shared.write();
+    let Some(tenant_id) = cloud.resolve_tenant(&tenant).map(|t| t.id.clone()) else {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_tenant",
+            90002,
+            &format!("Tenant '{tenant}' not found."),
+        );
+    };
+    let approved_for = if shared.auto_approve_device_codes {
+        let demo_user = cloud.demo_user.clone();
+        cloud.user_principal(&demo_user)
+    } else {
+        None
+    };
+    let device_code = random_token(48);
+    let code = user_code();
+    cloud.device_codes.insert(
+        device_code.clone(),
+        DeviceCodeState {
+            user_code: code.clone(),
+            tenant: tenant_id,
+            client_id: client_id.clone(),
+            scope,
+            expires_at: now_unix() + DEVICE_CODE_LIFETIME,
+            approved_for,
+            declined: false,
+            last_poll: None,
+        },
+    );
+    let verification_uri = format!("{}/device", shared.login_base());
+    Json(json!({
+        "user_code": code,
+        "device_code": device_code,
+        "verification_uri": verification_uri,
+        "expires_in": DEVICE_CODE_LIFETIME,
+        "interval": DEVICE_CODE_INTERVAL,
+        "message": format!(
+            "To sign in, use a web browser to open the page {verification_uri} and enter the code {code} to authenticate."
+        ),
+    }))
+    .into_response()
+}
+
+async fn token(
+    State(shared): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if shared.read().resolve_tenant(&tenant).is_none() {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_tenant",
+            90002,
+            &format!("Tenant '{tenant}' not found."),
+        );
+    }
+    match form.get("grant_type").map(String::as_str) {
+        Some("urn:ietf:params:oauth:grant-type:device_code") => device_code_grant(&shared, &form),
+        Some("refresh_token") => refresh_token_grant(&shared, &form),
+        Some("client_credentials") => client_credentials_grant(&shared, &form),
+        Some(other) => entra_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            70003,
+            &format!("The app requested an unsupported grant type '{other}'."),
+        ),
+        None => entra_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            900144,
+            "The request body must contain the following parameter: 'grant_type'.",
+        ),
+    }
+}
+
+fn device_code_grant(shared: &Shared, form: &HashMap<String, String>) -> Response {
+    let code = form.get("device_code").cloned().unwrap_or_default();
+    let mut cloud = shared.write();
+    let Some(state) = cloud.device_codes.get_mut(&code) else {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "bad_verification_code",
+            70000,
+            "The provided device code is not valid.",
+        );
+    };
+    if state.expires_at <= now_unix() {
+        cloud.device_codes.remove(&code);
+        return entra_error(StatusCode::BAD_REQUEST, "expired_token", 70019, "Verification code expired.");
+    }
+    if state.declined {
+        cloud.device_codes.remove(&code);
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "authorization_declined",
+            70000,
+            "The end user denied the authorization request.",
+        );
+    }
+    let Some(principal) = state.approved_for.clone() else {
+        let now = std::time::Instant::now();
+        let too_fast = state
+            .last_poll
+            .is_some_and(|last| now.duration_since(last).as_millis() < 500);
+        state.last_poll = Some(now);
+        return if too_fast {
+            entra_error(StatusCode::BAD_REQUEST, "slow_down", 70016, "Polling too frequently; slow down.")
+        } else {
+            entra_error(
+                StatusCode::BAD_REQUEST,
+                "authorization_pending",
+                70016,
+                "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
+            )
+        };
+    };
+    let (scope, client_id) = (state.scope.clone(), state.client_id.clone());
+    cloud.device_codes.remove(&code);
+    drop(cloud);
+    grant_user_tokens(shared, principal, &client_id, &scope)
+}
+
+fn refresh_token_grant(shared: &Shared, form: &HashMap<String, String>) -> Response {
+    let presented = form.get("refresh_token").cloned().unwrap_or_default();
+    // Rotation: a refresh token is good once; the answer carries its successor.
+    let grant = shared.write().refresh_tokens.remove(&presented);
+    let Some(grant) = grant else {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            700082,
+            "The refresh token has expired or is invalid.",
+        );
+    };
+    let scope = form
+        .get("scope")
+        .cloned()
+        .unwrap_or_else(|| shared.management_audience() + "/.default");
+    grant_user_tokens(shared, grant.principal, &grant.client_id, &scope)
+}
+
+fn grant_user_tokens(
+    shared: &Shared,
+    principal: super::state::Principal,
+    client_id: &str,
+    scope: &str,
+) -> Response {
+    let Some(audience) = resource_audience(scope) else {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            70011,
+            "The provided value for the input parameter 'scope' is not valid.",
+        );
+    };
+    let (access_token, expires_in) = shared.issue_access_token(&principal, &audience, Some(client_id));
+    let refresh_token = random_token(64);
+    shared.write().refresh_tokens.insert(
+        refresh_token.clone(),
+        RefreshGrant {
+            principal,
+            client_id: client_id.to_owned(),
+        },
+    );
+    Json(json!({
+        "token_type": "Bearer",
+        "scope": format!("{audience}/.default"),
+        "expires_in": expires_in,
+        "ext_expires_in": expires_in,
+        "access_token": access_token,
+        "refresh_token": refresh_token,
+    }))
+    .into_response()
+}
+
+fn client_credentials_grant(shared: &Shared, form: &HashMap<String, String>) -> Response {
+    let client_id = form.get("client_id").cloned().unwrap_or_default();
+    let scope = form.get("scope").cloned().unwrap_or_default();
+    let Some((principal, expected_secret)) = shared.read().app_principal(&client_id) else {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            &format!("Application with identifier '{client_id}' was not found in the directory."),
+        );
+    };
+    let presented = form.get("client_secret");
+    if presented.is_none() || presented != expected_secret.as_ref() {
+        return entra_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
+        );
+    }
+    if !scope.trim().ends_with("/.default") {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            1002012,
+            "The provided value for scope is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier.",
+        );
+    }
+    let Some(audience) = resource_audience(&scope) else {
+        return entra_error(StatusCode::BAD_REQUEST, "invalid_scope", 70011, "The scope is not valid.");
+    };
+    let (access_token, expires_in) = shared.issue_access_token(&principal, &audience, None);
+    Json(json!({
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+        "ext_expires_in": expires_in,
+        "access_token": access_token,
+    }))
+    .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audience_is_the_first_resource_scope() {
+        assert_eq!(
+            resource_audience("https://management.localhost:1/.default offline_access openid").as_deref(),
+            Some("https://management.localhost:1")
+        );
+        assert_eq!(
+            resource_audience("openid https://vault.localhost:1/.default").as_deref(),
+            Some("https://vault.localhost:1")
+        );
+        assert_eq!(resource_audience("openid profile"), None);
+    }
+
+    #[test]
+    fn user_codes_avoid_ambiguous_letters() {
+        let code = user_code();
+        assert_eq!(code.len(), 8);
+        assert!(!code.contains(['0', 'O', '1', 'I']));
+    }
+}

@@ -1,0 +1,399 @@
+//! A local Azure over HTTPS: Entra (token and device-code endpoints), ARM, and Key Vault, on one loopback port
+//! with virtual hosts (`login.localhost`, `management.localhost`, `graph.localhost`, `{vault}.vault.localhost`).
+//! It is the demo, the test bed and the benchmark target; wire formats follow
+//! `shared/reference/azure-protocols.md`.
+
+mod arm;
+mod entra;
+mod keyvault;
+mod responses;
+pub mod seed;
+pub mod state;
+mod tls;
+pub mod token;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::service::TowerToHyperService;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+use crate::cloud::{CloudError, CloudProfile};
+use seed::Seed;
+use state::{CloudState, Principal};
+use token::{Claims, TokenSigner};
+
+/// How to run the emulator.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// 0 picks a free ephemeral port.
+    pub port: u16,
+    pub seed: Seed,
+    /// Added before every response.
+    pub latency: Duration,
+    /// Approve every device code at once for the seed's demo user (demo mode and tests).
+    pub auto_approve_device_codes: bool,
+    /// Where to write `ca.pem`; a fresh temporary directory when `None`.
+    pub ca_dir: Option<PathBuf>,
+}
+
+impl EmulatorConfig {
+    /// The bundled demo seed on an ephemeral port, no latency, device codes auto-approved.
+    pub fn demo() -> Result<Self, EmulatorError> {
+        Ok(Self {
+            port: 0,
+            seed: seed::parse_seed(seed::DEMO_SEED_JSON).map_err(|error| EmulatorError::Seed(error.to_string()))?,
+            latency: Duration::ZERO,
+            auto_approve_device_codes: true,
+            ca_dir: None,
+        })
+    }
+}
+
+/// The emulator could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EmulatorError {
+    #[error("invalid seed data: {0}")]
+    Seed(String),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsSetupError),
+    #[error("cannot listen on 127.0.0.1:{port}: {source}")]
+    Listen { port: u16, source: std::io::Error },
+    #[error("cannot write the CA certificate to {path}: {source}")]
+    WriteCa { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
+}
+
+/// State shared by every request handler.
+pub(crate) struct Shared {
+    pub(crate) cloud: RwLock<CloudState>,
+    pub(crate) signer: TokenSigner,
+    pub(crate) port: u16,
+    pub(crate) latency_ms: AtomicU64,
+    pub(crate) auto_approve_device_codes: bool,
+}
+
+impl Shared {
+    pub(crate) fn read(&self) -> std::sync::RwLockReadGuard<'_, CloudState> {
+        self.cloud.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn write(&self) -> std::sync::RwLockWriteGuard<'_, CloudState> {
+        self.cloud.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn login_base(&self) -> String {
+        format!("https://login.localhost:{}", self.port)
+    }
+
+    pub(crate) fn management_audience(&self) -> String {
+        format!("https://management.localhost:{}", self.port)
+    }
+
+    pub(crate) fn vault_audience(&self) -> String {
+        format!("https://vault.localhost:{}", self.port)
+    }
+
+    /// Mints a one-hour access token for `principal` and `audience`.
+    pub(crate) fn issue_access_token(
+        &self,
+        principal: &Principal,
+        audience: &str,
+        client_app: Option<&str>,
+    ) -> (String, i64) {
+        let now = now_unix();
+        let lifetime = 3600;
+        let claims = Claims {
+            aud: audience.trim_end_matches('/').to_owned(),
+            iss: format!("{}/{}/v2.0", self.login_base(), principal.tenant_id),
+            iat: now,
+            nbf: now,
+            exp: now + lifetime,
+            oid: principal.object_id.clone(),
+            sub: principal.object_id.clone(),
+            tid: principal.tenant_id.clone(),
+            upn: principal.upn.clone(),
+            name: Some(principal.display_name.clone()),
+            appid: principal
+                .app_id
+                .clone()
+                .or_else(|| client_app.map(str::to_owned)),
+            idtyp: if principal.is_user { "user" } else { "app" }.to_owned(),
+        };
+        (self.signer.sign(&claims), lifetime)
+    }
+}
+
+pub(crate) fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// A running emulator. Dropping it (or `shutdown`) stops accepting connections.
+pub struct Emulator {
+    port: u16,
+    ca_pem: String,
+    ca_path: PathBuf,
+    shared: Arc<Shared>,
+    stop: watch::Sender<bool>,
+    _ca_dir_guard: Option<TempDirGuard>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator").field("port", &self.port).finish_non_exhaustive()
+    }
+}
+
+/// Removes the temporary CA directory when the emulator goes away.
+struct TempDirGuard(PathBuf);
+
+impl Drop for TempDirGuard {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+impl Emulator {
+    /// Binds 127.0.0.1, makes the CA and starts serving on the current tokio runtime.
+    pub async fn start(config: EmulatorConfig) -> Result<Self, EmulatorError> {
+        let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, config.port)))
+            .await
+            .map_err(|source| EmulatorError::Listen {
+                port: config.port,
+                source,
+            })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| EmulatorError::Listen {
+                port: config.port,
+                source,
+            })?
+            .port();
+        let tls = tls::make_tls()?;
+        let (ca_dir, guard) = match config.ca_dir {
+            Some(dir) => (dir, None),
+            None => {
+                let dir = std::env::temp_dir().join(format!(
+                    "vaultscope-emulator-{}-{port}",
+                    std::process::id()
+                ));
+                (dir.clone(), Some(TempDirGuard(dir)))
+            }
+        };
+        let ca_path = ca_dir.join("ca.pem");
+        std::fs::create_dir_all(&ca_dir)
+            .and_then(|()| std::fs::write(&ca_path, &tls.ca_pem))
+            .map_err(|source| EmulatorError::WriteCa {
+                path: ca_path.clone(),
+                source,
+            })?;
+
+        let shared = Arc::new(Shared {
+            cloud: RwLock::new(CloudState::from_seed(&config.seed, now_unix())),
+            signer: TokenSigner::new_random(),
+            port,
+            latency_ms: AtomicU64::new(config.latency.as_millis() as u64),
+            auto_approve_device_codes: config.auto_approve_device_codes,
+        });
+        let routers = Arc::new(Routers {
+            login: entra::router(shared.clone()),
+            management: arm::router(shared.clone()),
+            vault: keyvault::router(shared.clone()),
+            shared: shared.clone(),
+        });
+        let app = Router::new().fallback(route_by_host).with_state(routers);
+        let (stop, stopped) = watch::channel(false);
+        tokio::spawn(serve(listener, tls.server_config, app, stopped));
+        tracing::info!(port, "emulator listening");
+        Ok(Self {
+            port,
+            ca_pem: tls.ca_pem,
+            ca_path,
+            shared,
+            stop,
+            _ca_dir_guard: guard,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The CA certificate (PEM) clients must trust.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// Where `ca.pem` was written (for curl `--cacert` and other clients).
+    pub fn ca_path(&self) -> &std::path::Path {
+        &self.ca_path
+    }
+
+    /// The `Local` cloud profile pointing at this emulator.
+    pub fn cloud_profile(&self) -> Result<CloudProfile, EmulatorError> {
+        Ok(CloudProfile::local(self.port, &self.ca_pem)?)
+    }
+
+    /// The first seeded tenant (the demo tenant).
+    pub fn demo_tenant_id(&self) -> String {
+        self.shared
+            .read()
+            .tenants
+            .first()
+            .map(|tenant| tenant.id.clone())
+            .unwrap_or_else(|| "common".into())
+    }
+
+    /// The endpoints, one per line, for `vaultscope emulator` to print.
+    pub fn describe_endpoints(&self) -> String {
+        let port = self.port;
+        let tenant = self.demo_tenant_id();
+        format!(
+            "Entra (authority):  https://login.localhost:{port}/{tenant}/oauth2/v2.0/token\n\
+             Resource Manager:   https://management.localhost:{port}/subscriptions?api-version=2022-12-01\n\
+             Key Vault:          https://{{vault}}.vault.localhost:{port}/secrets?api-version=2025-07-01\n\
+             Key Vault audience: https://vault.localhost:{port}\n\
+             CA certificate:     {}",
+            self.ca_path.display()
+        )
+    }
+
+    /// Changes the latency added to every response.
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared
+            .latency_ms
+            .store(latency.as_millis() as u64, Ordering::Relaxed);
+    }
+
+    /// Names of all vaults with their secret counts (for tests and benchmarks).
+    pub fn vault_secret_counts(&self) -> Vec<(String, usize)> {
+        self.shared
+            .read()
+            .vaults
+            .values()
+            .map(|vault| (vault.name.clone(), vault.secrets.len()))
+            .collect()
+    }
+
+    /// Stops accepting connections.
+    pub fn shutdown(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+struct Routers {
+    login: Router,
+    management: Router,
+    vault: Router,
+    shared: Arc<Shared>,
+}
+
+/// Which vault a request on `{vault}.vault.localhost` is for, and the authority it used.
+#[derive(Debug, Clone)]
+pub(crate) struct VaultHost {
+    pub name: String,
+    pub authority: String,
+}
+
+/// The authority (`host:port`) a request was sent to: `Host` (HTTP/1.1) or the URI (HTTP/2 `:authority`).
+pub(crate) fn request_authority(request: &Request) -> String {
+    request
+        .uri()
+        .authority()
+        .map(|authority| authority.as_str().to_owned())
+        .or_else(|| {
+            request
+                .headers()
+                .get(axum::http::header::HOST)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+async fn route_by_host(State(routers): State<Arc<Routers>>, mut request: Request) -> Response {
+    let latency = routers.shared.latency_ms.load(Ordering::Relaxed);
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    let authority = request_authority(&request);
+    let host = authority.split(':').next().unwrap_or_default().to_owned();
+    let router = match host.as_str() {
+        "login.localhost" => routers.login.clone(),
+        "management.localhost" => routers.management.clone(),
+        _ => match host.strip_suffix(".vault.localhost") {
+            Some(vault) if !vault.is_empty() && !vault.contains('.') => {
+                request.extensions_mut().insert(VaultHost {
+                    name: vault.to_owned(),
+                    authority: authority.clone(),
+                });
+                routers.vault.clone()
+            }
+            _ => {
+                return responses::plain_not_found(&format!(
+                    "the emulator serves login.localhost, management.localhost and {{vault}}.vault.localhost, not {host}"
+                ));
+            }
+        },
+    };
+    match router.oneshot(request).await {
+        Ok(response) => response,
+        Err(never) => match never {},
+    }
+    .into_response()
+}
+
+async fn serve(
+    listener: TcpListener,
+    tls_config: Arc<rustls::ServerConfig>,
+    app: Router,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls_config);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stopped.changed() => return,
+        };
+        let Ok((tcp, _peer)) = accepted else {
+            // Out of file descriptors and the like: back off a little rather than spin.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            continue;
+        };
+        // Without this, Nagle + delayed ACK add ~40 ms to small responses and latency figures lie.
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let connection =
+                builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
+            tokio::select! {
+                _ = connection => {}
+                _ = stopped.changed() => {}
+            }
+        });
+    }
+}

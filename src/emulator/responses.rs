@@ -1,0 +1,75 @@
+//! Error and JSON responses in the shapes each emulated service uses (Entra, ARM `CloudError`, Key Vault
+//! `KeyVaultError`).
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// JSON with the headers Key Vault sends.
+pub fn keyvault_json(status: StatusCode, body: serde_json::Value) -> Response {
+    let mut response = (status, axum::Json(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    headers.insert("x-ms-keyvault-service-version", HeaderValue::from_static("1.9.0.0"));
+    headers.insert("x-ms-keyvault-region", HeaderValue::from_static("local"));
+    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        headers.insert("x-ms-request-id", id);
+    }
+    response
+}
+
+/// `{"error":{"code","message","innererror"?}}` as Key Vault sends it.
+pub fn keyvault_error(status: StatusCode, code: &str, message: &str, inner: Option<&str>) -> Response {
+    let mut error = json!({"code": code, "message": message});
+    if let Some(inner) = inner {
+        error["innererror"] = json!({"code": inner});
+    }
+    keyvault_json(status, json!({ "error": error }))
+}
+
+/// ARM's `CloudError`.
+pub fn arm_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, axum::Json(json!({"error": {"code": code, "message": message}}))).into_response()
+}
+
+/// Entra's OAuth error body (HTTP 400 unless said otherwise).
+pub fn entra_error(status: StatusCode, error: &str, aadsts: u32, description: &str) -> Response {
+    let now = time::OffsetDateTime::now_utc();
+    let timestamp = format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    );
+    let trace = uuid::Uuid::new_v4().to_string();
+    (
+        status,
+        axum::Json(json!({
+            "error": error,
+            "error_description": format!("AADSTS{aadsts}: {description} Trace ID: {trace}"),
+            "error_codes": [aadsts],
+            "timestamp": timestamp,
+            "trace_id": trace,
+            "correlation_id": uuid::Uuid::new_v4().to_string(),
+            "error_uri": format!("https://login.microsoftonline.com/error?code={aadsts}"),
+        })),
+    )
+        .into_response()
+}
+
+pub fn plain_not_found(message: &str) -> Response {
+    (StatusCode::NOT_FOUND, message.to_owned()).into_response()
+}
+
+/// The bearer token of a request, if any.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+}

@@ -1,0 +1,233 @@
+//! The seed file format (`assets/demo-cloud.json`): tenants, identities, subscriptions, vaults and secrets.
+//! Times are relative to the emulator's start (days ago / days from now) so the demo never goes stale, and
+//! large vaults are described by rules instead of thousands of written-out secrets.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// The whole seed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Seed {
+    pub tenants: Vec<SeedTenant>,
+    #[serde(default)]
+    pub users: Vec<SeedUser>,
+    #[serde(default)]
+    pub service_principals: Vec<SeedServicePrincipal>,
+    /// The user signed in by `vaultscope demo` (a UPN from `users`).
+    pub demo_user: String,
+    pub subscriptions: Vec<SeedSubscription>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedTenant {
+    pub id: String,
+    pub display_name: String,
+    pub default_domain: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedUser {
+    pub id: String,
+    pub tenant_id: String,
+    pub display_name: String,
+    pub user_principal_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedServicePrincipal {
+    /// Object id.
+    pub id: String,
+    pub app_id: String,
+    pub tenant_id: String,
+    pub display_name: String,
+    /// A client secret accepted by the client-credentials grant; demo data only.
+    #[serde(default)]
+    pub client_secret: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedSubscription {
+    pub id: String,
+    pub tenant_id: String,
+    pub display_name: String,
+    pub resource_groups: Vec<SeedResourceGroup>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedResourceGroup {
+    pub name: String,
+    pub location: String,
+    #[serde(default)]
+    pub vaults: Vec<SeedVault>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedVault {
+    pub name: String,
+    #[serde(default)]
+    pub location: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default = "yes")]
+    pub enable_rbac_authorization: bool,
+    #[serde(default = "default_retention")]
+    pub soft_delete_retention_in_days: u32,
+    #[serde(default)]
+    pub enable_purge_protection: bool,
+    #[serde(default = "default_sku")]
+    pub sku: String,
+    #[serde(default = "enabled")]
+    pub public_network_access: String,
+    #[serde(default)]
+    pub network_acls: Option<serde_json::Value>,
+    #[serde(default)]
+    pub access_policies: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub secrets: Vec<SeedSecret>,
+    /// Rules that expand to many secrets.
+    #[serde(default)]
+    pub generated_secrets: Vec<SeedSecretRule>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_retention() -> u32 {
+    90
+}
+fn default_sku() -> String {
+    "standard".into()
+}
+fn enabled() -> String {
+    "Enabled".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedSecret {
+    pub name: String,
+    #[serde(default)]
+    pub content_type: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Expiry of the latest version, in days from now (negative: already expired).
+    #[serde(default)]
+    pub expires_in_days: Option<i64>,
+    /// Not-before of the latest version, in days from now.
+    #[serde(default)]
+    pub not_before_in_days: Option<i64>,
+    /// Oldest first; the last one is current.
+    pub versions: Vec<SeedSecretVersion>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedSecretVersion {
+    pub value: String,
+    pub created_days_ago: f64,
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+/// `count` secrets named by `namePattern`, where `{n}` is the index (zero-padded to `{n:WIDTH}`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedSecretRule {
+    pub name_pattern: String,
+    pub count: usize,
+    #[serde(default = "one")]
+    pub versions: usize,
+    pub value_pattern: String,
+    #[serde(default)]
+    pub content_type: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Every n-th generated secret is disabled (0: none).
+    #[serde(default)]
+    pub disable_every: usize,
+    /// Age of the newest version of the first secret; later ones are spread over `spreadDays`.
+    #[serde(default)]
+    pub spread_days: f64,
+}
+
+fn one() -> usize {
+    1
+}
+
+impl SeedSecretRule {
+    /// Expands `{n}` / `{n:4}` in `pattern` with `index`.
+    pub fn expand(pattern: &str, index: usize) -> String {
+        let mut out = String::with_capacity(pattern.len() + 8);
+        let mut rest = pattern;
+        while let Some(start) = rest.find("{n") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let Some(end) = after.find('}') else {
+                out.push_str(&rest[start..]);
+                return out;
+            };
+            let width: usize = after[..end].trim_start_matches(':').parse().unwrap_or(0);
+            out.push_str(&format!("{index:0width$}"));
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
+/// The seed bundled with the binary.
+pub const DEMO_SEED_JSON: &str = include_str!("../../assets/demo-cloud.json");
+
+/// Reads a seed from JSON text.
+pub fn parse_seed(json: &str) -> Result<Seed, serde_json::Error> {
+    serde_json::from_str(json)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_name_patterns() {
+        assert_eq!(SeedSecretRule::expand("app-{n:4}", 7), "app-0007");
+        assert_eq!(SeedSecretRule::expand("x{n}y{n:2}", 3), "x3y03");
+        assert_eq!(SeedSecretRule::expand("plain", 3), "plain");
+    }
+
+    #[test]
+    fn bundled_seed_parses_and_meets_the_demo_minimums() {
+        let seed = parse_seed(DEMO_SEED_JSON).expect("demo seed parses");
+        assert!(seed.subscriptions.len() >= 2);
+        let vaults: Vec<&SeedVault> = seed
+            .subscriptions
+            .iter()
+            .flat_map(|s| &s.resource_groups)
+            .flat_map(|g| &g.vaults)
+            .collect();
+        assert!(vaults.len() >= 6, "{} vaults", vaults.len());
+        let written: usize = vaults.iter().map(|v| v.secrets.len()).sum();
+        assert!(written >= 300, "{written} written-out secrets");
+        let multi_version = vaults
+            .iter()
+            .flat_map(|v| &v.secrets)
+            .filter(|s| s.versions.len() >= 2)
+            .count();
+        assert!(multi_version * 10 >= written * 8, "most secrets have several versions");
+        assert!(
+            vaults
+                .iter()
+                .any(|v| v.generated_secrets.iter().map(|r| r.count).sum::<usize>() >= 5000)
+        );
+        assert!(seed.users.iter().any(|u| u.user_principal_name == seed.demo_user));
+    }
+}

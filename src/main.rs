@@ -1,0 +1,152 @@
+//! Vaultscope's entry point: parses the command line, builds the tokio runtime and starts the GUI against
+//! Azure, the GUI against the built-in emulator (`demo`), or the emulator alone (`emulator`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use vaultscope::cloud::CloudProfile;
+use vaultscope::emulator::{Emulator, EmulatorConfig, seed};
+use vaultscope::ui::VaultscopeApp;
+use vaultscope::worker::{SessionSettings, SignInMethod, spawn_worker};
+
+/// The public client id the demo signs in with (the emulator accepts any public client).
+const DEMO_CLIENT_ID: &str = "5e1c0d4a-9b7f-4d2e-8a63-0c1e2d3f4a5b";
+
+#[derive(Parser)]
+#[command(name = "vaultscope", version, about = "A fast desktop explorer for Azure Key Vault")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Commands>,
+    /// Sign in to this tenant with the Azure CLI (default: the CLI's current tenant).
+    #[arg(long, global = true)]
+    tenant: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Commands {
+    /// Open the explorer on the built-in emulator with demo data; no Azure account needed.
+    Demo {
+        /// Added latency per emulator response, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+    },
+    /// Run the local Azure emulator alone over HTTPS, for scripts, other clients and benchmarks.
+    Emulator {
+        /// Port on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = 8443)]
+        port: u16,
+        /// Seed file (default: the bundled demo cloud).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Added latency per response, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
+        /// Require device codes to be approved (instead of approving them at once for the demo user).
+        #[arg(long)]
+        manual_device_approval: bool,
+        /// Directory for ca.pem (default: a temporary directory removed on exit).
+        #[arg(long)]
+        ca_dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,vaultscope=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("vaultscope-worker")
+        .build()
+        .context("cannot start the async runtime")?;
+    match cli.command {
+        None => run_gui(
+            &runtime,
+            CloudProfile::azure_public(),
+            SignInMethod::AzureCli {
+                tenant_id: cli.tenant,
+            },
+        ),
+        Some(Commands::Demo { latency_ms }) => {
+            let mut config = EmulatorConfig::demo()?;
+            config.latency = Duration::from_millis(latency_ms);
+            let emulator = runtime
+                .block_on(Emulator::start(config))
+                .context("cannot start the built-in emulator")?;
+            let cloud = emulator.cloud_profile()?;
+            let sign_in = SignInMethod::DeviceCode {
+                tenant: emulator.demo_tenant_id(),
+                client_id: DEMO_CLIENT_ID.to_owned(),
+            };
+            let result = run_gui(&runtime, cloud, sign_in);
+            drop(emulator);
+            result
+        }
+        Some(Commands::Emulator {
+            port,
+            data,
+            latency_ms,
+            manual_device_approval,
+            ca_dir,
+        }) => {
+            let seed = match data {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    seed::parse_seed(&text).with_context(|| format!("invalid seed {}", path.display()))?
+                }
+                None => seed::parse_seed(seed::DEMO_SEED_JSON)?,
+            };
+            let config = EmulatorConfig {
+                port,
+                seed,
+                latency: Duration::from_millis(latency_ms),
+                auto_approve_device_codes: !manual_device_approval,
+                ca_dir,
+            };
+            runtime.block_on(async {
+                let emulator = Emulator::start(config).await?;
+                println!("Vaultscope emulator on https://*.localhost:{}\n{}", emulator.port(), emulator.describe_endpoints());
+                println!("Press Ctrl+C to stop.");
+                tokio::signal::ctrl_c().await.context("waiting for Ctrl+C")?;
+                emulator.shutdown();
+                anyhow::Ok(())
+            })
+        }
+    }
+}
+
+fn run_gui(runtime: &tokio::runtime::Runtime, cloud: CloudProfile, sign_in: SignInMethod) -> anyhow::Result<()> {
+    let icon = eframe::icon_data::from_png_bytes(include_bytes!("../assets/icon.png"))
+        .context("the bundled icon is not a valid PNG")?;
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Vaultscope")
+            .with_app_id("vaultscope")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([800.0, 480.0])
+            .with_icon(Arc::new(icon)),
+        ..Default::default()
+    };
+    let cloud_label = cloud.display_name().to_owned();
+    let settings = SessionSettings::new(cloud);
+    let handle = runtime.handle().clone();
+    eframe::run_native(
+        "Vaultscope",
+        options,
+        Box::new(move |creation| {
+            let context = creation.egui_ctx.clone();
+            let (worker, events) = spawn_worker(&handle, settings, Arc::new(move || context.request_repaint()));
+            Ok(Box::new(VaultscopeApp::new(worker, events, sign_in, cloud_label)))
+        }),
+    )
+    .map_err(|error| anyhow::anyhow!("the window could not be opened: {error}"))
+}

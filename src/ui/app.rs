@@ -1,0 +1,152 @@
+//! The eframe application: drains worker events in `logic`, draws the panels in `ui`, and applies the frame's
+//! intents once at the end of the frame.
+
+use std::sync::mpsc::Receiver;
+
+use egui::{RichText, Ui};
+use secrecy::ExposeSecret;
+
+use super::state::{AppState, Intent, SignInState};
+use super::{details_panel, secrets_panel, status_bar, tree_panel};
+use crate::worker::{Event, SignInMethod, WorkerHandle};
+
+/// Filtered row indices, recomputed only when the vault, the filter or the row count changes.
+#[derive(Default)]
+struct FilterCache {
+    key: Option<(String, String, usize)>,
+    indices: Vec<usize>,
+}
+
+/// The Vaultscope window.
+pub struct VaultscopeApp {
+    state: AppState,
+    worker: WorkerHandle,
+    events: Receiver<Event>,
+    cloud_label: String,
+    filter_cache: FilterCache,
+    started: bool,
+}
+
+impl VaultscopeApp {
+    /// A new app that signs in with `sign_in` on its first frame.
+    pub fn new(
+        worker: WorkerHandle,
+        events: Receiver<Event>,
+        sign_in: SignInMethod,
+        cloud_label: impl Into<String>,
+    ) -> Self {
+        Self {
+            state: AppState::new(sign_in),
+            worker,
+            events,
+            cloud_label: cloud_label.into(),
+            filter_cache: FilterCache::default(),
+            started: false,
+        }
+    }
+
+    /// The state, for tests.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Applies every event that arrived since the last frame. Never blocks.
+    pub fn drain_events(&mut self) {
+        if !self.started {
+            self.started = true;
+            self.state.start(&mut self.worker);
+        }
+        while let Ok(event) = self.events.try_recv() {
+            self.state.apply(event, &mut self.worker);
+        }
+    }
+
+    fn filtered_indices(&mut self) -> Vec<usize> {
+        let key = self.state.selected_vault.as_ref().map(|vault| {
+            let rows = self.state.selected_secret_list().map_or(0, |list| list.items.len());
+            (vault.as_str().to_owned(), self.state.filter.clone(), rows)
+        });
+        if key != self.filter_cache.key {
+            self.filter_cache.indices = self.state.filtered_indices();
+            self.filter_cache.key = key;
+        }
+        self.filter_cache.indices.clone()
+    }
+
+    /// Draws one frame into `ui` and applies its intents.
+    pub fn frame_ui(&mut self, ui: &mut Ui) {
+        let mut intents = Vec::new();
+        egui::Panel::bottom("status-bar").show(ui, |ui| {
+            status_bar::status_bar_ui(ui, &self.state, &self.cloud_label);
+        });
+        if matches!(self.state.sign_in, SignInState::SignedIn(_)) {
+            let filtered = self.filtered_indices();
+            egui::Panel::left("tree")
+                .resizable(true)
+                .default_size(260.0)
+                .show(ui, |ui| tree_panel::tree_ui(ui, &self.state, &mut intents));
+            egui::Panel::right("details")
+                .resizable(true)
+                .default_size(400.0)
+                .show(ui, |ui| details_panel::details_ui(ui, &self.state, &mut intents));
+            egui::CentralPanel::default().show(ui, |ui| {
+                secrets_panel::secrets_ui(ui, &self.state, &filtered, &mut intents);
+            });
+        } else {
+            egui::CentralPanel::default().show(ui, |ui| sign_in_ui(ui, &self.state, &mut intents));
+        }
+        for intent in intents {
+            self.state.handle(intent, &mut self.worker);
+        }
+        if let Some(request) = self.state.take_clipboard_request() {
+            ui.ctx().copy_text(request.text.expose_secret().to_owned());
+        }
+    }
+}
+
+fn sign_in_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
+    ui.vertical_centered(|ui| {
+        ui.add_space(80.0);
+        ui.heading("Vaultscope");
+        ui.add_space(12.0);
+        match &state.sign_in {
+            SignInState::InProgress { prompt: None } | SignInState::NotStarted => {
+                ui.spinner();
+                ui.label("Signing in…");
+            }
+            SignInState::InProgress {
+                prompt: Some(prompt),
+            } => {
+                ui.label("To sign in, open this page and enter the code:");
+                ui.hyperlink(&prompt.verification_uri);
+                ui.label(RichText::new(&prompt.user_code).monospace().size(28.0));
+                if ui.button("Copy code").clicked() {
+                    intents.push(Intent::CopyText {
+                        what: "the sign-in code".into(),
+                        text: prompt.user_code.clone(),
+                    });
+                }
+                ui.spinner();
+                ui.weak("Waiting for the sign-in to be approved…");
+            }
+            SignInState::Failed(message) => {
+                ui.colored_label(ui.visuals().error_fg_color, message);
+                ui.add_space(8.0);
+                if ui.button("Try again").clicked() {
+                    intents.push(Intent::RetrySignIn);
+                }
+            }
+            SignInState::SignedIn(_) => {}
+        }
+    });
+}
+
+impl eframe::App for VaultscopeApp {
+    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.drain_events();
+    }
+
+    fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        self.frame_ui(ui);
+    }
+}

@@ -1,0 +1,12 @@
+//! The egui front end: `app` (the eframe::App), `state` (`AppState::apply(Event)` and intents), and one
+//! file per panel. Talks to the worker only through `worker::Command` and `worker::Event`.
+
+pub mod app;
+pub mod details_panel;
+pub mod format;
+pub mod secrets_panel;
+pub mod state;
+pub mod status_bar;
+pub mod tree_panel;
+
+pub use app::VaultscopeApp;

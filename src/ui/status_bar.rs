@@ -1,0 +1,55 @@
+//! Bottom bar: the signed-in identity (name, UPN, object id, tenant), the cloud, background activity and the
+//! latest notice.
+
+use egui::Ui;
+
+use super::state::{AppState, SignInState};
+
+pub fn status_bar_ui(ui: &mut Ui, state: &AppState, cloud_label: &str) {
+    ui.horizontal(|ui| {
+        match &state.sign_in {
+            SignInState::SignedIn(identity) => {
+                let mut text = format!("Signed in as {}", identity.label());
+                if let Some(upn) = &identity.upn
+                    && identity.name.is_some()
+                {
+                    text.push_str(&format!(" ({upn})"));
+                }
+                ui.label(text).on_hover_text(format!(
+                    "object id {}\ntenant {}",
+                    identity.oid.as_deref().unwrap_or("?"),
+                    identity.tid.as_deref().unwrap_or("?")
+                ));
+                if let Some(tenant) = &identity.tid {
+                    ui.weak(format!("tenant {tenant}"));
+                }
+            }
+            SignInState::InProgress { .. } => {
+                ui.spinner();
+                ui.label("Signing in…");
+            }
+            SignInState::Failed(_) => {
+                ui.colored_label(ui.visuals().error_fg_color, "Not signed in");
+            }
+            SignInState::NotStarted => {
+                ui.label("Not signed in");
+            }
+        }
+        ui.separator();
+        ui.weak(cloud_label);
+        let busy = state.requests_in_flight();
+        if busy > 0 {
+            ui.separator();
+            ui.spinner();
+            ui.weak(format!("{busy} request(s)"));
+        }
+        if let Some(notice) = &state.notice {
+            ui.separator();
+            if notice.is_error {
+                ui.colored_label(ui.visuals().error_fg_color, &notice.text);
+            } else {
+                ui.label(&notice.text);
+            }
+        }
+    });
+}

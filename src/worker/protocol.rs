@@ -1,0 +1,142 @@
+//! The `Command`/`Event` protocol between the UI and the worker.
+//!
+//! Rules (tested in `runner`): every `Command` gets exactly one terminal `Event` (`Finished` with `Done`,
+//! `Failed` or `Cancelled`); list results stream as page events before it; a command that supersedes an
+//! earlier one of the same kind cancels it; the UI drops events whose request id it no longer waits for.
+
+use secrecy::SecretString;
+
+use crate::auth::{AuthError, SignedInIdentity};
+use crate::auth::device_code::DeviceCodePrompt;
+use crate::azure::AzureError;
+use crate::azure::identifiers::{ObjectId, VaultUri};
+use crate::azure::models::{SecretItem, Subscription, VaultSummary};
+
+/// Identifies one command and all events answering it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RequestId(pub u64);
+
+/// How to sign in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignInMethod {
+    /// The signed-in Azure CLI (`az account get-access-token`).
+    AzureCli { tenant_id: Option<String> },
+    /// OAuth device code against the cloud's authority; the prompt is sent as an event.
+    DeviceCode { tenant: String, client_id: String },
+}
+
+/// What the UI asks the worker to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    SignIn(SignInMethod),
+    ListSubscriptions,
+    ListVaults { subscription_id: String },
+    ListSecrets { vault: VaultUri },
+    ListSecretVersions { vault: VaultUri, name: String },
+    /// Fetches a value after the person asked to reveal or copy it.
+    GetSecretValue { id: ObjectId },
+}
+
+/// Commands of the same key replace each other: the newer cancels the older still running.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SupersedeKey {
+    SignIn,
+    Subscriptions,
+    SecretList,
+    VersionList,
+    SecretValue,
+}
+
+impl Command {
+    pub fn supersede_key(&self) -> Option<SupersedeKey> {
+        match self {
+            Self::SignIn(_) => Some(SupersedeKey::SignIn),
+            Self::ListSubscriptions => Some(SupersedeKey::Subscriptions),
+            Self::ListVaults { .. } => None,
+            Self::ListSecrets { .. } => Some(SupersedeKey::SecretList),
+            Self::ListSecretVersions { .. } => Some(SupersedeKey::VersionList),
+            Self::GetSecretValue { .. } => Some(SupersedeKey::SecretValue),
+        }
+    }
+
+    /// A short description for error messages ("listing secrets of kv1").
+    pub fn describe(&self) -> String {
+        match self {
+            Self::SignIn(SignInMethod::AzureCli { .. }) => "signing in with the Azure CLI".into(),
+            Self::SignIn(SignInMethod::DeviceCode { .. }) => "signing in with a device code".into(),
+            Self::ListSubscriptions => "listing subscriptions".into(),
+            Self::ListVaults { subscription_id } => format!("listing vaults of subscription {subscription_id}"),
+            Self::ListSecrets { vault } => format!("listing secrets of {}", vault.name()),
+            Self::ListSecretVersions { vault, name } => {
+                format!("listing versions of {name} in {}", vault.name())
+            }
+            Self::GetSecretValue { id } => format!("reading the value of {} in {}", id.name, id.vault.name()),
+        }
+    }
+}
+
+/// An answer from the worker.
+#[derive(Debug)]
+pub struct Event {
+    pub request_id: RequestId,
+    pub kind: EventKind,
+}
+
+/// The payload of an event. Everything except `Finished` is intermediate.
+#[derive(Debug)]
+pub enum EventKind {
+    DeviceCode(DeviceCodePrompt),
+    SignedIn(SignedInIdentity),
+    SubscriptionsPage(Vec<Subscription>),
+    VaultsPage {
+        subscription_id: String,
+        vaults: Vec<VaultSummary>,
+    },
+    SecretsPage {
+        vault: VaultUri,
+        items: Vec<SecretItem>,
+    },
+    VersionsPage {
+        vault: VaultUri,
+        name: String,
+        items: Vec<SecretItem>,
+    },
+    /// The value of one secret version; `id` carries the version actually read.
+    SecretValue {
+        id: ObjectId,
+        value: SecretString,
+    },
+    /// Terminal: exactly one per command.
+    Finished(Outcome),
+}
+
+/// How a command ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Done,
+    Failed(WorkerError),
+    Cancelled,
+}
+
+/// A failed command: what we were doing and why it failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{operation}: {source}")]
+pub struct WorkerError {
+    pub operation: String,
+    #[source]
+    pub source: FailureReason,
+}
+
+/// The underlying cause of a failed command.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum FailureReason {
+    #[error(transparent)]
+    Azure(#[from] AzureError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("not signed in yet")]
+    NotSignedIn,
+    #[error("internal error: {0}")]
+    Internal(String),
+}

@@ -1,0 +1,70 @@
+//! A signed-in session: the credential's token cache and the ARM and Key Vault clients built on it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use azure_core::credentials::TokenCredential;
+
+use crate::auth::{SignedInIdentity, TokenCache};
+use crate::azure::arm::ArmClient;
+use crate::azure::keyvault::KeyVaultClient;
+use crate::azure::{AzureError, Pipeline, RetryPolicy};
+use crate::cloud::CloudProfile;
+
+/// How sessions talk to the cloud.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    pub cloud: CloudProfile,
+    pub retry: RetryPolicy,
+    pub request_timeout: Duration,
+}
+
+impl SessionSettings {
+    pub fn new(cloud: CloudProfile) -> Self {
+        Self {
+            cloud,
+            retry: RetryPolicy::default(),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// The cloud's HTTPS client with our timeouts.
+    pub fn http_client(&self) -> Result<reqwest::Client, AzureError> {
+        self.cloud
+            .http_client(self.request_timeout)
+            .map_err(|error| AzureError::InvalidUri(error.to_string()))
+    }
+}
+
+/// Everything a signed-in task needs.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub cloud: CloudProfile,
+    pub tokens: Arc<TokenCache>,
+    pub arm: ArmClient,
+    pub keyvault: KeyVaultClient,
+}
+
+impl Session {
+    pub fn new(
+        settings: &SessionSettings,
+        http: reqwest::Client,
+        credential: Arc<dyn TokenCredential>,
+        tenant_label: &str,
+    ) -> Self {
+        let pipeline = Pipeline::new(http, settings.retry);
+        let tokens = Arc::new(TokenCache::new(credential, tenant_label));
+        Self {
+            cloud: settings.cloud.clone(),
+            arm: ArmClient::new(pipeline.clone(), tokens.clone(), &settings.cloud),
+            keyvault: KeyVaultClient::new(pipeline, tokens.clone()),
+            tokens,
+        }
+    }
+
+    /// Who we are, from the claims of an ARM token.
+    pub async fn identity(&self) -> Result<SignedInIdentity, AzureError> {
+        let token = self.tokens.token(&self.cloud.arm_scope).await?;
+        Ok(SignedInIdentity::from_access_token(token.token.secret()).unwrap_or_default())
+    }
+}
