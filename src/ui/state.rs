@@ -393,6 +393,20 @@ impl AppState {
     }
 
     fn load_secrets(&mut self, vault: VaultUri, sink: &mut dyn CommandSink) {
+        // The worker cancels a superseded listing; mark it incomplete so it is fetched again when revisited.
+        let interrupted: Vec<VaultUri> = self
+            .pending
+            .values()
+            .filter_map(|pending| match pending {
+                Pending::Secrets(vault) => Some(vault.clone()),
+                _ => None,
+            })
+            .collect();
+        for vault in interrupted {
+            if let Some(list) = self.secret_lists.get_mut(&vault) {
+                list.status = LoadStatus::NotLoaded;
+            }
+        }
         self.pending
             .retain(|_, pending| !matches!(pending, Pending::Secrets(_)));
         let id = sink.send(Command::ListSecrets {
@@ -642,7 +656,7 @@ mod tests {
         state.apply(event(first, EventKind::Finished(Outcome::Cancelled)), &mut sink);
         state.apply(event(second, EventKind::Finished(Outcome::Done)), &mut sink);
         assert!(state.secret_lists[&v1].items.is_empty(), "stale page dropped");
-        assert_eq!(state.secret_lists[&v1].status, LoadStatus::Loading, "left as it was");
+        assert_eq!(state.secret_lists[&v1].status, LoadStatus::NotLoaded, "interrupted: incomplete");
         assert_eq!(state.secret_lists[&v2].items.len(), 1);
         assert_eq!(state.secret_lists[&v2].status, LoadStatus::Loaded);
         // Going back to the interrupted vault loads it again.
@@ -651,7 +665,7 @@ mod tests {
             sink.sent.last().expect("sent").1,
             Command::ListSecrets { vault: v1 }
         );
-        assert_eq!(state.requests_in_flight(), 1);
+        assert_eq!(state.requests_in_flight(), 2, "the subscription listing and this vault");
     }
 
     #[test]

@@ -1,0 +1,75 @@
+//! Shared helpers for integration tests: an emulator on an ephemeral loopback port and a worker signed in
+//! to it as the demo user.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+use std::time::Duration;
+
+use vaultscope::emulator::{Emulator, EmulatorConfig};
+use vaultscope::worker::{
+    Command, Event, EventKind, Outcome, RequestId, SessionSettings, SignInMethod, WorkerHandle, spawn_worker,
+};
+
+pub const DEMO_CLIENT_ID: &str = "00000000-0000-0000-0000-0000000000aa";
+
+pub struct TestCloud {
+    pub runtime: tokio::runtime::Runtime,
+    pub emulator: Emulator,
+}
+
+impl TestCloud {
+    pub fn start() -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let config = EmulatorConfig::demo().expect("demo config");
+        let emulator = runtime.block_on(Emulator::start(config)).expect("emulator starts");
+        Self { runtime, emulator }
+    }
+
+    pub fn settings(&self) -> SessionSettings {
+        let mut settings = SessionSettings::new(self.emulator.cloud_profile().expect("profile"));
+        settings.retry.base_delay = Duration::from_millis(20);
+        settings
+    }
+
+    pub fn demo_sign_in(&self) -> SignInMethod {
+        SignInMethod::DeviceCode {
+            tenant: self.emulator.demo_tenant_id(),
+            client_id: DEMO_CLIENT_ID.into(),
+        }
+    }
+
+    /// A worker already signed in as the demo user.
+    pub fn signed_in_worker(&self) -> (WorkerHandle, Receiver<Event>) {
+        let (worker, events) = spawn_worker(self.runtime.handle(), self.settings(), Arc::new(|| {}));
+        let id = worker.send(Command::SignIn(self.demo_sign_in()));
+        let (events_seen, outcome) = wait_for(&events, id);
+        assert!(matches!(outcome, Outcome::Done), "sign-in: {outcome:?}");
+        assert!(events_seen.iter().any(|kind| matches!(kind, EventKind::SignedIn(_))));
+        (worker, events)
+    }
+}
+
+/// Collects the events of `id` until its terminal event; asserts nothing follows it.
+pub fn wait_for(events: &Receiver<Event>, id: RequestId) -> (Vec<EventKind>, Outcome) {
+    let mut seen = Vec::new();
+    let mut others: HashMap<RequestId, usize> = HashMap::new();
+    loop {
+        let event = events
+            .recv_timeout(Duration::from_secs(30))
+            .expect("an event within 30 s");
+        if event.request_id != id {
+            *others.entry(event.request_id).or_default() += 1;
+            continue;
+        }
+        match event.kind {
+            EventKind::Finished(outcome) => return (seen, outcome),
+            kind => seen.push(kind),
+        }
+    }
+}

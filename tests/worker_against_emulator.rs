@@ -1,0 +1,121 @@
+//! Integration: the worker, signed in by device code as the demo user, lists subscriptions and vaults, pages
+//! through the 5,000-secret vault and reads a value from the emulator over HTTPS on an ephemeral port.
+
+mod common;
+
+use std::collections::HashSet;
+
+use secrecy::ExposeSecret;
+use vaultscope::azure::identifiers::ObjectId;
+use vaultscope::worker::{Command, EventKind, Outcome};
+
+use common::{TestCloud, wait_for};
+
+#[test]
+fn lists_vaults_pages_through_five_thousand_secrets_and_reads_a_value() {
+    let cloud = TestCloud::start();
+    let (worker, events) = cloud.signed_in_worker();
+
+    let id = worker.send(Command::ListSubscriptions);
+    let (pages, outcome) = wait_for(&events, id);
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    let subscriptions: Vec<_> = pages
+        .into_iter()
+        .flat_map(|kind| match kind {
+            EventKind::SubscriptionsPage(page) => page,
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(subscriptions.len(), 2, "{subscriptions:?}");
+
+    let mut vaults = Vec::new();
+    for subscription in &subscriptions {
+        let id = worker.send(Command::ListVaults {
+            subscription_id: subscription.subscription_id.clone(),
+        });
+        let (pages, outcome) = wait_for(&events, id);
+        assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+        for kind in pages {
+            if let EventKind::VaultsPage { vaults: page, .. } = kind {
+                vaults.extend(page);
+            }
+        }
+    }
+    assert_eq!(vaults.len(), 8, "all seeded vaults, across ARM pages of 5");
+    let big = vaults
+        .iter()
+        .find(|vault| vault.name == "kv-loadtest-5k")
+        .expect("the big vault");
+
+    let id = worker.send(Command::ListSecrets { vault: big.uri.clone() });
+    let (pages, outcome) = wait_for(&events, id);
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    assert_eq!(pages.len(), 200, "5,000 secrets in pages of 25");
+    let mut names = HashSet::new();
+    for kind in pages {
+        let EventKind::SecretsPage { items, .. } = kind else {
+            panic!("unexpected event");
+        };
+        assert!(items.len() <= 25);
+        for item in items {
+            assert!(names.insert(item.name()), "no duplicates across pages");
+        }
+    }
+    assert_eq!(names.len(), 5000);
+
+    let secret = ObjectId::parse(&format!("{}secrets/tenant-0042-api-key", big.uri)).expect("id");
+    let id = worker.send(Command::GetSecretValue { id: secret });
+    let (events_seen, outcome) = wait_for(&events, id);
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    match &events_seen[..] {
+        [EventKind::SecretValue { id, value }] => {
+            assert_eq!(value.expose_secret(), "lt-0042-secret#v2");
+            assert!(id.version.is_some(), "the value names the version it came from");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn errors_come_back_typed_and_explained() {
+    let cloud = TestCloud::start();
+    let (worker, events) = cloud.signed_in_worker();
+    let vault = cloud.emulator.cloud_profile().expect("profile").vault_uri("kv-prod-orders");
+
+    let missing = ObjectId::parse(&format!("{vault}secrets/does-not-exist")).expect("id");
+    let id = worker.send(Command::GetSecretValue { id: missing });
+    let (_, outcome) = wait_for(&events, id);
+    let Outcome::Failed(error) = outcome else {
+        panic!("expected a failure, got {outcome:?}");
+    };
+    assert_eq!(
+        error.source.to_string().contains("SecretNotFound"),
+        true,
+        "{error}"
+    );
+    let explained = vaultscope::ui::state::explain(&error);
+    assert!(explained.contains("not found (HTTP 404)"), "{explained}");
+
+    // A disabled secret in the big vault (every 97th): Key Vault answers 403 SecretDisabled.
+    let disabled = ObjectId::parse(&format!(
+        "{}secrets/tenant-0096-api-key",
+        cloud.emulator.cloud_profile().expect("profile").vault_uri("kv-loadtest-5k")
+    ))
+    .expect("id");
+    let id = worker.send(Command::GetSecretValue { id: disabled });
+    let (_, outcome) = wait_for(&events, id);
+    let Outcome::Failed(error) = outcome else {
+        panic!("expected a failure, got {outcome:?}");
+    };
+    assert!(error.to_string().contains("disabled"), "{error}");
+}
+
+#[test]
+fn commands_before_sign_in_fail_cleanly() {
+    let cloud = TestCloud::start();
+    let (worker, events) =
+        vaultscope::worker::spawn_worker(cloud.runtime.handle(), cloud.settings(), std::sync::Arc::new(|| {}));
+    let id = worker.send(Command::ListSubscriptions);
+    let (_, outcome) = wait_for(&events, id);
+    assert!(matches!(outcome, Outcome::Failed(ref e) if e.to_string().contains("not signed in")), "{outcome:?}");
+}
