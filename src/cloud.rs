@@ -120,7 +120,9 @@ impl CloudProfile {
         graph: &str,
     ) -> Self {
         // These literals are fixed and valid; a parse failure would be a programming error caught by tests.
-        let url = |text: &str| Url::parse(text).unwrap_or_else(|_| unreachable!("valid literal URL {text}"));
+        let url = |text: &str| {
+            Url::parse(text).unwrap_or_else(|_| unreachable!("valid literal URL {text}"))
+        };
         Self {
             kind,
             authority_host: url(authority),
@@ -137,7 +139,9 @@ impl CloudProfile {
     /// The built-in emulator listening on `https://*.localhost:{port}`, trusting only `ca_pem`.
     pub fn local(port: u16, ca_pem: &str) -> Result<Self, CloudError> {
         if !ca_pem.contains("BEGIN CERTIFICATE") {
-            return Err(CloudError::InvalidCaCertificate("no certificate block".into()));
+            return Err(CloudError::InvalidCaCertificate(
+                "no certificate block".into(),
+            ));
         }
         Ok(Self {
             kind: CloudKind::Local,
@@ -247,7 +251,13 @@ mod tests {
     fn local_profile_needs_a_certificate() {
         assert!(CloudProfile::local(8443, "garbage").is_err());
         let local = CloudProfile::local(8443, "-----BEGIN CERTIFICATE-----\n").expect("profile");
-        assert_eq!(local.vault_uri("demo"), "https://demo.vault.localhost:8443/");
-        assert_eq!(local.arm_scope, "https://management.localhost:8443/.default");
+        assert_eq!(
+            local.vault_uri("demo"),
+            "https://demo.vault.localhost:8443/"
+        );
+        assert_eq!(
+            local.arm_scope,
+            "https://management.localhost:8443/.default"
+        );
     }
 }

@@ -16,7 +16,11 @@ use vaultscope::worker::{SessionSettings, SignInMethod, spawn_worker};
 const DEMO_CLIENT_ID: &str = "5e1c0d4a-9b7f-4d2e-8a63-0c1e2d3f4a5b";
 
 #[derive(Parser)]
-#[command(name = "vaultscope", version, about = "A fast desktop explorer for Azure Key Vault")]
+#[command(
+    name = "vaultscope",
+    version,
+    about = "A fast desktop explorer for Azure Key Vault"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Commands>,
@@ -101,7 +105,8 @@ fn main() -> anyhow::Result<()> {
                 Some(path) => {
                     let text = std::fs::read_to_string(&path)
                         .with_context(|| format!("cannot read {}", path.display()))?;
-                    seed::parse_seed(&text).with_context(|| format!("invalid seed {}", path.display()))?
+                    seed::parse_seed(&text)
+                        .with_context(|| format!("invalid seed {}", path.display()))?
                 }
                 None => seed::parse_seed(seed::DEMO_SEED_JSON)?,
             };
@@ -114,9 +119,15 @@ fn main() -> anyhow::Result<()> {
             };
             runtime.block_on(async {
                 let emulator = Emulator::start(config).await?;
-                println!("Vaultscope emulator on https://*.localhost:{}\n{}", emulator.port(), emulator.describe_endpoints());
+                println!(
+                    "Vaultscope emulator on https://*.localhost:{}\n{}",
+                    emulator.port(),
+                    emulator.describe_endpoints()
+                );
                 println!("Press Ctrl+C to stop.");
-                tokio::signal::ctrl_c().await.context("waiting for Ctrl+C")?;
+                tokio::signal::ctrl_c()
+                    .await
+                    .context("waiting for Ctrl+C")?;
                 emulator.shutdown();
                 anyhow::Ok(())
             })
@@ -124,7 +135,11 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-fn run_gui(runtime: &tokio::runtime::Runtime, cloud: CloudProfile, sign_in: SignInMethod) -> anyhow::Result<()> {
+fn run_gui(
+    runtime: &tokio::runtime::Runtime,
+    cloud: CloudProfile,
+    sign_in: SignInMethod,
+) -> anyhow::Result<()> {
     let icon = eframe::icon_data::from_png_bytes(include_bytes!("../assets/icon.png"))
         .context("the bundled icon is not a valid PNG")?;
     let options = eframe::NativeOptions {
@@ -144,8 +159,17 @@ fn run_gui(runtime: &tokio::runtime::Runtime, cloud: CloudProfile, sign_in: Sign
         options,
         Box::new(move |creation| {
             let context = creation.egui_ctx.clone();
-            let (worker, events) = spawn_worker(&handle, settings, Arc::new(move || context.request_repaint()));
-            Ok(Box::new(VaultscopeApp::new(worker, events, sign_in, cloud_label)))
+            let (worker, events) = spawn_worker(
+                &handle,
+                settings,
+                Arc::new(move || context.request_repaint()),
+            );
+            Ok(Box::new(VaultscopeApp::new(
+                worker,
+                events,
+                sign_in,
+                cloud_label,
+            )))
         }),
     )
     .map_err(|error| anyhow::anyhow!("the window could not be opened: {error}"))

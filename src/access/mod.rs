@@ -70,7 +70,11 @@ mod tests {
     use super::*;
     use crate::azure::models::NetworkAcls;
 
-    fn properties(rbac: Option<bool>, public: Option<&str>, default_action: Option<&str>) -> VaultProperties {
+    fn properties(
+        rbac: Option<bool>,
+        public: Option<&str>,
+        default_action: Option<&str>,
+    ) -> VaultProperties {
         VaultProperties {
             enable_rbac_authorization: rbac,
             public_network_access: public.map(str::to_owned),
@@ -90,7 +94,11 @@ mod tests {
             (None, PermissionModel::AccessPolicies),
         ];
         for (flag, expect) in cases {
-            assert_eq!(PermissionModel::of(&properties(flag, None, None)), expect, "{flag:?}");
+            assert_eq!(
+                PermissionModel::of(&properties(flag, None, None)),
+                expect,
+                "{flag:?}"
+            );
         }
     }
 
@@ -100,10 +108,18 @@ mod tests {
             (None, None, NetworkExposure::Open),
             (Some("Enabled"), Some("Allow"), NetworkExposure::Open),
             (Some("enabled"), Some("Deny"), NetworkExposure::Restricted),
-            (Some("Disabled"), Some("Allow"), NetworkExposure::PrivateOnly),
+            (
+                Some("Disabled"),
+                Some("Allow"),
+                NetworkExposure::PrivateOnly,
+            ),
         ];
         for (public, action, expect) in cases {
-            assert_eq!(NetworkExposure::of(&properties(None, public, action)), expect, "{public:?} {action:?}");
+            assert_eq!(
+                NetworkExposure::of(&properties(None, public, action)),
+                expect,
+                "{public:?} {action:?}"
+            );
         }
     }
 }

@@ -78,7 +78,9 @@ mod tests {
         assert_eq!(identity.upn.as_deref(), Some("live.com#bob@x.com"));
         let app = token_with(r#"{"appid":"a1","oid":"o2"}"#);
         assert_eq!(
-            SignedInIdentity::from_access_token(&app).expect("claims").label(),
+            SignedInIdentity::from_access_token(&app)
+                .expect("claims")
+                .label(),
             "app a1"
         );
     }

@@ -134,7 +134,10 @@ impl EntraClient {
         let response = self
             .http
             .post(self.endpoint("devicecode")?)
-            .form(&[("client_id", self.client_id.as_str()), ("scope", scope.as_str())])
+            .form(&[
+                ("client_id", self.client_id.as_str()),
+                ("scope", scope.as_str()),
+            ])
             .send()
             .await
             .map_err(|error| AuthError::Transport(error.without_url().to_string()))?;

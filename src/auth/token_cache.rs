@@ -110,10 +110,19 @@ mod tests {
             ..Default::default()
         });
         let cache = TokenCache::new(fresh.clone(), "t1");
-        let a = cache.token("https://vault.azure.net/.default").await.expect("token");
-        let b = cache.token("https://vault.azure.net/.default").await.expect("token");
+        let a = cache
+            .token("https://vault.azure.net/.default")
+            .await
+            .expect("token");
+        let b = cache
+            .token("https://vault.azure.net/.default")
+            .await
+            .expect("token");
         assert_eq!(a.token.secret(), b.token.secret());
-        cache.token("https://management.azure.com/.default").await.expect("token");
+        cache
+            .token("https://management.azure.com/.default")
+            .await
+            .expect("token");
         assert_eq!(fresh.calls.load(Ordering::SeqCst), 2);
 
         let short_lived = Arc::new(CountingCredential {
@@ -123,7 +132,11 @@ mod tests {
         let cache = TokenCache::new(short_lived.clone(), "t1");
         cache.token("s/.default").await.expect("token");
         cache.token("s/.default").await.expect("token");
-        assert_eq!(short_lived.calls.load(Ordering::SeqCst), 2, "near-expiry token renewed");
+        assert_eq!(
+            short_lived.calls.load(Ordering::SeqCst),
+            2,
+            "near-expiry token renewed"
+        );
     }
 
     #[tokio::test]

@@ -67,13 +67,15 @@ impl ArmClient {
             .endpoint
             .join(path)
             .map_err(|error| AzureError::InvalidUri(format!("{path}: {error}")))?;
-        url.query_pairs_mut().append_pair("api-version", api_version);
+        url.query_pairs_mut()
+            .append_pair("api-version", api_version);
         Ok(url)
     }
 
     /// A next link must point back at the ARM host, or our ARM token would leave for somewhere else.
     fn checked_next_link(&self, link: &str) -> Result<Url, AzureError> {
-        let url = Url::parse(link).map_err(|error| AzureError::InvalidUri(format!("{link}: {error}")))?;
+        let url =
+            Url::parse(link).map_err(|error| AzureError::InvalidUri(format!("{link}: {error}")))?;
         if url.scheme() != "https"
             || url.host_str() != self.endpoint.host_str()
             || url.port_or_known_default() != self.endpoint.port_or_known_default()
@@ -91,7 +93,10 @@ impl ArmClient {
         let token = self.tokens.token(&self.scope).await?;
         let mut request = Outgoing::get(url);
         request.bearer = Some(Arc::new(secrecy::SecretString::from(token.token.secret())));
-        let received = self.pipeline.execute(Service::ResourceManager, &request).await?;
+        let received = self
+            .pipeline
+            .execute(Service::ResourceManager, &request)
+            .await?;
         received.json(Service::ResourceManager, &host)
     }
 }

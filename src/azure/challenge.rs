@@ -101,7 +101,10 @@ mod tests {
             Some(("https://vault.localhost:8443/.default", Some("t1"))),
         );
         check(r#"Basic realm="x""#, None);
-        check(r#"Bearer authorization="https://login.windows.net/t""#, None);
+        check(
+            r#"Bearer authorization="https://login.windows.net/t""#,
+            None,
+        );
     }
 
     #[test]
@@ -113,7 +116,9 @@ mod tests {
         let evil = Url::parse("https://kv1.vault.evil.example/").expect("url");
         assert!(verify_challenge_domain(&evil, "https://vault.azure.net/.default").is_err());
         let suffix_trick = Url::parse("https://hostvault.azure.net/").expect("url");
-        assert!(verify_challenge_domain(&suffix_trick, "https://vault.azure.net/.default").is_err());
+        assert!(
+            verify_challenge_domain(&suffix_trick, "https://vault.azure.net/.default").is_err()
+        );
         let plain = Url::parse("http://kv1.vault.azure.net/").expect("url");
         assert!(verify_challenge_domain(&plain, "https://vault.azure.net/.default").is_err());
     }

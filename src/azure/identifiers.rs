@@ -31,13 +31,16 @@ pub struct VaultUri(String);
 impl VaultUri {
     /// Parses `https://name.vault.azure.net[/anything]` down to the vault root.
     pub fn parse(text: &str) -> Result<Self, AzureError> {
-        let url = Url::parse(text.trim()).map_err(|error| AzureError::InvalidUri(format!("{text}: {error}")))?;
+        let url = Url::parse(text.trim())
+            .map_err(|error| AzureError::InvalidUri(format!("{text}: {error}")))?;
         Self::from_url(&url)
     }
 
     fn from_url(url: &Url) -> Result<Self, AzureError> {
         if url.scheme() != "https" {
-            return Err(AzureError::InvalidUri(format!("{url}: vault URIs use https")));
+            return Err(AzureError::InvalidUri(format!(
+                "{url}: vault URIs use https"
+            )));
         }
         let host = url
             .host_str()
@@ -65,7 +68,8 @@ impl VaultUri {
         let mut url = Url::parse(&self.0)
             .and_then(|base| base.join(path))
             .map_err(|error| AzureError::InvalidUri(format!("{}{path}: {error}", self.0)))?;
-        url.query_pairs_mut().append_pair("api-version", api_version);
+        url.query_pairs_mut()
+            .append_pair("api-version", api_version);
         Ok(url)
     }
 }
@@ -89,7 +93,8 @@ impl ObjectId {
     /// Parses `https://v.vault.azure.net/secrets/name[/version]` (also keys, certificates, and the
     /// `deletedsecrets` form, which yields the live object's id).
     pub fn parse(text: &str) -> Result<Self, AzureError> {
-        let url = Url::parse(text.trim()).map_err(|error| AzureError::InvalidUri(format!("{text}: {error}")))?;
+        let url = Url::parse(text.trim())
+            .map_err(|error| AzureError::InvalidUri(format!("{text}: {error}")))?;
         let vault = VaultUri::from_url(&url)?;
         let segments: Vec<&str> = url
             .path_segments()
@@ -107,7 +112,11 @@ impl ObjectId {
                         )));
                     }
                 };
-                (kind, (*name).to_owned(), rest.first().map(|v| (*v).to_owned()))
+                (
+                    kind,
+                    (*name).to_owned(),
+                    rest.first().map(|v| (*v).to_owned()),
+                )
             }
             _ => {
                 return Err(AzureError::InvalidUri(format!(
@@ -153,12 +162,19 @@ mod tests {
 
     #[test]
     fn parses_object_ids() {
-        let id = ObjectId::parse("https://KV1.vault.azure.net/secrets/db-password/abc123").expect("id");
+        let id =
+            ObjectId::parse("https://KV1.vault.azure.net/secrets/db-password/abc123").expect("id");
         assert_eq!(id.vault.as_str(), "https://kv1.vault.azure.net/");
         assert_eq!(id.vault.name(), "kv1");
         assert_eq!(id.kind, ObjectKind::Secret);
-        assert_eq!(id.versionless(), "https://kv1.vault.azure.net/secrets/db-password");
-        assert_eq!(id.versioned(), "https://kv1.vault.azure.net/secrets/db-password/abc123");
+        assert_eq!(
+            id.versionless(),
+            "https://kv1.vault.azure.net/secrets/db-password"
+        );
+        assert_eq!(
+            id.versioned(),
+            "https://kv1.vault.azure.net/secrets/db-password/abc123"
+        );
         assert_eq!(
             id.app_service_reference(false),
             "@Microsoft.KeyVault(SecretUri=https://kv1.vault.azure.net/secrets/db-password)"

@@ -150,8 +150,10 @@ fn page_url(vault: &VaultUri, path: &str) -> Result<Url, AzureError> {
 /// Key Vault next links are absolute, may carry `:443` and a stale api-version: accept them only for the
 /// same vault (the token must not leave it) and pin our api-version.
 fn checked_next_link(vault: &VaultUri, link: &str) -> Result<Url, AzureError> {
-    let url = Url::parse(link).map_err(|error| AzureError::InvalidUri(format!("{link}: {error}")))?;
-    let vault_url = Url::parse(vault.as_str()).map_err(|error| AzureError::InvalidUri(error.to_string()))?;
+    let url =
+        Url::parse(link).map_err(|error| AzureError::InvalidUri(format!("{link}: {error}")))?;
+    let vault_url =
+        Url::parse(vault.as_str()).map_err(|error| AzureError::InvalidUri(error.to_string()))?;
     if url.scheme() != "https" || authority_of(&url) != authority_of(&vault_url) {
         return Err(AzureError::TokenRefused(format!(
             "next link {link} leaves the vault {vault}"
@@ -195,7 +197,11 @@ mod tests {
         )
         .expect("same vault");
         let query: Vec<_> = pinned.query_pairs().collect();
-        assert!(query.iter().any(|(k, v)| k == "api-version" && v == KEYVAULT_API_VERSION));
+        assert!(
+            query
+                .iter()
+                .any(|(k, v)| k == "api-version" && v == KEYVAULT_API_VERSION)
+        );
         assert!(query.iter().any(|(k, v)| k == "$skiptoken" && v == "abc"));
         assert!(!query.iter().any(|(_, v)| v == "7.2"));
         assert!(checked_next_link(&vault, "https://kv2.vault.azure.net/secrets?x=1").is_err());

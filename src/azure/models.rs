@@ -191,7 +191,11 @@ pub struct VaultSummary {
 impl VaultSummary {
     /// Builds the summary from an ARM vault; the URI falls back to the cloud's naming rule.
     pub fn from_arm(vault: &Vault, subscription_id: &str, fallback_uri: &str) -> Option<Self> {
-        let uri_text = vault.properties.vault_uri.as_deref().unwrap_or(fallback_uri);
+        let uri_text = vault
+            .properties
+            .vault_uri
+            .as_deref()
+            .unwrap_or(fallback_uri);
         let uri = VaultUri::parse(uri_text).ok()?;
         Some(Self {
             name: vault.name.clone(),

@@ -182,10 +182,15 @@ impl Pipeline {
             Some(body) => builder
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.clone()),
-            None if request.method != Method::GET => builder.header(reqwest::header::CONTENT_LENGTH, "0"),
+            None if request.method != Method::GET => {
+                builder.header(reqwest::header::CONTENT_LENGTH, "0")
+            }
             None => builder,
         };
-        let response = builder.send().await.map_err(|error| transport_error(&host, error))?;
+        let response = builder
+            .send()
+            .await
+            .map_err(|error| transport_error(&host, error))?;
         let status = response.status();
         let headers = response.headers().clone();
         let body = response
@@ -237,11 +242,16 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
             return Some(Duration::from_millis(ms));
         }
     }
-    let text = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let text = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(seconds) = text.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
-    let when = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc2822).ok()?;
+    let when =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc2822).ok()?;
     let wait = when - time::OffsetDateTime::now_utc();
     Some(Duration::from_secs(wait.whole_seconds().max(0) as u64))
 }
@@ -259,8 +269,15 @@ mod tests {
         headers.insert("x-ms-retry-after-ms", HeaderValue::from_static("250"));
         assert_eq!(retry_after(&headers), Some(Duration::from_millis(250)));
         let mut dated = HeaderMap::new();
-        dated.insert("retry-after", HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
-        assert_eq!(retry_after(&dated), Some(Duration::ZERO), "a past date means now");
+        dated.insert(
+            "retry-after",
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(
+            retry_after(&dated),
+            Some(Duration::ZERO),
+            "a past date means now"
+        );
         assert_eq!(retry_after(&HeaderMap::new()), None);
     }
 
@@ -268,9 +285,11 @@ mod tests {
     fn empty_next_link_ends_paging() {
         let page: Page<u32> = serde_json::from_str(r#"{"value":[1],"nextLink":""}"#).expect("page");
         assert_eq!(page.next(), None);
-        let page: Page<u32> = serde_json::from_str(r#"{"value":[],"nextLink":null}"#).expect("page");
+        let page: Page<u32> =
+            serde_json::from_str(r#"{"value":[],"nextLink":null}"#).expect("page");
         assert_eq!(page.next(), None);
-        let page: Page<u32> = serde_json::from_str(r#"{"value":[2],"nextLink":"https://x/y"}"#).expect("page");
+        let page: Page<u32> =
+            serde_json::from_str(r#"{"value":[2],"nextLink":"https://x/y"}"#).expect("page");
         assert_eq!(page.next(), Some("https://x/y"));
     }
 

@@ -44,7 +44,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 
 /// Rejects requests without a valid ARM token (as ARM does, before looking at anything else), then
 /// requires `api-version`; the token's claims go into the request for the handlers.
-async fn authenticate(State(shared): State<Arc<Shared>>, mut request: Request, next: Next) -> Response {
+async fn authenticate(
+    State(shared): State<Arc<Shared>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let challenge = format!(
         "Bearer authorization_uri=\"{}/common\", error=\"invalid_token\", error_description=\"The authentication failed because of missing or invalid 'Authorization' header.\"",
         shared.login_base()
@@ -52,7 +56,9 @@ async fn authenticate(State(shared): State<Arc<Shared>>, mut request: Request, n
     let unauthorized = |code: &str, message: String| {
         let mut response = arm_error(StatusCode::UNAUTHORIZED, code, &message);
         if let Ok(value) = HeaderValue::from_str(&challenge) {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
         }
         response
     };
@@ -66,20 +72,31 @@ async fn authenticate(State(shared): State<Arc<Shared>>, mut request: Request, n
     let claims = match shared.signer.verify(token, &[&audience], now_unix()) {
         Ok(claims) => claims,
         Err(super::token::TokenError::Expired) => {
-            return unauthorized("ExpiredAuthenticationToken", "The access token expiry UTC time is earlier than current UTC time.".into());
+            return unauthorized(
+                "ExpiredAuthenticationToken",
+                "The access token expiry UTC time is earlier than current UTC time.".into(),
+            );
         }
         Err(super::token::TokenError::WrongAudience(aud)) => {
             return unauthorized(
                 "InvalidAuthenticationTokenAudience",
-                format!("The access token has been obtained for wrong audience or resource '{aud}'. It should exactly match with one of the allowed audiences '{audience}'."),
+                format!(
+                    "The access token has been obtained for wrong audience or resource '{aud}'. It should exactly match with one of the allowed audiences '{audience}'."
+                ),
             );
         }
-        Err(error) => return unauthorized("InvalidAuthenticationToken", format!("The received access token is not valid: {error}.")),
+        Err(error) => {
+            return unauthorized(
+                "InvalidAuthenticationToken",
+                format!("The received access token is not valid: {error}."),
+            );
+        }
     };
-    let has_api_version = request
-        .uri()
-        .query()
-        .is_some_and(|query| query.split('&').any(|pair| pair.starts_with("api-version=") && pair.len() > 12));
+    let has_api_version = request.uri().query().is_some_and(|query| {
+        query
+            .split('&')
+            .any(|pair| pair.starts_with("api-version=") && pair.len() > 12)
+    });
     if !has_api_version {
         return arm_error(
             StatusCode::BAD_REQUEST,
@@ -93,7 +110,10 @@ async fn authenticate(State(shared): State<Arc<Shared>>, mut request: Request, n
 
 /// Slices `items` by `$skiptoken` (an offset) and `$top`, adding an absolute `nextLink` when more remain.
 fn page(items: Vec<Value>, query: &HashMap<String, String>, base: &str) -> Json<Value> {
-    let skip: usize = query.get("$skiptoken").and_then(|t| t.parse().ok()).unwrap_or(0);
+    let skip: usize = query
+        .get("$skiptoken")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
     let top: usize = query
         .get("$top")
         .and_then(|t| t.parse().ok())
@@ -104,7 +124,8 @@ fn page(items: Vec<Value>, query: &HashMap<String, String>, base: &str) -> Json<
     let mut body = json!({ "value": value });
     if skip + top < total {
         let api_version = query.get("api-version").cloned().unwrap_or_default();
-        let mut next = url::Url::parse(base).unwrap_or_else(|_| unreachable!("base URL is built from a valid authority"));
+        let mut next = url::Url::parse(base)
+            .unwrap_or_else(|_| unreachable!("base URL is built from a valid authority"));
         next.query_pairs_mut()
             .append_pair("api-version", &api_version)
             .append_pair("$top", &top.to_string())
@@ -124,7 +145,11 @@ async fn list_subscriptions(
     request: Request,
 ) -> Response {
     let Some(claims) = request.extensions().get::<Claims>().cloned() else {
-        return arm_error(StatusCode::UNAUTHORIZED, "AuthenticationFailed", "no claims");
+        return arm_error(
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationFailed",
+            "no claims",
+        );
     };
     let cloud = shared.read();
     let items: Vec<Value> = cloud
@@ -148,7 +173,12 @@ async fn list_subscriptions(
             })
         })
         .collect();
-    page(items, &query, &base_url(&request_authority(&request), "/subscriptions")).into_response()
+    page(
+        items,
+        &query,
+        &base_url(&request_authority(&request), "/subscriptions"),
+    )
+    .into_response()
 }
 
 /// A vault in the `Vault` shape of `Microsoft.KeyVault` 2026-04-01.
@@ -182,14 +212,24 @@ pub(crate) fn vault_json(vault: &VaultState, port: u16) -> Value {
     })
 }
 
-fn subscription_visible(shared: &Shared, claims: &Claims, subscription: &str) -> Result<(), Response> {
+fn subscription_visible(
+    shared: &Shared,
+    claims: &Claims,
+    subscription: &str,
+) -> Result<(), Response> {
     let cloud = shared.read();
-    match cloud.subscriptions.iter().find(|s| s.id.eq_ignore_ascii_case(subscription)) {
+    match cloud
+        .subscriptions
+        .iter()
+        .find(|s| s.id.eq_ignore_ascii_case(subscription))
+    {
         Some(found) if found.tenant_id.eq_ignore_ascii_case(&claims.tid) => Ok(()),
         Some(_) => Err(arm_error(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationTokenTenant",
-            &format!("The access token is from the wrong issuer. It must match the tenant associated with subscription '{subscription}'."),
+            &format!(
+                "The access token is from the wrong issuer. It must match the tenant associated with subscription '{subscription}'."
+            ),
         )),
         None => Err(arm_error(
             StatusCode::NOT_FOUND,
@@ -225,7 +265,11 @@ fn list_vaults(
     request: &Request,
 ) -> Response {
     let Some(claims) = request.extensions().get::<Claims>() else {
-        return arm_error(StatusCode::UNAUTHORIZED, "AuthenticationFailed", "no claims");
+        return arm_error(
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationFailed",
+            "no claims",
+        );
     };
     if let Err(response) = subscription_visible(shared, claims, subscription) {
         return response;
@@ -238,7 +282,12 @@ fn list_vaults(
         .filter(|vault| group.is_none_or(|g| vault.resource_group.eq_ignore_ascii_case(g)))
         .map(|vault| vault_json(vault, shared.port))
         .collect();
-    page(items, query, &base_url(&request_authority(request), request.uri().path())).into_response()
+    page(
+        items,
+        query,
+        &base_url(&request_authority(request), request.uri().path()),
+    )
+    .into_response()
 }
 
 async fn get_vault(
@@ -247,7 +296,11 @@ async fn get_vault(
     request: Request,
 ) -> Response {
     let Some(claims) = request.extensions().get::<Claims>() else {
-        return arm_error(StatusCode::UNAUTHORIZED, "AuthenticationFailed", "no claims");
+        return arm_error(
+            StatusCode::UNAUTHORIZED,
+            "AuthenticationFailed",
+            "no claims",
+        );
     };
     if let Err(response) = subscription_visible(&shared, claims, &subscription) {
         return response;
@@ -263,7 +316,9 @@ async fn get_vault(
         _ => arm_error(
             StatusCode::NOT_FOUND,
             "ResourceNotFound",
-            &format!("The Resource 'Microsoft.KeyVault/vaults/{vault_name}' under resource group '{group}' was not found."),
+            &format!(
+                "The Resource 'Microsoft.KeyVault/vaults/{vault_name}' under resource group '{group}' was not found."
+            ),
         ),
     }
 }

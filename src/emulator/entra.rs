@@ -33,7 +33,11 @@ fn resource_audience(scope: &str) -> Option<String> {
     scope
         .split_whitespace()
         .find(|s| !matches!(*s, "offline_access" | "openid" | "profile" | "email"))
-        .map(|s| s.trim_end_matches("/.default").trim_end_matches('/').to_owned())
+        .map(|s| {
+            s.trim_end_matches("/.default")
+                .trim_end_matches('/')
+                .to_owned()
+        })
 }
 
 fn random_token(len: usize) -> String {
@@ -163,7 +167,12 @@ fn device_code_grant(shared: &Shared, form: &HashMap<String, String>) -> Respons
     };
     if state.expires_at <= now_unix() {
         cloud.device_codes.remove(&code);
-        return entra_error(StatusCode::BAD_REQUEST, "expired_token", 70019, "Verification code expired.");
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "expired_token",
+            70019,
+            "Verification code expired.",
+        );
     }
     if state.declined {
         cloud.device_codes.remove(&code);
@@ -181,7 +190,12 @@ fn device_code_grant(shared: &Shared, form: &HashMap<String, String>) -> Respons
             .is_some_and(|last| now.duration_since(last).as_millis() < 500);
         state.last_poll = Some(now);
         return if too_fast {
-            entra_error(StatusCode::BAD_REQUEST, "slow_down", 70016, "Polling too frequently; slow down.")
+            entra_error(
+                StatusCode::BAD_REQUEST,
+                "slow_down",
+                70016,
+                "Polling too frequently; slow down.",
+            )
         } else {
             entra_error(
                 StatusCode::BAD_REQUEST,
@@ -230,7 +244,8 @@ fn grant_user_tokens(
             "The provided value for the input parameter 'scope' is not valid.",
         );
     };
-    let (access_token, expires_in) = shared.issue_access_token(&principal, &audience, Some(client_id));
+    let (access_token, expires_in) =
+        shared.issue_access_token(&principal, &audience, Some(client_id));
     let refresh_token = random_token(64);
     shared.write().refresh_tokens.insert(
         refresh_token.clone(),
@@ -279,7 +294,12 @@ fn client_credentials_grant(shared: &Shared, form: &HashMap<String, String>) -> 
         );
     }
     let Some(audience) = resource_audience(&scope) else {
-        return entra_error(StatusCode::BAD_REQUEST, "invalid_scope", 70011, "The scope is not valid.");
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            70011,
+            "The scope is not valid.",
+        );
     };
     let (access_token, expires_in) = shared.issue_access_token(&principal, &audience, None);
     Json(json!({
@@ -298,7 +318,8 @@ mod tests {
     #[test]
     fn audience_is_the_first_resource_scope() {
         assert_eq!(
-            resource_audience("https://management.localhost:1/.default offline_access openid").as_deref(),
+            resource_audience("https://management.localhost:1/.default offline_access openid")
+                .as_deref(),
             Some("https://management.localhost:1")
         );
         assert_eq!(

@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::{Extension, Path, Query, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
-use axum::Router;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
@@ -22,8 +22,19 @@ use super::{Shared, VaultHost, now_unix};
 
 /// Every data-plane api-version of the Secrets spec; clients in the wild use all of them.
 pub const SUPPORTED_API_VERSIONS: &[&str] = &[
-    "7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6-preview.2", "7.6",
-    "2025-06-01-preview", "2025-07-01", "2026-01-01-preview", "2026-03-01-preview", "2026-04-01",
+    "7.0",
+    "7.1",
+    "7.2",
+    "7.3",
+    "7.4",
+    "7.5",
+    "7.6-preview.2",
+    "7.6",
+    "2025-06-01-preview",
+    "2025-07-01",
+    "2026-01-01-preview",
+    "2026-03-01-preview",
+    "2026-04-01",
     "2026-05-01-preview",
 ];
 
@@ -38,7 +49,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/secrets/{name}/versions", get(list_secret_versions))
         .route("/secrets/{name}/{version}", get(get_secret_version))
         .fallback(|| async {
-            keyvault_error(StatusCode::NOT_FOUND, "BadParameter", "The request URI is not served by the emulator's Key Vault.", None)
+            keyvault_error(
+                StatusCode::NOT_FOUND,
+                "BadParameter",
+                "The request URI is not served by the emulator's Key Vault.",
+                None,
+            )
         })
         .layer(middleware::from_fn_with_state(shared.clone(), authenticate))
         .with_state(shared)
@@ -52,7 +68,9 @@ fn challenge_response(shared: &Shared, tenant_id: &str, message: &str) -> Respon
         shared.vault_audience()
     );
     if let Ok(value) = HeaderValue::from_str(&challenge) {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
     }
     response
 }
@@ -80,21 +98,35 @@ async fn authenticate(
         }
     };
     let Some(token) = bearer_token(request.headers()) else {
-        return challenge_response(&shared, &tenant_id, "AKV10000: Request is missing a Bearer or PoP token.");
+        return challenge_response(
+            &shared,
+            &tenant_id,
+            "AKV10000: Request is missing a Bearer or PoP token.",
+        );
     };
     let audience = shared.vault_audience();
     let audience_without_port = "https://vault.localhost";
-    match shared.signer.verify(token, &[&audience, audience_without_port], now_unix()) {
+    match shared
+        .signer
+        .verify(token, &[&audience, audience_without_port], now_unix())
+    {
         Ok(claims) if claims.tid.eq_ignore_ascii_case(&tenant_id) => {}
         Ok(claims) => {
             return challenge_response(
                 &shared,
                 &tenant_id,
-                &format!("AKV10032: Invalid issuer. Expected one of https://sts.windows.net/{tenant_id}/, found https://sts.windows.net/{}/.", claims.tid),
+                &format!(
+                    "AKV10032: Invalid issuer. Expected one of https://sts.windows.net/{tenant_id}/, found https://sts.windows.net/{}/.",
+                    claims.tid
+                ),
             );
         }
         Err(TokenError::Expired) => {
-            return challenge_response(&shared, &tenant_id, "AKV10022: Invalid token: the token is expired.");
+            return challenge_response(
+                &shared,
+                &tenant_id,
+                "AKV10022: Invalid token: the token is expired.",
+            );
         }
         Err(TokenError::WrongAudience(aud)) => {
             return challenge_response(
@@ -115,13 +147,20 @@ async fn authenticate(
     });
     match api_version.as_deref() {
         None | Some("") => {
-            return keyvault_error(StatusCode::BAD_REQUEST, "BadParameter", "The 'api-version' query parameter is missing.", None);
+            return keyvault_error(
+                StatusCode::BAD_REQUEST,
+                "BadParameter",
+                "The 'api-version' query parameter is missing.",
+                None,
+            );
         }
         Some(version) if !SUPPORTED_API_VERSIONS.contains(&version) => {
             return keyvault_error(
                 StatusCode::BAD_REQUEST,
                 "BadParameter",
-                &format!("The specified version ({version}) is not recognized. Consider using the latest supported version (2026-04-01)."),
+                &format!(
+                    "The specified version ({version}) is not recognized. Consider using the latest supported version (2026-04-01)."
+                ),
                 None,
             );
         }
@@ -168,15 +207,26 @@ fn page_size(query: &HashMap<String, String>) -> Result<usize, Response> {
             _ => Err(keyvault_error(
                 StatusCode::BAD_REQUEST,
                 "BadParameter",
-                &format!("invalid maxresults value '{text}': it must be between 1 and {PAGE_LIMIT}."),
+                &format!(
+                    "invalid maxresults value '{text}': it must be between 1 and {PAGE_LIMIT}."
+                ),
                 None,
             )),
         },
     }
 }
 
-fn next_link(host: &VaultHost, path: &str, query: &HashMap<String, String>, token: &str, size: usize) -> String {
-    let api_version = query.get("api-version").map(String::as_str).unwrap_or("2025-07-01");
+fn next_link(
+    host: &VaultHost,
+    path: &str,
+    query: &HashMap<String, String>,
+    token: &str,
+    size: usize,
+) -> String {
+    let api_version = query
+        .get("api-version")
+        .map(String::as_str)
+        .unwrap_or("2025-07-01");
     format!(
         "https://{}{path}?api-version={api_version}&$skiptoken={token}&maxresults={size}",
         host.authority
@@ -187,7 +237,9 @@ fn not_found(name: &str) -> Response {
     keyvault_error(
         StatusCode::NOT_FOUND,
         "SecretNotFound",
-        &format!("A secret with (name/id) {name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182"),
+        &format!(
+            "A secret with (name/id) {name} was not found in this key vault. If you recently deleted this secret you may be able to recover it using the correct recovery command. For help resolving this issue, please see https://go.microsoft.com/fwlink/?linkid=2125182"
+        ),
         None,
     )
 }
@@ -203,10 +255,19 @@ async fn list_secrets(
     };
     // The skip token is the last name returned, base64url: opaque to clients, stable under inserts.
     let after = match query.get("$skiptoken") {
-        Some(token) => match URL_SAFE_NO_PAD.decode(token).ok().and_then(|b| String::from_utf8(b).ok()) {
+        Some(token) => match URL_SAFE_NO_PAD
+            .decode(token)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+        {
             Some(name) => Some(name),
             None => {
-                return keyvault_error(StatusCode::BAD_REQUEST, "BadParameter", "The $skiptoken is invalid.", None);
+                return keyvault_error(
+                    StatusCode::BAD_REQUEST,
+                    "BadParameter",
+                    "The $skiptoken is invalid.",
+                    None,
+                );
             }
         },
         None => None,
@@ -216,7 +277,9 @@ async fn list_secrets(
         return keyvault_error(StatusCode::NOT_FOUND, "VaultNotFound", "vault gone", None);
     };
     let range = match &after {
-        Some(name) => vault.secrets.range::<String, _>((std::ops::Bound::Excluded(name), std::ops::Bound::Unbounded)),
+        Some(name) => vault
+            .secrets
+            .range::<String, _>((std::ops::Bound::Excluded(name), std::ops::Bound::Unbounded)),
         None => vault.secrets.range::<String, _>(..),
     };
     let mut last = None;
@@ -236,7 +299,13 @@ async fn list_secrets(
             .is_some()
     });
     let next = match (more, last) {
-        (true, Some(last)) => json!(next_link(&host, "/secrets", &query, &URL_SAFE_NO_PAD.encode(last), size)),
+        (true, Some(last)) => json!(next_link(
+            &host,
+            "/secrets",
+            &query,
+            &URL_SAFE_NO_PAD.encode(last),
+            size
+        )),
         _ => Value::Null,
     };
     keyvault_json(StatusCode::OK, json!({ "value": value, "nextLink": next }))
@@ -252,7 +321,10 @@ async fn list_secret_versions(
         Ok(size) => size,
         Err(response) => return response,
     };
-    let skip: usize = query.get("$skiptoken").and_then(|t| t.parse().ok()).unwrap_or(0);
+    let skip: usize = query
+        .get("$skiptoken")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
     let cloud = shared.read();
     let Some(vault) = cloud.vaults.get(&host.name) else {
         return not_found(&name);
@@ -266,12 +338,21 @@ async fn list_secret_versions(
         .skip(skip)
         .take(size)
         .map(|version| {
-            let id = format!("https://{}/secrets/{}/{}", host.authority, secret.name, version.version);
+            let id = format!(
+                "https://{}/secrets/{}/{}",
+                host.authority, secret.name, version.version
+            );
             item_json(id, version, vault)
         })
         .collect();
     let next = if skip + size < secret.versions.len() {
-        json!(next_link(&host, &format!("/secrets/{}/versions", secret.name), &query, &(skip + size).to_string(), size))
+        json!(next_link(
+            &host,
+            &format!("/secrets/{}/versions", secret.name),
+            &query,
+            &(skip + size).to_string(),
+            size
+        ))
     } else {
         Value::Null
     };
@@ -304,7 +385,10 @@ fn get_secret(shared: &Shared, host: &VaultHost, name: &str, version: Option<&st
     };
     let found = match version {
         None => secret.current(),
-        Some(version) => secret.versions.iter().find(|v| v.version.eq_ignore_ascii_case(version)),
+        Some(version) => secret
+            .versions
+            .iter()
+            .find(|v| v.version.eq_ignore_ascii_case(version)),
     };
     let Some(found) = found else {
         return not_found(&format!("{name}/{}", version.unwrap_or_default()));
@@ -318,7 +402,10 @@ fn get_secret(shared: &Shared, host: &VaultHost, name: &str, version: Option<&st
         );
     }
     let mut body = item_json(
-        format!("https://{}/secrets/{}/{}", host.authority, secret.name, found.version),
+        format!(
+            "https://{}/secrets/{}/{}",
+            host.authority, secret.name, found.version
+        ),
         found,
         vault,
     );

@@ -13,7 +13,10 @@ pub fn keyvault_json(status: StatusCode, body: serde_json::Value) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json; charset=utf-8"),
     );
-    headers.insert("x-ms-keyvault-service-version", HeaderValue::from_static("1.9.0.0"));
+    headers.insert(
+        "x-ms-keyvault-service-version",
+        HeaderValue::from_static("1.9.0.0"),
+    );
     headers.insert("x-ms-keyvault-region", HeaderValue::from_static("local"));
     if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
         headers.insert("x-ms-request-id", id);
@@ -22,7 +25,12 @@ pub fn keyvault_json(status: StatusCode, body: serde_json::Value) -> Response {
 }
 
 /// `{"error":{"code","message","innererror"?}}` as Key Vault sends it.
-pub fn keyvault_error(status: StatusCode, code: &str, message: &str, inner: Option<&str>) -> Response {
+pub fn keyvault_error(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    inner: Option<&str>,
+) -> Response {
     let mut error = json!({"code": code, "message": message});
     if let Some(inner) = inner {
         error["innererror"] = json!({"code": inner});
@@ -32,7 +40,11 @@ pub fn keyvault_error(status: StatusCode, code: &str, message: &str, inner: Opti
 
 /// ARM's `CloudError`.
 pub fn arm_error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, axum::Json(json!({"error": {"code": code, "message": message}}))).into_response()
+    (
+        status,
+        axum::Json(json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
 }
 
 /// Entra's OAuth error body (HTTP 400 unless said otherwise).
@@ -71,5 +83,7 @@ pub fn plain_not_found(message: &str) -> Response {
 pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }

@@ -222,12 +222,19 @@ mod tests {
             .flat_map(|v| &v.secrets)
             .filter(|s| s.versions.len() >= 2)
             .count();
-        assert!(multi_version * 10 >= written * 8, "most secrets have several versions");
+        assert!(
+            multi_version * 10 >= written * 8,
+            "most secrets have several versions"
+        );
         assert!(
             vaults
                 .iter()
                 .any(|v| v.generated_secrets.iter().map(|r| r.count).sum::<usize>() >= 5000)
         );
-        assert!(seed.users.iter().any(|u| u.user_principal_name == seed.demo_user));
+        assert!(
+            seed.users
+                .iter()
+                .any(|u| u.user_principal_name == seed.demo_user)
+        );
     }
 }

@@ -129,7 +129,10 @@ pub struct CloudState {
 /// A stable 32-hex-digit version id derived from where the version sits, so URIs survive restarts.
 pub fn version_id(vault: &str, name: &str, index: usize) -> String {
     let digest = Sha256::digest(format!("{vault}/{name}/{index}").as_bytes());
-    digest[..16].iter().map(|byte| format!("{byte:02x}")).collect()
+    digest[..16]
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 const DAY: f64 = 86_400.0;
@@ -151,7 +154,10 @@ impl CloudState {
                         name: vault.name.clone(),
                         subscription_id: subscription.id.clone(),
                         resource_group: group.name.clone(),
-                        location: vault.location.clone().unwrap_or_else(|| group.location.clone()),
+                        location: vault
+                            .location
+                            .clone()
+                            .unwrap_or_else(|| group.location.clone()),
                         tenant_id: subscription.tenant_id.clone(),
                         tags: vault.tags.clone(),
                         enable_rbac_authorization: vault.enable_rbac_authorization,
@@ -177,7 +183,9 @@ impl CloudState {
                                     value: version.value.clone(),
                                     content_type: secret.content_type.clone(),
                                     tags: secret.tags.clone(),
-                                    enabled: version.enabled.unwrap_or(!is_current || secret.enabled),
+                                    enabled: version
+                                        .enabled
+                                        .unwrap_or(!is_current || secret.enabled),
                                     not_before: secret
                                         .not_before_in_days
                                         .filter(|_| is_current)
@@ -257,10 +265,9 @@ impl CloudState {
     pub fn resolve_tenant(&self, segment: &str) -> Option<&SeedTenant> {
         match segment.to_ascii_lowercase().as_str() {
             "common" | "organizations" => self.tenants.first(),
-            lower => self
-                .tenants
-                .iter()
-                .find(|t| t.id.eq_ignore_ascii_case(lower) || t.default_domain.eq_ignore_ascii_case(lower)),
+            lower => self.tenants.iter().find(|t| {
+                t.id.eq_ignore_ascii_case(lower) || t.default_domain.eq_ignore_ascii_case(lower)
+            }),
         }
     }
 }
@@ -274,14 +281,19 @@ fn expand_rule(vault: &mut VaultState, rule: &SeedSecretRule, now: i64) {
         } else {
             0.0
         };
-        let disabled = rule.disable_every > 0 && index % rule.disable_every == rule.disable_every - 1;
+        let disabled =
+            rule.disable_every > 0 && index % rule.disable_every == rule.disable_every - 1;
         let version_states = (0..versions)
             .map(|v| {
                 // Older versions are 7 days apart.
                 let created = now - ((age_days + 7.0 * (versions - 1 - v) as f64) * DAY) as i64;
                 SecretVersionState {
                     version: version_id(&vault.name, &name, v),
-                    value: format!("{}#v{}", SeedSecretRule::expand(&rule.value_pattern, index), v + 1),
+                    value: format!(
+                        "{}#v{}",
+                        SeedSecretRule::expand(&rule.value_pattern, index),
+                        v + 1
+                    ),
                     content_type: rule.content_type.clone(),
                     tags: rule.tags.clone(),
                     enabled: !(disabled && v + 1 == versions),
@@ -313,13 +325,23 @@ mod tests {
         let state = CloudState::from_seed(&seed, 1_800_000_000);
         let total: usize = state.vaults.values().map(|v| v.secrets.len()).sum();
         assert!(total >= 5300, "{total} secrets");
-        let big = state.vaults.values().map(|v| v.secrets.len()).max().unwrap_or(0);
+        let big = state
+            .vaults
+            .values()
+            .map(|v| v.secrets.len())
+            .max()
+            .unwrap_or(0);
         assert!(big >= 5000);
         assert!(state.user_principal(&state.demo_user).is_some());
         for vault in state.vaults.values() {
             for secret in vault.secrets.values() {
                 assert!(!secret.versions.is_empty());
-                assert!(secret.versions.windows(2).all(|w| w[0].created <= w[1].created));
+                assert!(
+                    secret
+                        .versions
+                        .windows(2)
+                        .all(|w| w[0].created <= w[1].created)
+                );
             }
         }
     }

@@ -43,16 +43,24 @@ pub fn make_tls() -> Result<EmulatorTls, TlsSetupError> {
     let issuer = rcgen::Issuer::new(ca_params, ca_key);
 
     let server_key = KeyPair::generate().map_err(fail)?;
-    let mut server_params =
-        CertificateParams::new(SERVER_NAMES.iter().map(|name| (*name).to_owned()).collect::<Vec<_>>())
-            .map_err(fail)?;
+    let mut server_params = CertificateParams::new(
+        SERVER_NAMES
+            .iter()
+            .map(|name| (*name).to_owned())
+            .collect::<Vec<_>>(),
+    )
+    .map_err(fail)?;
     server_params
         .subject_alt_names
-        .push(SanType::IpAddress(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)));
+        .push(SanType::IpAddress(std::net::IpAddr::V4(
+            std::net::Ipv4Addr::LOCALHOST,
+        )));
     server_params
         .distinguished_name
         .push(DnType::CommonName, "localhost");
-    let server_cert = server_params.signed_by(&server_key, &issuer).map_err(fail)?;
+    let server_cert = server_params
+        .signed_by(&server_key, &issuer)
+        .map_err(fail)?;
 
     let chain = vec![
         CertificateDer::from(server_cert.der().to_vec()),

@@ -61,7 +61,8 @@ impl TokenSigner {
 
     fn mac(&self) -> HmacSha256 {
         // HMAC accepts keys of any length; 32 bytes cannot fail.
-        <HmacSha256 as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!("HMAC key length"))
+        <HmacSha256 as Mac>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC key length"))
     }
 
     pub fn sign(&self, claims: &Claims) -> String {
@@ -102,10 +103,11 @@ impl TokenSigner {
             return Err(TokenError::NotYetValid);
         }
         let audience = claims.aud.trim_end_matches('/');
-        if !audiences
-            .iter()
-            .any(|accepted| accepted.trim_end_matches('/').eq_ignore_ascii_case(audience))
-        {
+        if !audiences.iter().any(|accepted| {
+            accepted
+                .trim_end_matches('/')
+                .eq_ignore_ascii_case(audience)
+        }) {
             return Err(TokenError::WrongAudience(claims.aud.clone()));
         }
         Ok(claims)
@@ -137,17 +139,31 @@ mod tests {
     fn round_trip_and_rejections() {
         let signer = TokenSigner::new_random();
         let token = signer.sign(&claims("https://vault.localhost:1", 100));
-        assert!(signer.verify(&token, &["https://vault.localhost:1/"], 50).is_ok());
-        assert_eq!(signer.verify(&token, &["https://vault.localhost:1"], 100), Err(TokenError::Expired));
+        assert!(
+            signer
+                .verify(&token, &["https://vault.localhost:1/"], 50)
+                .is_ok()
+        );
+        assert_eq!(
+            signer.verify(&token, &["https://vault.localhost:1"], 100),
+            Err(TokenError::Expired)
+        );
         assert!(matches!(
             signer.verify(&token, &["https://management.localhost:1"], 50),
             Err(TokenError::WrongAudience(_))
         ));
         let other = TokenSigner::new_random();
-        assert_eq!(other.verify(&token, &["https://vault.localhost:1"], 50), Err(TokenError::BadSignature));
+        assert_eq!(
+            other.verify(&token, &["https://vault.localhost:1"], 50),
+            Err(TokenError::BadSignature)
+        );
         assert_eq!(signer.verify("a.b", &["x"], 50), Err(TokenError::Malformed));
         let mut tampered = token.clone();
         tampered.insert(token.find('.').unwrap_or(0) + 2, 'x');
-        assert!(signer.verify(&tampered, &["https://vault.localhost:1"], 50).is_err());
+        assert!(
+            signer
+                .verify(&tampered, &["https://vault.localhost:1"], 50)
+                .is_err()
+        );
     }
 }

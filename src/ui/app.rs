@@ -63,7 +63,10 @@ impl VaultscopeApp {
 
     fn filtered_indices(&mut self) -> Vec<usize> {
         let key = self.state.selected_vault.as_ref().map(|vault| {
-            let rows = self.state.selected_secret_list().map_or(0, |list| list.items.len());
+            let rows = self
+                .state
+                .selected_secret_list()
+                .map_or(0, |list| list.items.len());
             (vault.as_str().to_owned(), self.state.filter.clone(), rows)
         });
         if key != self.filter_cache.key {
@@ -83,12 +86,14 @@ impl VaultscopeApp {
             let filtered = self.filtered_indices();
             egui::Panel::left("tree")
                 .resizable(true)
-                .default_size(260.0)
+                .default_size(240.0)
                 .show(ui, |ui| tree_panel::tree_ui(ui, &self.state, &mut intents));
             egui::Panel::right("details")
                 .resizable(true)
-                .default_size(400.0)
-                .show(ui, |ui| details_panel::details_ui(ui, &self.state, &mut intents));
+                .default_size(360.0)
+                .show(ui, |ui| {
+                    details_panel::details_ui(ui, &self.state, &mut intents)
+                });
             egui::CentralPanel::default().show(ui, |ui| {
                 secrets_panel::secrets_ui(ui, &self.state, &filtered, &mut intents);
             });

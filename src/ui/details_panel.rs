@@ -69,8 +69,14 @@ fn copy_buttons_ui(ui: &mut Ui, id: &ObjectId, latest: Option<String>, intents: 
                 text: id.versionless(),
             });
         }
-        let versioned_button = ui.add_enabled(versioned.version.is_some(), egui::Button::new("Copy versioned URI"));
-        if versioned_button.on_hover_text(versioned.versioned()).clicked() {
+        let versioned_button = ui.add_enabled(
+            versioned.version.is_some(),
+            egui::Button::new("Copy versioned URI"),
+        );
+        if versioned_button
+            .on_hover_text(versioned.versioned())
+            .clicked()
+        {
             intents.push(Intent::CopyText {
                 what: "the versioned identifier".into(),
                 text: versioned.versioned(),
@@ -161,29 +167,42 @@ fn attributes_ui(ui: &mut Ui, item: &SecretItem) {
                 ui.end_row();
             };
             row(ui, "Enabled", yes_no(attributes.enabled.unwrap_or(true)));
-            row(ui, "Content type", item.content_type.clone().unwrap_or_default());
+            row(
+                ui,
+                "Content type",
+                item.content_type.clone().unwrap_or_default(),
+            );
             row(ui, "Created", format::timestamp(attributes.created));
             row(ui, "Updated", format::timestamp(attributes.updated));
             row(ui, "Not before", format::timestamp(attributes.nbf));
             row(ui, "Expires", format::expiry(attributes.exp, now).0);
-            row(ui, "Recovery level", attributes.recovery_level.clone().unwrap_or_default());
+            row(
+                ui,
+                "Recovery level",
+                attributes.recovery_level.clone().unwrap_or_default(),
+            );
             row(
                 ui,
                 "Recoverable days",
-                attributes.recoverable_days.map(|d| d.to_string()).unwrap_or_default(),
+                attributes
+                    .recoverable_days
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
             );
             row(ui, "Managed", yes_no(item.managed.unwrap_or(false)));
         });
     if !item.tags.is_empty() {
         ui.add_space(4.0);
         ui.label(RichText::new("Tags").strong());
-        egui::Grid::new("secret-tags").num_columns(2).show(ui, |ui| {
-            for (key, value) in &item.tags {
-                ui.monospace(key);
-                ui.monospace(value);
-                ui.end_row();
-            }
-        });
+        egui::Grid::new("secret-tags")
+            .num_columns(2)
+            .show(ui, |ui| {
+                for (key, value) in &item.tags {
+                    ui.monospace(key);
+                    ui.monospace(value);
+                    ui.end_row();
+                }
+            });
     }
 }
 

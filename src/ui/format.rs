@@ -22,20 +22,40 @@ pub fn timestamp(unix: Option<i64>) -> String {
 
 /// `2026-11-23` from Unix seconds.
 pub fn date(unix: Option<i64>) -> String {
-    timestamp(unix).get(..10).map(str::to_owned).unwrap_or_default()
+    timestamp(unix)
+        .get(..10)
+        .map(str::to_owned)
+        .unwrap_or_default()
 }
 
-/// How an expiry relates to `now`: "expired 3 days ago", "in 5 days", "".
+/// How an expiry relates to `now`: "2026-11-20 (expired 3 d ago)", "2026-11-28 (in 5 d)", "(in 7 h)".
 pub fn expiry(exp: Option<i64>, now: i64) -> (String, ExpiryState) {
     let Some(exp) = exp else {
         return (String::new(), ExpiryState::None);
     };
-    let days = (exp - now) as f64 / 86_400.0;
-    if days < 0.0 {
-        let ago = (-days).ceil() as i64;
-        (format!("{} (expired {ago} d ago)", date(Some(exp))), ExpiryState::Expired)
-    } else if days < 30.0 {
-        (format!("{} (in {} d)", date(Some(exp)), days.floor() as i64), ExpiryState::Soon)
+    let seconds_left = exp - now;
+    let day = 86_400;
+    if seconds_left <= 0 {
+        let ago = -seconds_left;
+        let ago = if ago < day {
+            format!("{} h", (ago / 3_600).max(1))
+        } else {
+            format!("{} d", ago / day)
+        };
+        (
+            format!("{} (expired {ago} ago)", date(Some(exp))),
+            ExpiryState::Expired,
+        )
+    } else if seconds_left < 30 * day {
+        let left = if seconds_left < day {
+            format!("{} h", (seconds_left / 3_600).max(1))
+        } else {
+            format!("{} d", seconds_left / day)
+        };
+        (
+            format!("{} (in {left})", date(Some(exp))),
+            ExpiryState::Soon,
+        )
     } else {
         (date(Some(exp)), ExpiryState::Later)
     }
@@ -71,7 +91,14 @@ mod tests {
         let (text, state) = expiry(Some(now - 3 * 86_400), now);
         assert_eq!(state, ExpiryState::Expired);
         assert!(text.contains("expired 3 d ago"), "{text}");
-        assert_eq!(expiry(Some(now + 5 * 86_400 + 10), now).1, ExpiryState::Soon);
+        assert_eq!(
+            expiry(Some(now + 5 * 86_400 + 10), now).1,
+            ExpiryState::Soon
+        );
         assert_eq!(expiry(Some(now + 90 * 86_400), now).1, ExpiryState::Later);
+        let (text, state) = expiry(Some(now + 7 * 3_600 + 5), now);
+        assert_eq!(state, ExpiryState::Soon);
+        assert!(text.ends_with("(in 7 h)"), "{text}");
+        assert!(expiry(Some(now - 60), now).0.ends_with("(expired 1 h ago)"));
     }
 }

@@ -8,10 +8,10 @@ use super::state::{AppState, Intent, LoadStatus};
 use crate::access::{NetworkExposure, PermissionModel};
 
 /// Column widths: name takes what is left.
-const ENABLED_WIDTH: f32 = 64.0;
-const CONTENT_TYPE_WIDTH: f32 = 130.0;
+const ENABLED_WIDTH: f32 = 56.0;
+const CONTENT_TYPE_WIDTH: f32 = 112.0;
 const UPDATED_WIDTH: f32 = 150.0;
-const EXPIRES_WIDTH: f32 = 190.0;
+const EXPIRES_WIDTH: f32 = 180.0;
 
 pub fn secrets_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &mut Vec<Intent>) {
     let Some(vault) = state.selected_vault.as_ref() else {
@@ -37,18 +37,25 @@ pub fn secrets_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &m
             }
         }
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-            if ui.button("⟳ Refresh").on_hover_text("List the secrets again").clicked() {
+            if ui
+                .button("Refresh")
+                .on_hover_text("List the secrets again")
+                .clicked()
+            {
                 intents.push(Intent::RefreshVault);
             }
         });
     });
     ui.horizontal(|ui| {
         let mut filter = state.filter.clone();
-        let response = ui.add(
-            egui::TextEdit::singleline(&mut filter)
-                .hint_text("Filter by name")
-                .desired_width(260.0),
-        );
+        let label = ui.label("Filter");
+        let response = ui
+            .add(
+                egui::TextEdit::singleline(&mut filter)
+                    .hint_text("part of a secret name")
+                    .desired_width(240.0),
+            )
+            .labelled_by(label.id);
         if response.changed() {
             intents.push(Intent::SetFilter(filter));
         }
@@ -95,18 +102,49 @@ pub fn secrets_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &m
                 ui.horizontal(|ui| {
                     ui.set_height(row_height);
                     let clicked = ui
-                        .add_sized(
+                        .allocate_ui_with_layout(
                             vec2(name_width, row_height),
-                            egui::Button::selectable(selected, name.as_str()).truncate(),
+                            Layout::left_to_right(Align::Center),
+                            |ui| {
+                                ui.set_width(name_width);
+                                // The trailing grow atom keeps the name left-aligned in a
+                                // full-width, clickable cell.
+                                ui.add(
+                                    egui::Button::selectable(
+                                        selected,
+                                        (name.as_str(), egui::Atom::grow()),
+                                    )
+                                    .truncate()
+                                    .min_size(vec2(name_width, row_height)),
+                                )
+                                .on_hover_text(name.as_str())
+                            },
                         )
+                        .inner
                         .clicked();
                     if clicked {
                         intents.push(Intent::SelectSecret(name.clone()));
                     }
                     let enabled = item.attributes.enabled.unwrap_or(true);
-                    cell(ui, ENABLED_WIDTH, if enabled { RichText::new("yes") } else { RichText::new("no").color(ui.visuals().warn_fg_color) });
-                    cell(ui, CONTENT_TYPE_WIDTH, RichText::new(item.content_type.as_deref().unwrap_or("")));
-                    cell(ui, UPDATED_WIDTH, RichText::new(format::timestamp(item.attributes.updated)));
+                    cell(
+                        ui,
+                        ENABLED_WIDTH,
+                        if enabled {
+                            RichText::new("yes")
+                        } else {
+                            RichText::new("no").color(ui.visuals().warn_fg_color)
+                        },
+                    );
+                    cell(
+                        ui,
+                        CONTENT_TYPE_WIDTH,
+                        RichText::new(item.content_type.as_deref().unwrap_or("")),
+                    );
+                    cell(
+                        ui,
+                        UPDATED_WIDTH,
+                        RichText::new(format::timestamp(item.attributes.updated)),
+                    );
                     let (expires, expiry_state) = format::expiry(item.attributes.exp, now);
                     let color = match expiry_state {
                         ExpiryState::Expired => ui.visuals().error_fg_color,
@@ -121,14 +159,24 @@ pub fn secrets_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &m
 
 fn name_column_width(ui: &Ui) -> f32 {
     let spacing = ui.spacing().item_spacing.x * 5.0;
-    (ui.available_width() - ENABLED_WIDTH - CONTENT_TYPE_WIDTH - UPDATED_WIDTH - EXPIRES_WIDTH - spacing).max(120.0)
+    (ui.available_width()
+        - ENABLED_WIDTH
+        - CONTENT_TYPE_WIDTH
+        - UPDATED_WIDTH
+        - EXPIRES_WIDTH
+        - spacing)
+        .max(120.0)
 }
 
 fn cell(ui: &mut Ui, width: f32, text: RichText) {
-    ui.allocate_ui_with_layout(vec2(width, ui.available_height()), Layout::left_to_right(Align::Center), |ui| {
-        ui.set_width(width);
-        ui.add(egui::Label::new(text).truncate().sense(Sense::hover()));
-    });
+    ui.allocate_ui_with_layout(
+        vec2(width, ui.available_height()),
+        Layout::left_to_right(Align::Center),
+        |ui| {
+            ui.set_width(width);
+            ui.add(egui::Label::new(text).truncate().sense(Sense::hover()));
+        },
+    );
 }
 
 fn header_ui(ui: &mut Ui) {

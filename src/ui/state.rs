@@ -109,7 +109,10 @@ pub enum Intent {
     /// Fetch (if needed) and copy the value of this secret version.
     CopyValue(ObjectId),
     /// Copy a non-secret text (identifier, name, reference).
-    CopyText { what: String, text: String },
+    CopyText {
+        what: String,
+        text: String,
+    },
     SetFilter(String),
 }
 
@@ -175,7 +178,8 @@ impl AppState {
     /// Starts signing in with the configured method.
     pub fn start(&mut self, sink: &mut dyn CommandSink) {
         if let Some(method) = self.sign_in_method.clone() {
-            self.pending.retain(|_, pending| !matches!(pending, Pending::SignIn));
+            self.pending
+                .retain(|_, pending| !matches!(pending, Pending::SignIn));
             let id = sink.send(Command::SignIn(method));
             self.pending.insert(id, Pending::SignIn);
             self.sign_in = SignInState::InProgress { prompt: None };
@@ -251,7 +255,7 @@ impl AppState {
         match event.kind {
             EventKind::Finished(outcome) => {
                 self.pending.remove(&event.request_id);
-                self.finish(pending, outcome, sink);
+                self.finish(pending, outcome);
             }
             kind => self.apply_progress(pending, kind, sink),
         }
@@ -295,7 +299,7 @@ impl AppState {
                     .find(|node| node.subscription.subscription_id == subscription_id)
                 {
                     node.vaults.extend(vaults);
-                    node.vaults.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+                    node.vaults.sort_by_key(|vault| vault.name.to_lowercase());
                 }
             }
             (Pending::Secrets(vault), EventKind::SecretsPage { items, .. }) => {
@@ -324,7 +328,10 @@ impl AppState {
                     });
                 }
                 let visible = purpose == ValuePurpose::Reveal
-                    || self.value.as_ref().is_some_and(|v| v.visible && v.id == requested);
+                    || self
+                        .value
+                        .as_ref()
+                        .is_some_and(|v| v.visible && v.id == requested);
                 self.value = Some(FetchedValue {
                     id: requested,
                     value,
@@ -337,7 +344,7 @@ impl AppState {
         }
     }
 
-    fn finish(&mut self, pending: Pending, outcome: Outcome, sink: &mut dyn CommandSink) {
+    fn finish(&mut self, pending: Pending, outcome: Outcome) {
         let status = match &outcome {
             Outcome::Done => LoadStatus::Loaded,
             Outcome::Failed(error) => LoadStatus::Failed(explain(error)),
@@ -369,23 +376,25 @@ impl AppState {
             }
             Pending::Versions(..) => self.versions.status = status,
             Pending::Value(id, purpose) => {
-                if let LoadStatus::Failed(message) = &status {
+                // The full reason is shown in place, in the details panel; a failed copy
+                // also says so in the status bar, where the user looks for "Copied".
+                if matches!(status, LoadStatus::Failed(_)) && purpose == ValuePurpose::Copy {
                     self.notice = Some(Notice {
-                        text: format!("Could not read the value of {}: {message}", id.name),
+                        text: format!(
+                            "Did not copy the value of {}: see the details panel",
+                            id.name
+                        ),
                         is_error: true,
                     });
                 }
-                let _ = purpose;
                 self.value_status = status;
             }
         }
-        let _ = sink;
     }
 
     fn load_subscriptions(&mut self, sink: &mut dyn CommandSink) {
-        self.pending.retain(|_, pending| {
-            !matches!(pending, Pending::Subscriptions | Pending::Vaults(_))
-        });
+        self.pending
+            .retain(|_, pending| !matches!(pending, Pending::Subscriptions | Pending::Vaults(_)));
         self.subscriptions.clear();
         let id = sink.send(Command::ListSubscriptions);
         self.pending.insert(id, Pending::Subscriptions);
@@ -467,10 +476,9 @@ impl AppState {
                     self.versions = VersionList::default();
                     self.forget_value();
                 }
-                let needs_load = self
-                    .secret_lists
-                    .get(&vault)
-                    .is_none_or(|list| matches!(list.status, LoadStatus::NotLoaded | LoadStatus::Failed(_)));
+                let needs_load = self.secret_lists.get(&vault).is_none_or(|list| {
+                    matches!(list.status, LoadStatus::NotLoaded | LoadStatus::Failed(_))
+                });
                 if needs_load {
                     self.load_secrets(vault, sink);
                 }
@@ -535,6 +543,13 @@ pub fn explain(error: &WorkerError) -> String {
     let detail = match &error.source {
         FailureReason::Azure(AzureError::Service {
             status: 403,
+            inner_code: Some(inner),
+            ..
+        }) if inner == "SecretDisabled" => {
+            "this version is disabled, and Key Vault never returns the value of a disabled version; enable it first".to_owned()
+        }
+        FailureReason::Azure(AzureError::Service {
+            status: 403,
             message,
             ..
         }) if error.source_is_firewall() => {
@@ -593,7 +608,8 @@ mod tests {
     }
 
     fn item(vault: &str, name: &str) -> SecretItem {
-        serde_json::from_value(serde_json::json!({"id": format!("{vault}secrets/{name}")})).expect("item")
+        serde_json::from_value(serde_json::json!({"id": format!("{vault}secrets/{name}")}))
+            .expect("item")
     }
 
     fn event(request_id: RequestId, kind: EventKind) -> Event {
@@ -607,7 +623,10 @@ mod tests {
         let mut state = AppState::new(SignInMethod::AzureCli { tenant_id: None });
         state.start(sink);
         let sign_in = sink.sent[0].0;
-        state.apply(event(sign_in, EventKind::SignedIn(SignedInIdentity::default())), sink);
+        state.apply(
+            event(sign_in, EventKind::SignedIn(SignedInIdentity::default())),
+            sink,
+        );
         state.apply(event(sign_in, EventKind::Finished(Outcome::Done)), sink);
         state
     }
@@ -623,14 +642,20 @@ mod tests {
             "subscriptionId": "s1", "displayName": "Prod"
         }))
         .expect("sub");
-        state.apply(event(subs_id, EventKind::SubscriptionsPage(vec![subscription])), &mut sink);
+        state.apply(
+            event(subs_id, EventKind::SubscriptionsPage(vec![subscription])),
+            &mut sink,
+        );
         assert_eq!(
             sink.sent[2].1,
             Command::ListVaults {
                 subscription_id: "s1".into()
             }
         );
-        state.apply(event(subs_id, EventKind::Finished(Outcome::Done)), &mut sink);
+        state.apply(
+            event(subs_id, EventKind::Finished(Outcome::Done)),
+            &mut sink,
+        );
         assert_eq!(state.subscriptions_status, LoadStatus::Loaded);
         assert_eq!(state.subscriptions[0].vaults_status, LoadStatus::Loading);
     }
@@ -646,17 +671,39 @@ mod tests {
         state.handle(Intent::SelectVault(v2.clone()), &mut sink);
         let second = sink.sent.last().expect("sent").0;
         state.apply(
-            event(first, EventKind::SecretsPage { vault: v1.clone(), items: vec![item(V1, "old")] }),
+            event(
+                first,
+                EventKind::SecretsPage {
+                    vault: v1.clone(),
+                    items: vec![item(V1, "old")],
+                },
+            ),
             &mut sink,
         );
         state.apply(
-            event(second, EventKind::SecretsPage { vault: v2.clone(), items: vec![item(V2, "new")] }),
+            event(
+                second,
+                EventKind::SecretsPage {
+                    vault: v2.clone(),
+                    items: vec![item(V2, "new")],
+                },
+            ),
             &mut sink,
         );
-        state.apply(event(first, EventKind::Finished(Outcome::Cancelled)), &mut sink);
+        state.apply(
+            event(first, EventKind::Finished(Outcome::Cancelled)),
+            &mut sink,
+        );
         state.apply(event(second, EventKind::Finished(Outcome::Done)), &mut sink);
-        assert!(state.secret_lists[&v1].items.is_empty(), "stale page dropped");
-        assert_eq!(state.secret_lists[&v1].status, LoadStatus::NotLoaded, "interrupted: incomplete");
+        assert!(
+            state.secret_lists[&v1].items.is_empty(),
+            "stale page dropped"
+        );
+        assert_eq!(
+            state.secret_lists[&v1].status,
+            LoadStatus::NotLoaded,
+            "interrupted: incomplete"
+        );
         assert_eq!(state.secret_lists[&v2].items.len(), 1);
         assert_eq!(state.secret_lists[&v2].status, LoadStatus::Loaded);
         // Going back to the interrupted vault loads it again.
@@ -665,7 +712,11 @@ mod tests {
             sink.sent.last().expect("sent").1,
             Command::ListSecrets { vault: v1 }
         );
-        assert_eq!(state.requests_in_flight(), 2, "the subscription listing and this vault");
+        assert_eq!(
+            state.requests_in_flight(),
+            2,
+            "the subscription listing and this vault"
+        );
     }
 
     #[test]
@@ -676,10 +727,17 @@ mod tests {
         state.handle(Intent::SelectVault(v1.clone()), &mut sink);
         let id = sink.sent.last().expect("sent").0;
         state.apply(
-            event(id, EventKind::SecretsPage {
-                vault: v1,
-                items: vec![item(V1, "Orders-DB"), item(V1, "payments-key"), item(V1, "orders-api")],
-            }),
+            event(
+                id,
+                EventKind::SecretsPage {
+                    vault: v1,
+                    items: vec![
+                        item(V1, "Orders-DB"),
+                        item(V1, "payments-key"),
+                        item(V1, "orders-api"),
+                    ],
+                },
+            ),
             &mut sink,
         );
         state.handle(Intent::SetFilter("ORDERS".into()), &mut sink);
@@ -696,13 +754,25 @@ mod tests {
         state.handle(Intent::CopyValue(id.clone()), &mut sink);
         let request = sink.sent.last().expect("sent").0;
         state.apply(
-            event(request, EventKind::SecretValue { id: id.clone(), value: SecretString::from("s3cret") }),
+            event(
+                request,
+                EventKind::SecretValue {
+                    id: id.clone(),
+                    value: SecretString::from("s3cret"),
+                },
+            ),
             &mut sink,
         );
-        state.apply(event(request, EventKind::Finished(Outcome::Done)), &mut sink);
+        state.apply(
+            event(request, EventKind::Finished(Outcome::Done)),
+            &mut sink,
+        );
         let clip = state.take_clipboard_request().expect("copied");
         assert_eq!(clip.text.expose_secret(), "s3cret");
-        assert!(!state.value.as_ref().expect("kept").visible, "copy does not reveal");
+        assert!(
+            !state.value.as_ref().expect("kept").visible,
+            "copy does not reveal"
+        );
         let before = sink.sent.len();
         state.handle(Intent::RevealValue(id), &mut sink);
         assert_eq!(sink.sent.len(), before, "no second fetch");
@@ -721,7 +791,10 @@ mod tests {
             operation: "signing in with the Azure CLI".into(),
             source: FailureReason::Auth(crate::auth::AuthError::CliNotLoggedIn),
         };
-        state.apply(event(id, EventKind::Finished(Outcome::Failed(error))), &mut sink);
+        state.apply(
+            event(id, EventKind::Finished(Outcome::Failed(error))),
+            &mut sink,
+        );
         match &state.sign_in {
             SignInState::Failed(message) => assert!(message.contains("az login"), "{message}"),
             other => panic!("unexpected {other:?}"),

@@ -10,7 +10,7 @@ pub fn tree_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
         ui.heading("Vaults");
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui
-                .small_button("⟳")
+                .small_button("Reload")
                 .on_hover_text("Reload subscriptions and vaults")
                 .clicked()
             {
@@ -38,13 +38,15 @@ pub fn tree_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
         .auto_shrink([false, false])
         .show(ui, |ui| {
             for node in &state.subscriptions {
-                let title = format!("{}  ({})", node.subscription.display_name, node.vaults.len());
-                egui::CollapsingHeader::new(RichText::new(title).strong())
+                let title = format!(
+                    "{}  ({})",
+                    node.subscription.display_name,
+                    node.vaults.len()
+                );
+                let header = egui::CollapsingHeader::new(RichText::new(title).strong())
                     .id_salt(&node.subscription.subscription_id)
                     .default_open(true)
                     .show(ui, |ui| {
-                        ui.weak(&node.subscription.subscription_id)
-                            .on_hover_text("Subscription id");
                         match &node.vaults_status {
                             LoadStatus::Loading => {
                                 ui.horizontal(|ui| {
@@ -75,6 +77,10 @@ pub fn tree_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                             }
                         }
                     });
+                header.header_response.on_hover_text(format!(
+                    "Subscription {}",
+                    node.subscription.subscription_id
+                ));
             }
         });
 }

@@ -6,8 +6,8 @@
 
 use secrecy::SecretString;
 
-use crate::auth::{AuthError, SignedInIdentity};
 use crate::auth::device_code::DeviceCodePrompt;
+use crate::auth::{AuthError, SignedInIdentity};
 use crate::azure::AzureError;
 use crate::azure::identifiers::{ObjectId, VaultUri};
 use crate::azure::models::{SecretItem, Subscription, VaultSummary};
@@ -30,11 +30,20 @@ pub enum SignInMethod {
 pub enum Command {
     SignIn(SignInMethod),
     ListSubscriptions,
-    ListVaults { subscription_id: String },
-    ListSecrets { vault: VaultUri },
-    ListSecretVersions { vault: VaultUri, name: String },
+    ListVaults {
+        subscription_id: String,
+    },
+    ListSecrets {
+        vault: VaultUri,
+    },
+    ListSecretVersions {
+        vault: VaultUri,
+        name: String,
+    },
     /// Fetches a value after the person asked to reveal or copy it.
-    GetSecretValue { id: ObjectId },
+    GetSecretValue {
+        id: ObjectId,
+    },
 }
 
 /// Commands of the same key replace each other: the newer cancels the older still running.
@@ -65,12 +74,16 @@ impl Command {
             Self::SignIn(SignInMethod::AzureCli { .. }) => "signing in with the Azure CLI".into(),
             Self::SignIn(SignInMethod::DeviceCode { .. }) => "signing in with a device code".into(),
             Self::ListSubscriptions => "listing subscriptions".into(),
-            Self::ListVaults { subscription_id } => format!("listing vaults of subscription {subscription_id}"),
+            Self::ListVaults { subscription_id } => {
+                format!("listing vaults of subscription {subscription_id}")
+            }
             Self::ListSecrets { vault } => format!("listing secrets of {}", vault.name()),
             Self::ListSecretVersions { vault, name } => {
                 format!("listing versions of {name} in {}", vault.name())
             }
-            Self::GetSecretValue { id } => format!("reading the value of {} in {}", id.name, id.vault.name()),
+            Self::GetSecretValue { id } => {
+                format!("reading the value of {} in {}", id.name, id.vault.name())
+            }
         }
     }
 }

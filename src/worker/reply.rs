@@ -20,7 +20,12 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub fn new(request_id: RequestId, operation: String, events: Sender<Event>, waker: Waker) -> Self {
+    pub fn new(
+        request_id: RequestId,
+        operation: String,
+        events: Sender<Event>,
+        waker: Waker,
+    ) -> Self {
         Self {
             request_id,
             operation,

@@ -12,12 +12,12 @@ use tokio::sync::{RwLock, mpsc};
 use tokio::task::AbortHandle;
 
 use super::protocol::{Command, EventKind, FailureReason, RequestId, SignInMethod, SupersedeKey};
-pub use super::reply::Waker;
 use super::reply::Reply;
+pub use super::reply::Waker;
 use super::session::{Session, SessionSettings};
+use crate::auth::AuthError;
 use crate::auth::azure_cli::azure_cli_credential;
 use crate::auth::device_code::{EntraClient, RefreshTokenCredential};
-use crate::auth::AuthError;
 use crate::azure::models::VaultSummary;
 use crate::worker::Event;
 
@@ -49,10 +49,21 @@ impl WorkerHandle {
     pub fn send(&self, command: Command) -> RequestId {
         let request_id = RequestId(self.next_id.fetch_add(1, Ordering::Relaxed) + 1);
         let operation = command.describe();
-        if self.commands.send(Envelope::Run(request_id, command)).is_err() {
+        if self
+            .commands
+            .send(Envelope::Run(request_id, command))
+            .is_err()
+        {
             // The worker is gone; answer here so the UI still gets its terminal event.
-            Reply::new(request_id, operation, self.events.clone(), self.waker.clone())
-                .finish(Err(FailureReason::Internal("the background worker has stopped".into())));
+            Reply::new(
+                request_id,
+                operation,
+                self.events.clone(),
+                self.waker.clone(),
+            )
+            .finish(Err(FailureReason::Internal(
+                "the background worker has stopped".into(),
+            )));
         }
         request_id
     }
@@ -86,7 +97,13 @@ pub fn spawn_with_runner(
         waker: waker.clone(),
         next_id: Arc::default(),
     };
-    runtime.spawn(dispatch(runtime.clone(), command_rx, runner, event_tx, waker));
+    runtime.spawn(dispatch(
+        runtime.clone(),
+        command_rx,
+        runner,
+        event_tx,
+        waker,
+    ));
     (handle, event_rx)
 }
 
@@ -116,7 +133,12 @@ async fn dispatch(
                 }
                 // The reply is moved into the task before it first runs: aborting even an unstarted task
                 // drops it, and its Drop sends the terminal `Cancelled`.
-                let reply = Reply::new(request_id, command.describe(), events.clone(), waker.clone());
+                let reply = Reply::new(
+                    request_id,
+                    command.describe(),
+                    events.clone(),
+                    waker.clone(),
+                );
                 let runner = runner.clone();
                 let task = runtime.spawn(async move {
                     let reply = reply;
@@ -166,11 +188,15 @@ impl AzureRunner {
                     tenant.clone(),
                     client_id,
                 );
-                let authorization = entra.start_device_code(&self.settings.cloud.arm_scope).await?;
+                let authorization = entra
+                    .start_device_code(&self.settings.cloud.arm_scope)
+                    .await?;
                 reply.send(EventKind::DeviceCode(authorization.prompt.clone()));
                 let granted = entra.poll_device_code(&authorization).await?;
                 let refresh_token = granted.refresh_token.ok_or_else(|| {
-                    AuthError::Credential("the sign-in returned no refresh token (offline_access)".into())
+                    AuthError::Credential(
+                        "the sign-in returned no refresh token (offline_access)".into(),
+                    )
                 })?;
                 let credential = Arc::new(RefreshTokenCredential::new(entra, refresh_token, None));
                 Session::new(&self.settings, http, credential, &tenant)
@@ -227,7 +253,10 @@ impl AzureRunner {
                 let session = self.session().await?;
                 let mut next: Option<String> = None;
                 loop {
-                    let page = session.keyvault.list_secrets_page(&vault, next.as_deref()).await?;
+                    let page = session
+                        .keyvault
+                        .list_secrets_page(&vault, next.as_deref())
+                        .await?;
                     next = page.next().map(str::to_owned);
                     reply.send(EventKind::SecretsPage {
                         vault: vault.clone(),
@@ -336,7 +365,10 @@ mod tests {
             let event = events
                 .recv_timeout(Duration::from_secs(5))
                 .expect("an event in time");
-            assert!(!done.contains_key(&event.request_id), "event after terminal");
+            assert!(
+                !done.contains_key(&event.request_id),
+                "event after terminal"
+            );
             match event.kind {
                 EventKind::Finished(outcome) => {
                     let count = pages.remove(&event.request_id).unwrap_or(0);
@@ -353,7 +385,12 @@ mod tests {
         done
     }
 
-    fn start() -> (tokio::runtime::Runtime, WorkerHandle, Receiver<Event>, Arc<AtomicU64>) {
+    fn start() -> (
+        tokio::runtime::Runtime,
+        WorkerHandle,
+        Receiver<Event>,
+        Arc<AtomicU64>,
+    ) {
         let runtime = tokio::runtime::Runtime::new().expect("runtime");
         let wakes = Arc::new(AtomicU64::new(0));
         let counter = wakes.clone();
@@ -375,7 +412,10 @@ mod tests {
         let done = collect(&events, &[listed, failed]);
         assert!(matches!(done[&listed], (3, Outcome::Done)));
         assert!(matches!(done[&failed], (0, Outcome::Failed(_))));
-        assert!(wakes.load(Ordering::Relaxed) >= 5, "each event wakes the UI");
+        assert!(
+            wakes.load(Ordering::Relaxed) >= 5,
+            "each event wakes the UI"
+        );
     }
 
     #[test]
@@ -385,7 +425,11 @@ mod tests {
         std::thread::sleep(Duration::from_millis(70));
         let second = worker.send(vault("kv2"));
         let done = collect(&events, &[first, second]);
-        assert!(matches!(done[&first].1, Outcome::Cancelled), "{:?}", done[&first]);
+        assert!(
+            matches!(done[&first].1, Outcome::Cancelled),
+            "{:?}",
+            done[&first]
+        );
         assert!(done[&first].0 < 3);
         assert!(matches!(done[&second], (3, Outcome::Done)));
     }

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use vaultscope::emulator::{Emulator, EmulatorConfig};
 use vaultscope::worker::{
-    Command, Event, EventKind, Outcome, RequestId, SessionSettings, SignInMethod, WorkerHandle, spawn_worker,
+    Command, Event, EventKind, Outcome, RequestId, SessionSettings, SignInMethod, WorkerHandle,
+    spawn_worker,
 };
 
 pub const DEMO_CLIENT_ID: &str = "00000000-0000-0000-0000-0000000000aa";
@@ -27,7 +28,9 @@ impl TestCloud {
             .build()
             .expect("runtime");
         let config = EmulatorConfig::demo().expect("demo config");
-        let emulator = runtime.block_on(Emulator::start(config)).expect("emulator starts");
+        let emulator = runtime
+            .block_on(Emulator::start(config))
+            .expect("emulator starts");
         Self { runtime, emulator }
     }
 
@@ -46,11 +49,16 @@ impl TestCloud {
 
     /// A worker already signed in as the demo user.
     pub fn signed_in_worker(&self) -> (WorkerHandle, Receiver<Event>) {
-        let (worker, events) = spawn_worker(self.runtime.handle(), self.settings(), Arc::new(|| {}));
+        let (worker, events) =
+            spawn_worker(self.runtime.handle(), self.settings(), Arc::new(|| {}));
         let id = worker.send(Command::SignIn(self.demo_sign_in()));
         let (events_seen, outcome) = wait_for(&events, id);
         assert!(matches!(outcome, Outcome::Done), "sign-in: {outcome:?}");
-        assert!(events_seen.iter().any(|kind| matches!(kind, EventKind::SignedIn(_))));
+        assert!(
+            events_seen
+                .iter()
+                .any(|kind| matches!(kind, EventKind::SignedIn(_)))
+        );
         (worker, events)
     }
 }
