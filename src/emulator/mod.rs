@@ -341,11 +341,34 @@ pub(crate) fn request_authority(request: &Request) -> String {
         .to_ascii_lowercase()
 }
 
-async fn route_by_host(State(routers): State<Arc<Routers>>, mut request: Request) -> Response {
-    let latency = routers.shared.latency_ms.load(Ordering::Relaxed);
-    if latency > 0 {
-        tokio::time::sleep(Duration::from_millis(latency)).await;
+async fn route_by_host(State(routers): State<Arc<Routers>>, request: Request) -> Response {
+    let arrived = std::time::Instant::now();
+    let latency = Duration::from_millis(routers.shared.latency_ms.load(Ordering::Relaxed));
+    let response = dispatch_by_host(&routers, request).await;
+    if !latency.is_zero() {
+        wait_until(arrived + latency).await;
     }
+    response
+}
+
+/// Waits until `deadline` to within about 0.1 ms. Like a real service, the emulator's simulated latency
+/// runs from the request's arrival and includes its own processing. tokio's timer has millisecond
+/// granularity and rounds up (a 10 ms sleep lasts 10–11 ms), which would add up to 10 % to every
+/// latency-bound figure, so the last millisecond is slept on a blocking thread with the OS timer.
+async fn wait_until(deadline: std::time::Instant) {
+    let coarse = deadline.checked_sub(Duration::from_millis(2));
+    if let Some(coarse) = coarse
+        && coarse > std::time::Instant::now()
+    {
+        tokio::time::sleep_until(coarse.into()).await;
+    }
+    let remaining = deadline.saturating_duration_since(std::time::Instant::now());
+    if !remaining.is_zero() {
+        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(remaining)).await;
+    }
+}
+
+async fn dispatch_by_host(routers: &Routers, mut request: Request) -> Response {
     let authority = request_authority(&request);
     let host = authority.split(':').next().unwrap_or_default().to_owned();
     let router = match host.as_str() {
