@@ -79,14 +79,7 @@ fn main() {
         (ms(median) - ms(floor)) / pages as f64
     );
     let met = median <= bound;
-    println!(
-        "  {}",
-        if met {
-            "bound met"
-        } else {
-            "BOUND MISSED"
-        }
-    );
+    println!("  {}", if met { "bound met" } else { "BOUND MISSED" });
     emulator.shutdown();
     if !met {
         std::process::exit(1);

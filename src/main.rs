@@ -25,7 +25,7 @@ struct Cli {
     #[command(subcommand)]
     command: Option<Commands>,
     /// Sign in to this tenant with the Azure CLI (default: the CLI's current tenant).
-    #[arg(long, global = true)]
+    #[arg(long)]
     tenant: Option<String>,
 }
 
