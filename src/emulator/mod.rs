@@ -7,10 +7,12 @@
 // boxing it would only add noise to every early return.
 #[allow(clippy::result_large_err)]
 mod arm;
+mod authz;
 mod entra;
 #[allow(clippy::result_large_err)]
 mod keyvault;
 mod responses;
+mod roles;
 pub mod seed;
 pub mod state;
 mod tls;
@@ -212,7 +214,9 @@ impl Emulator {
             })?;
 
         let shared = Arc::new(Shared {
-            cloud: RwLock::new(CloudState::from_seed(&config.seed, now_unix())),
+            cloud: RwLock::new(
+                CloudState::from_seed(&config.seed, now_unix()).map_err(EmulatorError::Seed)?,
+            ),
             signer: TokenSigner::new_random(),
             port,
             latency_ms: AtomicU64::new(config.latency.as_millis() as u64),
@@ -294,7 +298,12 @@ impl Emulator {
             .read()
             .vaults
             .values()
-            .map(|vault| (vault.name.clone(), vault.secrets.len()))
+            .map(|vault| {
+                (
+                    vault.name.clone(),
+                    vault.objects(state::ObjectKind::Secret).len(),
+                )
+            })
             .collect()
     }
 
@@ -316,6 +325,10 @@ struct Routers {
     vault: Router,
     shared: Arc<Shared>,
 }
+
+/// The client's IP address, as the TCP connection saw it (for the vault firewall).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientAddress(pub std::net::IpAddr);
 
 /// Which vault a request on `{vault}.vault.localhost` is for, and the authority it used.
 #[derive(Debug, Clone)]
@@ -408,7 +421,7 @@ async fn serve(
             accepted = listener.accept() => accepted,
             _ = stopped.changed() => return,
         };
-        let Ok((tcp, _peer)) = accepted else {
+        let Ok((tcp, peer)) = accepted else {
             // Out of file descriptors and the like: back off a little rather than spin.
             tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
@@ -416,7 +429,7 @@ async fn serve(
         // Without this, Nagle + delayed ACK add ~40 ms to small responses and latency figures lie.
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
-        let app = app.clone();
+        let app = app.clone().layer(axum::Extension(ClientAddress(peer.ip())));
         let mut stopped = stopped.clone();
         tokio::spawn(async move {
             let Ok(stream) = acceptor.accept(tcp).await else {

@@ -1,4 +1,6 @@
-//! The seed file format (`assets/demo-cloud.json`): tenants, identities, subscriptions, vaults and secrets.
+//! The seed file format (`assets/demo-cloud.json`): tenants, users, groups, service principals and managed
+//! identities, subscriptions with vaults (secrets, keys, certificates, soft-deleted items), deleted vaults,
+//! custom roles and role assignments.
 //! Times are relative to the emulator's start (days ago / days from now) so the demo never goes stale, and
 //! large vaults are described by rules instead of thousands of written-out secrets.
 
@@ -15,9 +17,87 @@ pub struct Seed {
     pub users: Vec<SeedUser>,
     #[serde(default)]
     pub service_principals: Vec<SeedServicePrincipal>,
+    #[serde(default)]
+    pub groups: Vec<SeedGroup>,
     /// The user signed in by `vaultscope demo` (a UPN from `users`).
     pub demo_user: String,
     pub subscriptions: Vec<SeedSubscription>,
+    /// Which identities the emulator's managed-identity endpoints (IMDS, App Service) hand out tokens for.
+    #[serde(default)]
+    pub managed_identity_host: Option<SeedManagedIdentityHost>,
+    /// Custom role definitions; the built-in Key Vault roles are part of the emulator.
+    #[serde(default)]
+    pub custom_roles: Vec<SeedRoleDefinition>,
+    #[serde(default)]
+    pub role_assignments: Vec<SeedRoleAssignment>,
+}
+
+/// A security group; members are object ids of users, service principals or other groups.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedGroup {
+    pub id: String,
+    pub tenant_id: String,
+    pub display_name: String,
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+/// The compute resource the emulator's managed-identity endpoints pretend to run in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedManagedIdentityHost {
+    #[serde(default)]
+    pub description: String,
+    /// Object id of the system-assigned identity's service principal.
+    #[serde(default)]
+    pub system_assigned: Option<String>,
+    /// Object ids of the attached user-assigned identities' service principals.
+    #[serde(default)]
+    pub user_assigned: Vec<String>,
+}
+
+/// A role definition in ARM's shape (`properties` flattened).
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedRoleDefinition {
+    /// The role's GUID.
+    pub id: String,
+    pub role_name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub assignable_scopes: Vec<String>,
+    pub permissions: Vec<SeedRolePermission>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedRolePermission {
+    #[serde(default)]
+    pub actions: Vec<String>,
+    #[serde(default)]
+    pub not_actions: Vec<String>,
+    #[serde(default)]
+    pub data_actions: Vec<String>,
+    #[serde(default)]
+    pub not_data_actions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedRoleAssignment {
+    /// The assignment's GUID.
+    pub id: String,
+    pub principal_id: String,
+    /// `User`, `Group` or `ServicePrincipal`.
+    pub principal_type: String,
+    /// The role definition's GUID.
+    pub role_definition_id: String,
+    /// Full ARM scope: `/subscriptions/…`, a resource group, a vault, or `{vault}/secrets/{name}`.
+    pub scope: String,
+    #[serde(default)]
+    pub created_days_ago: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -48,6 +128,18 @@ pub struct SeedServicePrincipal {
     /// A client secret accepted by the client-credentials grant; demo data only.
     #[serde(default)]
     pub client_secret: Option<String>,
+    /// Set when this service principal is a managed identity.
+    #[serde(default)]
+    pub managed_identity: Option<SeedManagedIdentity>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedManagedIdentity {
+    /// `SystemAssigned` or `UserAssigned`.
+    pub kind: String,
+    /// The ARM id of the app (system-assigned) or of the identity resource (user-assigned).
+    pub resource_id: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -57,6 +149,22 @@ pub struct SeedSubscription {
     pub tenant_id: String,
     pub display_name: String,
     pub resource_groups: Vec<SeedResourceGroup>,
+    #[serde(default)]
+    pub deleted_vaults: Vec<SeedDeletedVault>,
+}
+
+/// A soft-deleted vault (listed by ARM's `deletedVaults`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedDeletedVault {
+    pub name: String,
+    pub resource_group: String,
+    pub location: String,
+    pub deleted_days_ago: f64,
+    #[serde(default)]
+    pub purge_protection_enabled: bool,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -95,6 +203,63 @@ pub struct SeedVault {
     /// Rules that expand to many secrets.
     #[serde(default)]
     pub generated_secrets: Vec<SeedSecretRule>,
+    #[serde(default)]
+    pub keys: Vec<SeedKey>,
+    #[serde(default)]
+    pub certificates: Vec<SeedCertificate>,
+}
+
+/// A key. Its material is generated at start (random bytes of the right length for RSA; a real EC point);
+/// the emulator performs no cryptographic operations with it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedKey {
+    pub name: String,
+    /// `RSA`, `RSA-HSM`, `EC`, `EC-HSM` or `oct-HSM`.
+    pub kty: String,
+    #[serde(default)]
+    pub key_size: Option<u32>,
+    /// `P-256`, `P-384`, `P-521` or `P-256K` for EC keys.
+    #[serde(default)]
+    pub curve: Option<String>,
+    #[serde(default)]
+    pub key_ops: Vec<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub expires_in_days: Option<i64>,
+    pub versions: Vec<SeedAge>,
+    /// Soft-deleted this many days ago.
+    #[serde(default)]
+    pub deleted_days_ago: Option<f64>,
+}
+
+/// A self-signed certificate, made at start with rcgen (EC P-256 keys).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedCertificate {
+    pub name: String,
+    /// Distinguished name, e.g. `CN=orders.contoso.demo, O=Contoso`.
+    pub subject: String,
+    #[serde(default)]
+    pub dns_names: Vec<String>,
+    pub validity_months: u32,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    pub versions: Vec<SeedAge>,
+    #[serde(default)]
+    pub deleted_days_ago: Option<f64>,
+}
+
+/// When a key or certificate version was made.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedAge {
+    pub created_days_ago: f64,
 }
 
 fn yes() -> bool {
@@ -128,6 +293,9 @@ pub struct SeedSecret {
     pub not_before_in_days: Option<i64>,
     /// Oldest first; the last one is current.
     pub versions: Vec<SeedSecretVersion>,
+    /// Soft-deleted this many days ago (listed under `deletedsecrets`).
+    #[serde(default)]
+    pub deleted_days_ago: Option<f64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

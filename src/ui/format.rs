@@ -34,30 +34,29 @@ pub fn expiry(exp: Option<i64>, now: i64) -> (String, ExpiryState) {
         return (String::new(), ExpiryState::None);
     };
     let seconds_left = exp - now;
-    let day = 86_400;
     if seconds_left <= 0 {
-        let ago = -seconds_left;
-        let ago = if ago < day {
-            format!("{} h", (ago / 3_600).max(1))
-        } else {
-            format!("{} d", ago / day)
-        };
         (
-            format!("{} (expired {ago} ago)", date(Some(exp))),
+            format!("{} (expired {} ago)", date(Some(exp)), span(-seconds_left)),
             ExpiryState::Expired,
         )
-    } else if seconds_left < 30 * day {
-        let left = if seconds_left < day {
-            format!("{} h", (seconds_left / 3_600).max(1))
-        } else {
-            format!("{} d", seconds_left / day)
-        };
+    } else if seconds_left < 30 * DAY {
         (
-            format!("{} (in {left})", date(Some(exp))),
+            format!("{} (in {})", date(Some(exp)), span(seconds_left)),
             ExpiryState::Soon,
         )
     } else {
         (date(Some(exp)), ExpiryState::Later)
+    }
+}
+
+const DAY: i64 = 86_400;
+
+/// A short span: whole days from one day up, else whole hours (at least 1 h).
+fn span(seconds: i64) -> String {
+    if seconds < DAY {
+        format!("{} h", (seconds / 3_600).max(1))
+    } else {
+        format!("{} d", seconds / DAY)
     }
 }
 

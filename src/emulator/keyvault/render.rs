@@ -1,0 +1,177 @@
+//! Key Vault JSON for secrets, keys and certificates: list items (`SecretItem`, `KeyItem` with `kid`,
+//! `CertificateItem` with `x5t`), bundles, deleted variants and certificate policies and operations.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use crate::emulator::state::{
+    DeletedObject, ObjectKind, ObjectState, Payload, VaultState, VersionState,
+};
+
+/// The attributes block with integer timestamps and the vault's recovery settings.
+pub fn attributes(version: &VersionState, vault: &VaultState) -> Value {
+    let mut attributes = json!({
+        "enabled": version.enabled,
+        "created": version.created,
+        "updated": version.updated,
+        "recoverableDays": vault.soft_delete_retention_in_days,
+        "recoveryLevel": vault.recovery_level(),
+    });
+    if let Some(nbf) = version.not_before {
+        attributes["nbf"] = json!(nbf);
+    }
+    if let Some(exp) = version.expires {
+        attributes["exp"] = json!(exp);
+    }
+    if let Payload::Key(_) = version.payload {
+        attributes["exportable"] = json!(false);
+    }
+    attributes
+}
+
+/// `{base}/{collection}/{name}` or, with a version, `…/{version}`.
+pub fn object_url(base: &str, kind: ObjectKind, name: &str, version: Option<&str>) -> String {
+    match version {
+        Some(version) => format!("{base}/{}/{name}/{version}", kind.collection()),
+        None => format!("{base}/{}/{name}", kind.collection()),
+    }
+}
+
+/// A list entry: versionless id in collection lists, versioned in version lists.
+pub fn item(
+    base: &str,
+    kind: ObjectKind,
+    object: &ObjectState,
+    version: &VersionState,
+    versioned: bool,
+    vault: &VaultState,
+) -> Value {
+    let url = object_url(
+        base,
+        kind,
+        &object.name,
+        versioned.then_some(version.version.as_str()),
+    );
+    let mut item = json!({
+        "attributes": attributes(version, vault),
+        "tags": version.tags,
+    });
+    match kind {
+        ObjectKind::Key => item["kid"] = json!(url),
+        _ => item["id"] = json!(url),
+    }
+    if let Some(content_type) = &version.content_type {
+        item["contentType"] = json!(content_type);
+    }
+    if object.managed {
+        item["managed"] = json!(true);
+    }
+    if let Payload::Certificate(certificate) = &version.payload {
+        item["x5t"] = json!(certificate.x5t);
+    }
+    item
+}
+
+/// The full bundle of one version. Secret values are included only when `with_value`.
+pub fn bundle(
+    base: &str,
+    kind: ObjectKind,
+    object: &ObjectState,
+    version: &VersionState,
+    vault: &VaultState,
+    with_value: bool,
+) -> Value {
+    let versioned = object_url(base, kind, &object.name, Some(&version.version));
+    let mut bundle = json!({
+        "attributes": attributes(version, vault),
+        "tags": version.tags,
+    });
+    if object.managed {
+        bundle["managed"] = json!(true);
+    }
+    match &version.payload {
+        Payload::Secret { value } => {
+            bundle["id"] = json!(versioned);
+            if with_value {
+                bundle["value"] = json!(value);
+            }
+            if let Some(content_type) = &version.content_type {
+                bundle["contentType"] = json!(content_type);
+            }
+            if object.managed {
+                bundle["kid"] = json!(object_url(
+                    base,
+                    ObjectKind::Key,
+                    &object.name,
+                    Some(&version.version)
+                ));
+            }
+        }
+        Payload::Key(material) => {
+            bundle["key"] = material.jwk(&versioned);
+        }
+        Payload::Certificate(certificate) => {
+            bundle["id"] = json!(versioned);
+            bundle["kid"] = json!(object_url(
+                base,
+                ObjectKind::Key,
+                &object.name,
+                Some(&version.version)
+            ));
+            bundle["sid"] = json!(object_url(
+                base,
+                ObjectKind::Secret,
+                &object.name,
+                Some(&version.version)
+            ));
+            bundle["x5t"] = json!(certificate.x5t);
+            bundle["cer"] = json!(STANDARD.encode(&certificate.der));
+            bundle["preserveCertOrder"] = json!(false);
+            if let Some(policy) = policy(base, object) {
+                bundle["policy"] = policy;
+            }
+        }
+    }
+    bundle
+}
+
+/// A certificate's policy with its `id`.
+pub fn policy(base: &str, object: &ObjectState) -> Option<Value> {
+    let mut policy = object.policy.clone()?;
+    policy["id"] = json!(format!("{base}/certificates/{}/policy", object.name));
+    Some(policy)
+}
+
+/// The deleted-object fields added to an item or bundle.
+pub fn add_deleted_fields(
+    value: &mut Value,
+    base: &str,
+    kind: ObjectKind,
+    deleted: &DeletedObject,
+) {
+    value["recoveryId"] = json!(format!(
+        "{base}/{}/{}",
+        kind.deleted_collection(),
+        deleted.object.name
+    ));
+    value["deletedDate"] = json!(deleted.deleted_date);
+    value["scheduledPurgeDate"] = json!(deleted.scheduled_purge_date);
+}
+
+/// A completed certificate operation (`…/pending`).
+pub fn certificate_operation(base: &str, name: &str, status: &str, csr: &[u8]) -> Value {
+    let mut operation = json!({
+        "id": format!("{base}/certificates/{name}/pending"),
+        "issuer": {"name": "Self"},
+        "csr": STANDARD.encode(csr),
+        "cancellation_requested": false,
+        "status": status,
+        "status_details": if status == "completed" { "" } else { "Pending certificate created. Certificate request is in progress. This may take some time based on the issuer provider. Please check again later." },
+        "request_id": uuid::Uuid::new_v4().simple().to_string(),
+    });
+    if status == "completed" {
+        operation["target"] = json!(format!("{base}/certificates/{name}"));
+    }
+    operation
+}

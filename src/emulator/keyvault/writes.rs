@@ -1,0 +1,496 @@
+//! The writes that differ per kind: set a secret (value ≤ 25 KB, name rules), create and import keys, create
+//! certificates (self-signed with rcgen; the operation is already `completed` when the create call answers)
+//! and read or update a certificate's policy.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+
+use super::objects::apply_attributes;
+use super::{
+    Ctx, bad_parameter, check_name, deleted_but_recoverable, object_not_found, parse_body,
+    parse_tags, render, respond,
+};
+use crate::emulator::Shared;
+use crate::emulator::authz::Operation;
+use crate::emulator::now_unix;
+use crate::emulator::responses::{keyvault_error, keyvault_json};
+use crate::emulator::state::{
+    self, KeyMaterial, ObjectKind, ObjectState, Payload, VaultState, VersionState,
+};
+
+/// Key Vault's limit on a secret value.
+pub const SECRET_VALUE_LIMIT_BYTES: usize = 25 * 1024;
+
+pub(super) fn routes(router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
+    router
+        .route(
+            "/secrets/{name}",
+            put(
+                |ctx: Ctx, Path(name): Path<String>, body: Bytes| async move {
+                    respond(set_secret(&ctx, &name, &body))
+                },
+            ),
+        )
+        .route(
+            "/keys/{name}/create",
+            post(
+                |ctx: Ctx, Path(name): Path<String>, body: Bytes| async move {
+                    respond(create_key(&ctx, &name, &body))
+                },
+            ),
+        )
+        .route(
+            "/keys/{name}",
+            put(
+                |ctx: Ctx, Path(name): Path<String>, body: Bytes| async move {
+                    respond(import_key(&ctx, &name, &body))
+                },
+            ),
+        )
+        .route(
+            "/certificates/{name}/create",
+            post(
+                |ctx: Ctx, Path(name): Path<String>, body: Bytes| async move {
+                    respond(create_certificate(&ctx, &name, &body))
+                },
+            ),
+        )
+        .route(
+            "/certificates/{name}/pending",
+            get(|ctx: Ctx, Path(name): Path<String>| async move {
+                respond(pending_operation(&ctx, &name))
+            }),
+        )
+        .route(
+            "/certificates/{name}/policy",
+            get(|ctx: Ctx, Path(name): Path<String>| async move {
+                respond(get_policy(&ctx, &name))
+            })
+            .patch(
+                |ctx: Ctx, Path(name): Path<String>, body: Bytes| async move {
+                    respond(update_policy(&ctx, &name, &body))
+                },
+            ),
+        )
+}
+
+/// Checks that `name` may take a new version of `kind`: a valid name, not soft-deleted, not managed.
+fn check_new_version(vault: &VaultState, kind: ObjectKind, name: &str) -> Result<(), Response> {
+    check_name(kind, name)?;
+    let key = name.to_ascii_lowercase();
+    if vault.deleted(kind).contains_key(&key) {
+        return Err(deleted_but_recoverable(kind, name));
+    }
+    if vault.objects(kind).get(&key).is_some_and(|o| o.managed) {
+        return Err(keyvault_error(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            &format!(
+                "{} {name} is managed by the certificate of the same name and cannot be changed directly.",
+                kind.noun()
+            ),
+            None,
+        ));
+    }
+    Ok(())
+}
+
+/// Appends `version` to `name` of `kind` (creating the object) and renders the new bundle.
+fn add_version(
+    vault: &mut VaultState,
+    base: &str,
+    kind: ObjectKind,
+    name: &str,
+    version: VersionState,
+    with_value: bool,
+) -> Response {
+    let object = vault
+        .objects_mut(kind)
+        .entry(name.to_ascii_lowercase())
+        .or_insert_with(|| ObjectState {
+            name: name.to_owned(),
+            versions: Vec::new(),
+            managed: false,
+            policy: None,
+        });
+    object.versions.push(version);
+    let object = object.clone();
+    let Some(current) = object.current() else {
+        return object_not_found(kind, name);
+    };
+    keyvault_json(
+        StatusCode::OK,
+        render::bundle(base, kind, &object, current, vault, with_value),
+    )
+}
+
+fn new_version(body: &Value, payload: Payload) -> Result<VersionState, Response> {
+    let now = now_unix();
+    let mut version = VersionState {
+        version: state::new_version_id(),
+        enabled: true,
+        not_before: None,
+        expires: None,
+        created: now,
+        updated: now,
+        tags: parse_tags(body)?.unwrap_or_default(),
+        content_type: None,
+        payload,
+    };
+    apply_attributes(&mut version, body)?;
+    Ok(version)
+}
+
+fn set_secret(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Response> {
+    let body = parse_body(body)?;
+    let value = body
+        .get("value")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad_parameter("The secret value ('value') is required."))?
+        .to_owned();
+    if value.len() > SECRET_VALUE_LIMIT_BYTES {
+        return Err(bad_parameter(&format!(
+            "The secret value is {} bytes; Key Vault accepts at most {SECRET_VALUE_LIMIT_BYTES} bytes (25 KB).",
+            value.len()
+        )));
+    }
+    let mut version = new_version(&body, Payload::Secret { value })?;
+    version.content_type = body
+        .get("contentType")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let base = ctx.base();
+    ctx.with_vault_mut(
+        ObjectKind::Secret,
+        Operation::Create,
+        Some(name),
+        |cloud, vault_name| {
+            let vault = cloud
+                .vaults
+                .get_mut(vault_name)
+                .ok_or_else(|| super::vault_not_found(vault_name))?;
+            check_new_version(vault, ObjectKind::Secret, name)?;
+            Ok(add_version(
+                vault,
+                &base,
+                ObjectKind::Secret,
+                name,
+                version,
+                true,
+            ))
+        },
+    )
+}
+
+fn string_list(body: &Value, field: &str) -> Vec<String> {
+    body.get(field)
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn create_key(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Response> {
+    let body = parse_body(body)?;
+    let kty = body
+        .get("kty")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad_parameter("The key type ('kty') is required."))?;
+    let key_size = body
+        .get("key_size")
+        .and_then(Value::as_u64)
+        .and_then(|size| u32::try_from(size).ok());
+    let curve = body.get("crv").and_then(Value::as_str);
+    let mut key_ops = string_list(&body, "key_ops");
+    if key_ops.is_empty() {
+        key_ops = if kty.starts_with("EC") {
+            vec!["sign".into(), "verify".into()]
+        } else {
+            [
+                "encrypt",
+                "decrypt",
+                "sign",
+                "verify",
+                "wrapKey",
+                "unwrapKey",
+            ]
+            .map(str::to_owned)
+            .to_vec()
+        };
+    }
+    let material = KeyMaterial::generate(
+        kty,
+        key_size,
+        curve,
+        key_ops,
+        &uuid::Uuid::new_v4().to_string(),
+    )
+    .map_err(|message| bad_parameter(&message))?;
+    let version = new_version(&body, Payload::Key(material))?;
+    let base = ctx.base();
+    ctx.with_vault_mut(
+        ObjectKind::Key,
+        Operation::Create,
+        Some(name),
+        |cloud, vault_name| {
+            let vault = cloud
+                .vaults
+                .get_mut(vault_name)
+                .ok_or_else(|| super::vault_not_found(vault_name))?;
+            check_new_version(vault, ObjectKind::Key, name)?;
+            Ok(add_version(
+                vault,
+                &base,
+                ObjectKind::Key,
+                name,
+                version,
+                false,
+            ))
+        },
+    )
+}
+
+fn import_key(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Response> {
+    let body = parse_body(body)?;
+    let jwk = body
+        .get("key")
+        .ok_or_else(|| bad_parameter("The key to import ('key') is required."))?;
+    let kty = jwk
+        .get("kty")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad_parameter("key.kty is required."))?;
+    let bytes = |field: &str| -> Result<Option<Vec<u8>>, Response> {
+        jwk.get(field)
+            .and_then(Value::as_str)
+            .map(|text| {
+                URL_SAFE_NO_PAD
+                    .decode(text.trim_end_matches('='))
+                    .map_err(|_| bad_parameter(&format!("key.{field} is not base64url.")))
+            })
+            .transpose()
+    };
+    let material = KeyMaterial {
+        kty: kty.to_owned(),
+        key_ops: string_list(jwk, "key_ops"),
+        n: bytes("n")?,
+        e: bytes("e")?,
+        crv: jwk.get("crv").and_then(Value::as_str).map(str::to_owned),
+        x: bytes("x")?,
+        y: bytes("y")?,
+    };
+    let version = new_version(&body, Payload::Key(material))?;
+    let base = ctx.base();
+    ctx.with_vault_mut(
+        ObjectKind::Key,
+        Operation::Import,
+        Some(name),
+        |cloud, vault_name| {
+            let vault = cloud
+                .vaults
+                .get_mut(vault_name)
+                .ok_or_else(|| super::vault_not_found(vault_name))?;
+            check_new_version(vault, ObjectKind::Key, name)?;
+            Ok(add_version(
+                vault,
+                &base,
+                ObjectKind::Key,
+                name,
+                version,
+                false,
+            ))
+        },
+    )
+}
+
+fn create_certificate(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Response> {
+    let body = parse_body(body)?;
+    let requested = body.get("policy").cloned().unwrap_or_else(|| json!({}));
+    let subject = requested
+        .pointer("/x509_props/subject")
+        .and_then(Value::as_str)
+        .unwrap_or("CN=DefaultPolicy")
+        .to_owned();
+    let dns_names: Vec<String> = requested
+        .pointer("/x509_props/sans/dns_names")
+        .and_then(Value::as_array)
+        .map(|names| {
+            names
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let validity_months = requested
+        .pointer("/x509_props/validity_months")
+        .and_then(Value::as_u64)
+        .and_then(|months| u32::try_from(months).ok())
+        .unwrap_or(12);
+    let issuer = requested
+        .pointer("/issuer/name")
+        .and_then(Value::as_str)
+        .unwrap_or("Self");
+    if !issuer.eq_ignore_ascii_case("self") {
+        return Err(bad_parameter(&format!(
+            "The issuer '{issuer}' is not configured in this vault; the emulator issues self-signed certificates only (issuer 'Self')."
+        )));
+    }
+    let tags = parse_tags(&body)?.unwrap_or_default();
+    let enabled = body
+        .pointer("/attributes/enabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let now = now_unix();
+    // The emulator always issues EC P-256 certificates; the stored policy says so.
+    let (certificate, key) = state::make_certificate(&subject, &dns_names, now, validity_months)
+        .map_err(|message| bad_parameter(&message))?;
+    let csr = certificate.der.clone();
+    let mut policy = state::certificate_policy(&subject, &dns_names, validity_months, now);
+    if let Some(lifetime) = requested.get("lifetime_actions") {
+        policy["lifetime_actions"] = lifetime.clone();
+    }
+    let base = ctx.base();
+    ctx.with_vault_mut(
+        ObjectKind::Certificate,
+        Operation::Create,
+        Some(name),
+        |cloud, vault_name| {
+            let vault = cloud
+                .vaults
+                .get_mut(vault_name)
+                .ok_or_else(|| super::vault_not_found(vault_name))?;
+            check_new_version(vault, ObjectKind::Certificate, name)?;
+            for kind in [ObjectKind::Key, ObjectKind::Secret] {
+                let key = name.to_ascii_lowercase();
+                if vault.deleted(kind).contains_key(&key)
+                    || vault.objects(kind).get(&key).is_some_and(|o| !o.managed)
+                {
+                    return Err(keyvault_error(
+                        StatusCode::CONFLICT,
+                        "Conflict",
+                        &format!(
+                            "A {} named {name} already exists, so a certificate of that name cannot be created.",
+                            kind.lower()
+                        ),
+                        None,
+                    ));
+                }
+            }
+            state::add_certificate_version(
+                vault,
+                name,
+                state::new_version_id(),
+                certificate,
+                key,
+                tags,
+                enabled,
+                now,
+                Some(policy),
+            );
+            Ok(keyvault_json(
+                StatusCode::ACCEPTED,
+                render::certificate_operation(&base, name, "completed", &csr),
+            ))
+        },
+    )
+}
+
+fn pending_operation(ctx: &Ctx, name: &str) -> Result<Response, Response> {
+    let base = ctx.base();
+    ctx.with_vault(
+        ObjectKind::Certificate,
+        Operation::Get,
+        Some(name),
+        |_, vault| {
+            let object = vault
+                .objects(ObjectKind::Certificate)
+                .get(&name.to_ascii_lowercase())
+                .ok_or_else(|| {
+                    keyvault_error(
+                        StatusCode::NOT_FOUND,
+                        "PendingCertificateNotFound",
+                        &format!("Pending certificate not found: {name}"),
+                        None,
+                    )
+                })?;
+            let csr = match object.current().map(|v| &v.payload) {
+                Some(Payload::Certificate(certificate)) => certificate.der.clone(),
+                _ => Vec::new(),
+            };
+            Ok(keyvault_json(
+                StatusCode::OK,
+                render::certificate_operation(&base, &object.name, "completed", &csr),
+            ))
+        },
+    )
+}
+
+fn get_policy(ctx: &Ctx, name: &str) -> Result<Response, Response> {
+    let base = ctx.base();
+    ctx.with_vault(
+        ObjectKind::Certificate,
+        Operation::Get,
+        Some(name),
+        |_, vault| {
+            let object = vault
+                .objects(ObjectKind::Certificate)
+                .get(&name.to_ascii_lowercase())
+                .ok_or_else(|| object_not_found(ObjectKind::Certificate, name))?;
+            let policy = render::policy(&base, object).unwrap_or_else(|| json!({}));
+            Ok(keyvault_json(StatusCode::OK, policy))
+        },
+    )
+}
+
+fn update_policy(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Response> {
+    let body = parse_body(body)?;
+    let Some(changes) = body.as_object().cloned() else {
+        return Err(bad_parameter("The policy must be a JSON object."));
+    };
+    let base = ctx.base();
+    ctx.with_vault_mut(
+        ObjectKind::Certificate,
+        Operation::Update,
+        Some(name),
+        |cloud, vault_name| {
+            let vault = cloud
+                .vaults
+                .get_mut(vault_name)
+                .ok_or_else(|| super::vault_not_found(vault_name))?;
+            let object = vault
+                .objects_mut(ObjectKind::Certificate)
+                .get_mut(&name.to_ascii_lowercase())
+                .ok_or_else(|| object_not_found(ObjectKind::Certificate, name))?;
+            let mut policy = object.policy.take().unwrap_or_else(|| json!({}));
+            let mut merged: BTreeMap<String, Value> = policy
+                .as_object()
+                .map(|map| map.clone().into_iter().collect())
+                .unwrap_or_default();
+            for (key, value) in changes {
+                if key != "id" {
+                    merged.insert(key, value);
+                }
+            }
+            policy = json!(merged);
+            policy["attributes"]["updated"] = json!(now_unix());
+            object.policy = Some(policy);
+            let rendered = render::policy(&base, object).unwrap_or_else(|| json!({}));
+            Ok(keyvault_json(StatusCode::OK, rendered))
+        },
+    )
+}
