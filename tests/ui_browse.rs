@@ -102,7 +102,9 @@ fn filtering_narrows_the_table() {
     harness.step();
     harness.get_by_label("Filter").type_text("catalog-Api");
     step_until(&mut harness, "the filtered count", |harness| {
-        harness.query_by_label(&format!("1 of {total} secrets")).is_some()
+        harness
+            .query_by_label(&format!("1 of {total} secrets"))
+            .is_some()
     });
     harness.get_by_label("catalog-ApiKey");
     assert!(harness.query_by_label("billing-CosmosKey").is_none());

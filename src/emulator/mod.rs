@@ -11,6 +11,7 @@ mod authz;
 mod entra;
 #[allow(clippy::result_large_err)]
 mod keyvault;
+mod managed_identity;
 mod responses;
 mod roles;
 pub mod seed;
@@ -92,6 +93,8 @@ pub(crate) struct Shared {
     pub(crate) port: u16,
     pub(crate) latency_ms: AtomicU64,
     pub(crate) auto_approve_device_codes: bool,
+    /// The App Service `IDENTITY_HEADER` / legacy `MSI_SECRET` value the managed-identity endpoints expect.
+    pub(crate) identity_header: String,
 }
 
 impl Shared {
@@ -221,9 +224,10 @@ impl Emulator {
             port,
             latency_ms: AtomicU64::new(config.latency.as_millis() as u64),
             auto_approve_device_codes: config.auto_approve_device_codes,
+            identity_header: uuid::Uuid::new_v4().simple().to_string(),
         });
         let routers = Arc::new(Routers {
-            login: entra::router(shared.clone()),
+            login: entra::router(shared.clone()).merge(managed_identity::router(shared.clone())),
             management: arm::router(shared.clone()),
             vault: keyvault::router(shared.clone()),
             shared: shared.clone(),
@@ -283,6 +287,20 @@ impl Emulator {
              CA certificate:     {}",
             self.ca_path.display()
         )
+    }
+
+    /// The managed-identity environment of an app "running in" the emulator: `IDENTITY_ENDPOINT`,
+    /// `IDENTITY_HEADER` (App Service), `MSI_ENDPOINT`, `MSI_SECRET` (legacy) and the IMDS host for
+    /// `AZURE_POD_IDENTITY_AUTHORITY_HOST`.
+    pub fn managed_identity_environment(&self) -> Vec<(&'static str, String)> {
+        let base = format!("https://login.localhost:{}", self.port);
+        vec![
+            ("IDENTITY_ENDPOINT", format!("{base}/msi/token")),
+            ("IDENTITY_HEADER", self.shared.identity_header.clone()),
+            ("MSI_ENDPOINT", format!("{base}/msi/legacy-token")),
+            ("MSI_SECRET", self.shared.identity_header.clone()),
+            ("AZURE_POD_IDENTITY_AUTHORITY_HOST", base),
+        ]
     }
 
     /// Changes the latency added to every response.
