@@ -26,9 +26,10 @@ fn client_options(cloud: &TestCloud) -> ClientOptions {
         .cloud
         .http_client(std::time::Duration::from_secs(30))
         .expect("http client");
-    let mut options = ClientOptions::default();
-    options.transport = Some(Transport::new(Arc::new(http)));
-    options
+    ClientOptions {
+        transport: Some(Transport::new(Arc::new(http))),
+        ..Default::default()
+    }
 }
 
 fn oid_of(token: &str) -> String {
@@ -65,7 +66,6 @@ fn app_service_managed_identity_system_and_user_assigned() {
     let user = ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
         user_assigned_id: Some(UserAssignedId::ClientId(ID_ORDERS_API_CLIENT_ID.into())),
         client_options: client_options(&cloud),
-        ..Default::default()
     }))
     .expect("credential");
     let token = cloud
@@ -79,7 +79,6 @@ fn app_service_managed_identity_system_and_user_assigned() {
             "00000000-0000-0000-0000-000000000000".into(),
         )),
         client_options: client_options(&cloud),
-        ..Default::default()
     }))
     .expect("credential");
     assert!(
@@ -92,7 +91,10 @@ fn app_service_managed_identity_system_and_user_assigned() {
 
     // SecurityFunctions has get/list on the access-policy vault kv-security-fn.
     let client = SecretClient::new(
-        &format!("https://kv-security-fn.vault.localhost:{}/", cloud.emulator.port()),
+        &format!(
+            "https://kv-security-fn.vault.localhost:{}/",
+            cloud.emulator.port()
+        ),
         system,
         Some(SecretClientOptions {
             client_options: client_options(&cloud),

@@ -33,9 +33,10 @@ fn client_options(cloud: &TestCloud) -> ClientOptions {
         .cloud
         .http_client(std::time::Duration::from_secs(30))
         .expect("http client");
-    let mut options = ClientOptions::default();
-    options.transport = Some(Transport::new(Arc::new(http)));
-    options
+    ClientOptions {
+        transport: Some(Transport::new(Arc::new(http))),
+        ..Default::default()
+    }
 }
 
 fn vault_url(cloud: &TestCloud, vault: &str) -> String {

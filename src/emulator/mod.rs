@@ -2,14 +2,13 @@
 //! with virtual hosts (`login.localhost`, `management.localhost`, `graph.localhost`, `{vault}.vault.localhost`).
 //! It is the demo, the test bed and the benchmark target; wire formats follow
 //! `shared/reference/azure-protocols.md`.
+// Handlers short-circuit with a ready `Response` as their error, the usual axum idiom; boxing it would
+// only add noise to every early return.
+#![allow(clippy::result_large_err)]
 
-// Handlers short-circuit with a ready `Response` as their error, the usual axum idiom;
-// boxing it would only add noise to every early return.
-#[allow(clippy::result_large_err)]
 mod arm;
 mod authz;
 mod entra;
-#[allow(clippy::result_large_err)]
 mod keyvault;
 mod managed_identity;
 mod responses;

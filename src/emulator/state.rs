@@ -897,18 +897,30 @@ pub fn make_certificate(
     ))
 }
 
+/// A certificate version about to be added, with its managed key.
+pub struct NewCertificateVersion<'a> {
+    pub name: &'a str,
+    pub version: String,
+    pub certificate: CertificateVersion,
+    pub key: KeyMaterial,
+    pub tags: BTreeMap<String, String>,
+    pub enabled: bool,
+    pub created: i64,
+    pub policy: Option<Value>,
+}
+
 /// Adds a certificate version and its managed key and secret versions (same name, same version id).
-pub fn add_certificate_version(
-    vault: &mut VaultState,
-    name: &str,
-    version: String,
-    certificate: CertificateVersion,
-    key: KeyMaterial,
-    tags: BTreeMap<String, String>,
-    enabled: bool,
-    created: i64,
-    policy: Option<Value>,
-) {
+pub fn add_certificate_version(vault: &mut VaultState, new: NewCertificateVersion<'_>) {
+    let NewCertificateVersion {
+        name,
+        version,
+        certificate,
+        key,
+        tags,
+        enabled,
+        created,
+        policy,
+    } = new;
     let (not_before, not_after) = (certificate.not_before, certificate.not_after);
     let attributes = |payload: Payload, content_type: Option<String>| VersionState {
         version: version.clone(),
@@ -978,16 +990,19 @@ fn seed_certificate(
             seed.validity_months,
         )
         .map_err(|error| format!("certificate {} in {}: {error}", seed.name, vault.name))?;
+        let version = version_id(&vault.name, &seed.name, index);
         add_certificate_version(
             vault,
-            &seed.name,
-            version_id(&vault.name, &seed.name, index),
-            certificate,
-            key,
-            seed.tags.clone(),
-            index + 1 < count || seed.enabled,
-            created,
-            Some(policy.clone()),
+            NewCertificateVersion {
+                name: &seed.name,
+                version,
+                certificate,
+                key,
+                tags: seed.tags.clone(),
+                enabled: index + 1 < count || seed.enabled,
+                created,
+                policy: Some(policy.clone()),
+            },
         );
     }
     if let Some(ago) = seed.deleted_days_ago {

@@ -393,14 +393,16 @@ fn create_certificate(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Re
             }
             state::add_certificate_version(
                 vault,
-                name,
-                state::new_version_id(),
-                certificate,
-                key,
-                tags,
-                enabled,
-                now,
-                Some(policy),
+                state::NewCertificateVersion {
+                    name,
+                    version: state::new_version_id(),
+                    certificate,
+                    key,
+                    tags,
+                    enabled,
+                    created: now,
+                    policy: Some(policy),
+                },
             );
             Ok(keyvault_json(
                 StatusCode::ACCEPTED,
