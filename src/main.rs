@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use vaultscope::cloud::CloudProfile;
+use vaultscope::emulator::faults::Faults;
 use vaultscope::emulator::{Emulator, EmulatorConfig, seed};
 use vaultscope::ui::VaultscopeApp;
 use vaultscope::worker::{SessionSettings, SignInMethod, spawn_worker};
@@ -54,7 +55,26 @@ enum Commands {
         /// Directory for ca.pem (default: a temporary directory removed on exit).
         #[arg(long)]
         ca_dir: Option<PathBuf>,
+        /// Fraction of ARM, Graph and Key Vault requests answered 429 with Retry-After (0.0–1.0).
+        #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+        throttle_rate: f64,
+        /// Retry-After of the injected 429s, in seconds.
+        #[arg(long, default_value_t = 1)]
+        retry_after: u32,
+        /// Fraction of ARM, Graph and Key Vault requests answered 500 or 503 (0.0–1.0).
+        #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+        error_rate: f64,
+        /// Fraction of ARM, Graph and Key Vault connections dropped without an answer (0.0–1.0).
+        #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+        drop_rate: f64,
     },
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        _ => Err(format!("'{text}' is not a rate between 0.0 and 1.0")),
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -100,6 +120,10 @@ fn main() -> anyhow::Result<()> {
             latency_ms,
             manual_device_approval,
             ca_dir,
+            throttle_rate,
+            retry_after,
+            error_rate,
+            drop_rate,
         }) => {
             let seed = match data {
                 Some(path) => {
@@ -116,6 +140,12 @@ fn main() -> anyhow::Result<()> {
                 latency: Duration::from_millis(latency_ms),
                 auto_approve_device_codes: !manual_device_approval,
                 ca_dir,
+                faults: Faults {
+                    throttle_rate,
+                    retry_after_seconds: retry_after,
+                    server_error_rate: error_rate,
+                    drop_rate,
+                },
             };
             runtime.block_on(async {
                 let emulator = Emulator::start(config).await?;

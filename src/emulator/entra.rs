@@ -6,9 +6,12 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Html;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Form, Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::Rng;
 use serde_json::json;
 
@@ -25,6 +28,15 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/devicecode", post(device_code))
         .route("/{tenant}/oauth2/v2.0/token", post(token))
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+        .route(
+            "/{tenant}/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
+        .route("/device", get(device_page).post(device_decision))
         .with_state(shared)
 }
 
@@ -276,8 +288,23 @@ fn client_credentials_grant(shared: &Shared, form: &HashMap<String, String>) -> 
             &format!("Application with identifier '{client_id}' was not found in the directory."),
         );
     };
-    let presented = form.get("client_secret");
-    if presented.is_none() || presented != expected_secret.as_ref() {
+    if let Some(assertion) = form.get("client_assertion") {
+        if form.get("client_assertion_type").map(String::as_str)
+            != Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+        {
+            return entra_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                50027,
+                "The client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer.",
+            );
+        }
+        if let Err(response) = check_federated_assertion(shared, &client_id, assertion) {
+            return response;
+        }
+    } else if form.get("client_secret").is_none()
+        || form.get("client_secret") != expected_secret.as_ref()
+    {
         return entra_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
@@ -309,6 +336,205 @@ fn client_credentials_grant(shared: &Shared, form: &HashMap<String, String>) -> 
         "access_token": access_token,
     }))
     .into_response()
+}
+
+/// A workload-identity client assertion: a JWT whose `iss` and `sub` match one of the app's federated
+/// credentials, with an accepted audience and not expired. Its signature is not checked: the emulator has
+/// no way to fetch the external issuer's signing keys (real Entra does, through the issuer's OIDC metadata).
+fn check_federated_assertion(
+    shared: &Shared,
+    client_id: &str,
+    assertion: &str,
+) -> Result<(), Response> {
+    let invalid = |aadsts: u32, description: &str| {
+        entra_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            aadsts,
+            description,
+        )
+    };
+    let claims: serde_json::Value = assertion
+        .split('.')
+        .nth(1)
+        .and_then(|payload| URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok())
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or_else(|| invalid(50027, "JWT token is invalid or malformed."))?;
+    let text = |name: &str| {
+        claims
+            .get(name)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (issuer, subject) = (text("iss"), text("sub"));
+    let audiences: Vec<String> = match claims.get("aud") {
+        Some(serde_json::Value::String(aud)) => vec![aud.clone()],
+        Some(serde_json::Value::Array(auds)) => auds
+            .iter()
+            .filter_map(|a| a.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if claims
+        .get("exp")
+        .and_then(|v| v.as_i64())
+        .is_none_or(|exp| exp < now_unix())
+    {
+        return Err(invalid(
+            700024,
+            "Client assertion is not within its valid time range.",
+        ));
+    }
+    let cloud = shared.read();
+    let matched = cloud
+        .service_principals
+        .iter()
+        .find(|sp| sp.app_id.eq_ignore_ascii_case(client_id))
+        .is_some_and(|sp| {
+            sp.federated_credentials.iter().any(|credential| {
+                credential.issuer == issuer
+                    && credential.subject == subject
+                    && credential
+                        .audiences
+                        .iter()
+                        .any(|allowed| audiences.contains(allowed))
+            })
+        });
+    if matched {
+        Ok(())
+    } else {
+        Err(invalid(
+            70021,
+            &format!(
+                "No matching federated identity record found for presented assertion. Assertion Issuer: '{issuer}'. Assertion Subject: '{subject}'. Assertion Audience: '{}'.",
+                audiences.join(",")
+            ),
+        ))
+    }
+}
+
+/// OpenID Connect discovery for a tenant.
+async fn openid_configuration(
+    State(shared): State<Arc<Shared>>,
+    Path(tenant): Path<String>,
+) -> Response {
+    let Some(tenant_id) = shared.read().resolve_tenant(&tenant).map(|t| t.id.clone()) else {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_tenant",
+            90002,
+            &format!("Tenant '{tenant}' not found."),
+        );
+    };
+    let base = shared.login_base();
+    Json(json!({
+        "issuer": format!("{base}/{tenant_id}/v2.0"),
+        "authorization_endpoint": format!("{base}/{tenant_id}/oauth2/v2.0/authorize"),
+        "token_endpoint": format!("{base}/{tenant_id}/oauth2/v2.0/token"),
+        "device_authorization_endpoint": format!("{base}/{tenant_id}/oauth2/v2.0/devicecode"),
+        "jwks_uri": format!("{base}/{tenant_id}/discovery/v2.0/keys"),
+        "response_types_supported": ["code", "id_token", "code id_token", "id_token token"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "urn:ietf:params:oauth:grant-type:device_code"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "tenant_region_scope": "EU",
+        "cloud_instance_name": "login.localhost",
+    }))
+    .into_response()
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn device_page_html(shared: &Shared, message: &str) -> Html<String> {
+    let cloud = shared.read();
+    let options: String = cloud
+        .users
+        .iter()
+        .map(|user| {
+            let tenant = cloud
+                .tenants
+                .iter()
+                .find(|t| t.id.eq_ignore_ascii_case(&user.tenant_id))
+                .map_or("", |t| t.display_name.as_str());
+            format!(
+                "<option value=\"{}\">{} ({}, {})</option>",
+                html_escape(&user.user_principal_name),
+                html_escape(&user.display_name),
+                html_escape(&user.user_principal_name),
+                html_escape(tenant)
+            )
+        })
+        .collect();
+    Html(format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Vaultscope emulator: sign in</title>\
+         <style>body{{font-family:sans-serif;max-width:32rem;margin:3rem auto}}label,select,input,button{{display:block;margin:.5rem 0;font-size:1rem}}</style></head>\
+         <body><h1>Enter code</h1><p>{}</p>\
+         <form method=\"post\" action=\"/device\">\
+         <label for=\"user_code\">Code shown by the app</label><input id=\"user_code\" name=\"user_code\" autocomplete=\"off\" required>\
+         <label for=\"upn\">Sign in as</label><select id=\"upn\" name=\"upn\">{options}</select>\
+         <button name=\"decision\" value=\"approve\">Approve</button>\
+         <button name=\"decision\" value=\"decline\">Decline</button>\
+         </form></body></html>",
+        html_escape(message)
+    ))
+}
+
+/// The page where a person enters a device code and picks a demo identity.
+async fn device_page(State(shared): State<Arc<Shared>>) -> Html<String> {
+    device_page_html(
+        &shared,
+        "Enter the code the application shows, pick a demo identity, and approve or decline.",
+    )
+}
+
+async fn device_decision(
+    State(shared): State<Arc<Shared>>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let code = form
+        .get("user_code")
+        .map(|c| c.trim().to_ascii_uppercase().replace('-', ""))
+        .unwrap_or_default();
+    let approve = form.get("decision").map(String::as_str) != Some("decline");
+    let upn = form.get("upn").cloned().unwrap_or_default();
+    let outcome = {
+        let mut cloud = shared.write();
+        let principal = cloud.user_principal(&upn);
+        let now = now_unix();
+        match cloud
+            .device_codes
+            .values_mut()
+            .find(|state| state.user_code == code && state.expires_at > now)
+        {
+            None => Err("That code is not valid or has expired. Check it and try again."),
+            Some(state) if approve => match principal {
+                Some(principal) => {
+                    state.approved_for = Some(principal);
+                    Ok("You are signed in. You can close this page and return to the application.")
+                }
+                None => Err("Pick a demo identity."),
+            },
+            Some(state) => {
+                state.declined = true;
+                Ok("Sign-in declined. You can close this page.")
+            }
+        }
+    };
+    match outcome {
+        Ok(message) => device_page_html(&shared, message).into_response(),
+        Err(message) => {
+            (StatusCode::BAD_REQUEST, device_page_html(&shared, message)).into_response()
+        }
+    }
 }
 
 #[cfg(test)]

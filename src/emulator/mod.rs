@@ -9,6 +9,8 @@
 mod arm;
 mod authz;
 mod entra;
+pub mod faults;
+mod graph;
 mod keyvault;
 mod managed_identity;
 mod responses;
@@ -50,6 +52,8 @@ pub struct EmulatorConfig {
     pub auto_approve_device_codes: bool,
     /// Where to write `ca.pem`; a fresh temporary directory when `None`.
     pub ca_dir: Option<PathBuf>,
+    /// Fault injection for the ARM, Graph and Key Vault hosts.
+    pub faults: faults::Faults,
 }
 
 impl EmulatorConfig {
@@ -62,6 +66,7 @@ impl EmulatorConfig {
             latency: Duration::ZERO,
             auto_approve_device_codes: true,
             ca_dir: None,
+            faults: faults::Faults::default(),
         })
     }
 }
@@ -94,6 +99,8 @@ pub(crate) struct Shared {
     pub(crate) auto_approve_device_codes: bool,
     /// The App Service `IDENTITY_HEADER` / legacy `MSI_SECRET` value the managed-identity endpoints expect.
     pub(crate) identity_header: String,
+    pub(crate) faults: RwLock<faults::Faults>,
+    pub(crate) request_log: faults::RequestLog,
 }
 
 impl Shared {
@@ -224,16 +231,25 @@ impl Emulator {
             latency_ms: AtomicU64::new(config.latency.as_millis() as u64),
             auto_approve_device_codes: config.auto_approve_device_codes,
             identity_header: uuid::Uuid::new_v4().simple().to_string(),
+            faults: RwLock::new(config.faults.clone()),
+            request_log: faults::RequestLog::default(),
         });
         let routers = Arc::new(Routers {
             login: entra::router(shared.clone()).merge(managed_identity::router(shared.clone())),
             management: arm::router(shared.clone()),
+            graph: graph::router(shared.clone()),
             vault: keyvault::router(shared.clone()),
             shared: shared.clone(),
         });
         let app = Router::new().fallback(route_by_host).with_state(routers);
         let (stop, stopped) = watch::channel(false);
-        tokio::spawn(serve(listener, tls.server_config, app, stopped));
+        tokio::spawn(serve(
+            listener,
+            tls.server_config,
+            app,
+            shared.clone(),
+            stopped,
+        ));
         tracing::info!(port, "emulator listening");
         Ok(Self {
             port,
@@ -280,10 +296,15 @@ impl Emulator {
         let tenant = self.demo_tenant_id();
         format!(
             "Entra (authority):  https://login.localhost:{port}/{tenant}/oauth2/v2.0/token\n\
+             Device sign-in:     https://login.localhost:{port}/device\n\
              Resource Manager:   https://management.localhost:{port}/subscriptions?api-version=2022-12-01\n\
+             Microsoft Graph:    https://graph.localhost:{port}/v1.0/users\n\
              Key Vault:          https://{{vault}}.vault.localhost:{port}/secrets?api-version=2025-07-01\n\
              Key Vault audience: https://vault.localhost:{port}\n\
+             Managed identity:   IDENTITY_ENDPOINT=https://login.localhost:{port}/msi/token IDENTITY_HEADER={}\n\
+             IMDS host:          AZURE_POD_IDENTITY_AUTHORITY_HOST=https://login.localhost:{port}\n\
              CA certificate:     {}",
+            self.shared.identity_header,
             self.ca_path.display()
         )
     }
@@ -300,6 +321,36 @@ impl Emulator {
             ("MSI_SECRET", self.shared.identity_header.clone()),
             ("AZURE_POD_IDENTITY_AUTHORITY_HOST", base),
         ]
+    }
+
+    /// Replaces the fault-injection rates (for tests and the `emulator` command's flags).
+    pub fn set_faults(&self, faults: faults::Faults) {
+        *self
+            .shared
+            .faults
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = faults;
+    }
+
+    /// Every request served so far (method, host, path, status, principal), oldest first.
+    pub fn request_log(&self) -> Vec<faults::LoggedRequest> {
+        self.shared.request_log.snapshot()
+    }
+
+    pub fn clear_request_log(&self) {
+        self.shared.request_log.clear();
+    }
+
+    /// Mints a token for any directory principal (user or service principal, by object id) and audience,
+    /// as Entra would after a successful sign-in: a test API for checking what each principal may do.
+    pub fn token_for(&self, object_id: &str, audience: &str) -> Option<String> {
+        let principal = {
+            let cloud = self.shared.read();
+            cloud
+                .user_by_id(object_id)
+                .or_else(|| cloud.service_principal_by_id(object_id))
+        }?;
+        Some(self.shared.issue_access_token(&principal, audience, None).0)
     }
 
     /// Changes the latency added to every response.
@@ -339,6 +390,7 @@ impl Drop for Emulator {
 struct Routers {
     login: Router,
     management: Router,
+    graph: Router,
     vault: Router,
     shared: Arc<Shared>,
 }
@@ -374,10 +426,36 @@ pub(crate) fn request_authority(request: &Request) -> String {
 async fn route_by_host(State(routers): State<Arc<Routers>>, request: Request) -> Response {
     let arrived = std::time::Instant::now();
     let latency = Duration::from_millis(routers.shared.latency_ms.load(Ordering::Relaxed));
-    let response = dispatch_by_host(&routers, request).await;
+    let decision = request
+        .extensions()
+        .get::<faults::Decision>()
+        .copied()
+        .unwrap_or(faults::Decision::Serve);
+    let method = request.method().to_string();
+    let host = request_authority(&request);
+    let path = request.uri().path().to_owned();
+    let principal =
+        faults::token_object_id(request.headers().get(axum::http::header::AUTHORIZATION));
+    let injected = routers
+        .shared
+        .faults
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .response(decision);
+    let response = match injected {
+        Some(response) => response,
+        None => dispatch_by_host(&routers, request).await,
+    };
     if !latency.is_zero() {
         wait_until(arrived + latency).await;
     }
+    routers.shared.request_log.record(faults::LoggedRequest {
+        method,
+        host,
+        path,
+        status: Some(response.status().as_u16()),
+        principal,
+    });
     response
 }
 
@@ -404,6 +482,7 @@ async fn dispatch_by_host(routers: &Routers, mut request: Request) -> Response {
     let router = match host.as_str() {
         "login.localhost" => routers.login.clone(),
         "management.localhost" => routers.management.clone(),
+        "graph.localhost" => routers.graph.clone(),
         _ => match host.strip_suffix(".vault.localhost") {
             Some(vault) if !vault.is_empty() && !vault.contains('.') => {
                 request.extensions_mut().insert(VaultHost {
@@ -426,10 +505,37 @@ async fn dispatch_by_host(routers: &Routers, mut request: Request) -> Response {
     .into_response()
 }
 
+/// Draws the fault for one request (the login host is exempt); a dropped request is logged here, since it
+/// never reaches the router.
+fn draw_fault(shared: &Shared, request: &Request) -> faults::Decision {
+    let authority = request_authority(request);
+    if authority.starts_with("login.localhost") {
+        return faults::Decision::Serve;
+    }
+    let decision = shared
+        .faults
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .decide();
+    if decision == faults::Decision::Drop {
+        shared.request_log.record(faults::LoggedRequest {
+            method: request.method().to_string(),
+            host: authority,
+            path: request.uri().path().to_owned(),
+            status: None,
+            principal: faults::token_object_id(
+                request.headers().get(axum::http::header::AUTHORIZATION),
+            ),
+        });
+    }
+    decision
+}
+
 async fn serve(
     listener: TcpListener,
     tls_config: Arc<rustls::ServerConfig>,
     app: Router,
+    shared: Arc<Shared>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls_config);
@@ -447,6 +553,27 @@ async fn serve(
         let _ = tcp.set_nodelay(true);
         let acceptor = acceptor.clone();
         let app = app.clone().layer(axum::Extension(ClientAddress(peer.ip())));
+        let shared = shared.clone();
+        // Per request: draw the fault; a dropped one fails the service call, and hyper closes the
+        // connection without answering, as a reset connection looks to the client.
+        let service = tower::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+            let mut request = request.map(axum::body::Body::new);
+            let decision = draw_fault(&shared, &request);
+            request.extensions_mut().insert(decision);
+            let app = app.clone();
+            async move {
+                if decision == faults::Decision::Drop {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionAborted,
+                        "connection dropped by fault injection",
+                    ));
+                }
+                match app.oneshot(request).await {
+                    Ok(response) => Ok(response),
+                    Err(never) => match never {},
+                }
+            }
+        });
         let mut stopped = stopped.clone();
         tokio::spawn(async move {
             let Ok(stream) = acceptor.accept(tcp).await else {
@@ -454,7 +581,7 @@ async fn serve(
             };
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             let connection =
-                builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app));
+                builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
             tokio::select! {
                 _ = connection => {}
                 _ = stopped.changed() => {}

@@ -131,6 +131,23 @@ pub struct SeedServicePrincipal {
     /// Set when this service principal is a managed identity.
     #[serde(default)]
     pub managed_identity: Option<SeedManagedIdentity>,
+    /// Federated identity credentials: external tokens this app accepts as client assertions.
+    #[serde(default)]
+    pub federated_credentials: Vec<SeedFederatedCredential>,
+}
+
+/// A federated identity credential (workload identity federation).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedFederatedCredential {
+    pub issuer: String,
+    pub subject: String,
+    #[serde(default = "token_exchange_audience")]
+    pub audiences: Vec<String>,
+}
+
+fn token_exchange_audience() -> Vec<String> {
+    vec!["api://AzureADTokenExchange".to_owned()]
 }
 
 #[derive(Debug, Clone, Deserialize)]
