@@ -137,3 +137,44 @@ fn commands_before_sign_in_fail_cleanly() {
         "{outcome:?}"
     );
 }
+
+#[test]
+fn listing_survives_throttling_server_errors_and_dropped_connections() {
+    let cloud = TestCloud::start();
+    let (worker, events) = cloud.signed_in_worker();
+    // One request in ten fails; the pipeline retries each (Retry-After 0 keeps the test quick).
+    cloud
+        .emulator
+        .set_faults(vaultscope::emulator::faults::Faults {
+            throttle_rate: 0.05,
+            retry_after_seconds: 0,
+            server_error_rate: 0.03,
+            drop_rate: 0.02,
+        });
+    let vault = vaultscope::azure::identifiers::VaultUri::parse(&format!(
+        "https://kv-loadtest-5k.vault.localhost:{}/",
+        cloud.emulator.port()
+    ))
+    .expect("vault uri");
+    let id = worker.send(Command::ListSecrets { vault });
+    let (pages, outcome) = wait_for(&events, id);
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    let mut names = HashSet::new();
+    for kind in pages {
+        if let EventKind::SecretsPage { items, .. } = kind {
+            names.extend(items.into_iter().map(|item| item.name()));
+        }
+    }
+    assert_eq!(
+        names.len(),
+        5000,
+        "every secret exactly once despite the faults"
+    );
+    let faults_seen = cloud
+        .emulator
+        .request_log()
+        .iter()
+        .filter(|entry| entry.status.is_none_or(|status| status >= 429))
+        .count();
+    assert!(faults_seen > 0, "faults were injected");
+}

@@ -1,0 +1,930 @@
+//! The emulator's wire protocols, checked over HTTPS with plain HTTP calls: Entra (client assertions,
+//! discovery, the device approval page), managed identity (IMDS, App Service, legacy), ARM (management-plane
+//! authorization, role assignments and definitions, access-policy updates, deleted vaults), Graph, the Key
+//! Vault data plane's rules and errors, and fault injection with the request log.
+
+mod common;
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+use vaultscope::emulator::faults::Faults;
+use vaultscope::emulator::{Emulator, EmulatorConfig};
+
+use common::TestCloud;
+
+const TENANT: &str = "7a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+const PROD: &str = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
+const DEV: &str = "9b2e6f1a-7c3d-4e8f-a1b2-c3d4e5f60702";
+const ADA: &str = "0d5b7a91-3c2e-4f11-9a6b-1e2d3c4b5a61";
+const BEN: &str = "1e6c8ba2-4d3f-4a22-8b7c-2f3e4d5c6b72";
+const CHLOE: &str = "2f7d9cb3-5e4a-4b33-9c8d-3a4f5e6d7c83";
+const CI_PIPELINE: &str = "7c3a4f5e-8d9c-4e66-8fba-6d7c8b9a0fc7";
+const ID_ORDERS_API: &str = "6b2f3e4d-7c8b-4d55-9eaf-5c6b7a8f9eb6";
+const ID_ORDERS_API_APP: &str = "ad4a2f3e-8b7c-4e66-8f1a-6d7c8b9a0fb7";
+const PLATFORM_OPERATORS: &str = "a1b2c3d4-0001-4a00-8a00-00000000a001";
+const OPS_ON_CALL: &str = "a1b2c3d4-0002-4a00-8a00-00000000a002";
+
+struct Probe {
+    cloud: TestCloud,
+    http: Client,
+}
+
+impl Probe {
+    fn start() -> Self {
+        let cloud = TestCloud::start();
+        let http = cloud
+            .settings()
+            .cloud
+            .http_client(Duration::from_secs(30))
+            .expect("client");
+        Self { cloud, http }
+    }
+
+    fn port(&self) -> u16 {
+        self.cloud.emulator.port()
+    }
+
+    fn url(&self, host: &str, path: &str) -> String {
+        format!("https://{host}.localhost:{}{path}", self.port())
+    }
+
+    fn token(&self, object_id: &str, audience_host: &str) -> String {
+        self.cloud
+            .emulator
+            .token_for(
+                object_id,
+                &format!("https://{audience_host}.localhost:{}", self.port()),
+            )
+            .expect("known principal")
+    }
+
+    /// One call; returns the status, the JSON body (or `Null`) and the headers.
+    fn call(
+        &self,
+        method: Method,
+        url: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        self.cloud.runtime.block_on(async {
+            let mut request = self.http.request(method, url);
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            if let Some(body) = body {
+                request = request.json(&body);
+            }
+            let response = request.send().await.expect("response");
+            let status = response.status();
+            let headers = response.headers().clone();
+            let text = response.text().await.expect("body");
+            (
+                status,
+                serde_json::from_str(&text).unwrap_or(Value::Null),
+                headers,
+            )
+        })
+    }
+
+    fn arm(&self, principal: &str, path: &str) -> (StatusCode, Value) {
+        let token = self.token(principal, "management");
+        let (status, body, _) = self.call(
+            Method::GET,
+            &self.url("management", path),
+            Some(&token),
+            &[],
+            None,
+        );
+        (status, body)
+    }
+
+    /// Every item of an ARM list, following `nextLink`.
+    fn arm_all(&self, principal: &str, path: &str) -> Vec<Value> {
+        let token = self.token(principal, "management");
+        let mut url = self.url("management", path);
+        let mut items = Vec::new();
+        loop {
+            let (status, body, _) = self.call(Method::GET, &url, Some(&token), &[], None);
+            assert_eq!(status, StatusCode::OK, "{url}: {body}");
+            items.extend(body["value"].as_array().cloned().unwrap_or_default());
+            match body["nextLink"].as_str() {
+                Some(next) => url = next.to_owned(),
+                None => return items,
+            }
+        }
+    }
+
+    fn vault(
+        &self,
+        principal: &str,
+        method: Method,
+        vault: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let token = self.token(principal, "vault");
+        let (status, body, _) = self.call(
+            method,
+            &self.url(&format!("{vault}.vault"), path),
+            Some(&token),
+            &[],
+            body,
+        );
+        (status, body)
+    }
+}
+
+fn names(items: &[Value]) -> Vec<String> {
+    let mut names: Vec<String> = items
+        .iter()
+        .filter_map(|item| item["name"].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn arm_lists_only_what_each_principal_may_read() {
+    let probe = Probe::start();
+    let ada_vaults = probe.arm_all(
+        ADA,
+        &format!(
+            "/subscriptions/{PROD}/providers/Microsoft.KeyVault/vaults?api-version=2026-04-01"
+        ),
+    );
+    assert_eq!(ada_vaults.len(), 5, "{:?}", names(&ada_vaults));
+
+    // ci-pipeline: a custom role on one dev vault only.
+    let subscriptions = probe.arm_all(CI_PIPELINE, "/subscriptions?api-version=2022-12-01");
+    let ids: Vec<&str> = subscriptions
+        .iter()
+        .filter_map(|s| s["subscriptionId"].as_str())
+        .collect();
+    assert_eq!(ids, vec![DEV]);
+    let ci_vaults = probe.arm_all(
+        CI_PIPELINE,
+        &format!("/subscriptions/{DEV}/providers/Microsoft.KeyVault/vaults?api-version=2026-04-01"),
+    );
+    assert_eq!(names(&ci_vaults), vec!["kv-dev-shared"]);
+
+    // The generic resources form lists the same vaults with generic fields only.
+    let resources = probe.arm_all(ADA, &format!("/subscriptions/{PROD}/resources?$filter=resourceType%20eq%20'Microsoft.KeyVault/vaults'&api-version=2015-11-01"));
+    assert_eq!(resources.len(), 5);
+    assert!(resources[0].get("properties").is_none());
+
+    // id-orders-api has data-plane roles only: ARM refuses to show it the vault.
+    let (status, body) = probe.arm(ID_ORDERS_API, &format!("/subscriptions/{PROD}/resourceGroups/rg-prod-app/providers/Microsoft.KeyVault/vaults/kv-prod-payments?api-version=2026-04-01"));
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "AuthorizationFailed");
+
+    let (status, body) = probe.arm(ADA, &format!("/subscriptions/{PROD}/resourceGroups/rg-prod-app/providers/Microsoft.KeyVault/vaults/kv-prod-orders?api-version=2026-04-01"));
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["properties"]["enableRbacAuthorization"], true);
+    assert_eq!(body["properties"]["enablePurgeProtection"], true);
+
+    let tenants = probe.arm_all(ADA, "/tenants?api-version=2022-12-01");
+    assert_eq!(tenants[0]["tenantId"], TENANT);
+
+    let deleted = probe.arm_all(ADA, &format!("/subscriptions/{PROD}/providers/Microsoft.KeyVault/deletedVaults?api-version=2026-04-01"));
+    assert_eq!(names(&deleted), vec!["kv-prod-legacy"]);
+    assert!(
+        deleted[0]["properties"]["scheduledPurgeDate"]
+            .as_str()
+            .is_some_and(|d| d.contains('T'))
+    );
+}
+
+#[test]
+fn role_assignments_and_definitions() {
+    let probe = Probe::start();
+    let vault = format!(
+        "/subscriptions/{PROD}/resourceGroups/rg-prod-app/providers/Microsoft.KeyVault/vaults/kv-prod-orders"
+    );
+    let at_scope = probe.arm_all(ADA, &format!("{vault}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=atScope()"));
+    let scopes: Vec<&str> = at_scope
+        .iter()
+        .filter_map(|a| a["properties"]["scope"].as_str())
+        .collect();
+    assert!(
+        scopes.contains(&format!("/subscriptions/{PROD}").as_str()),
+        "inherited from the subscription: {scopes:?}"
+    );
+    assert!(
+        scopes.contains(&format!("/subscriptions/{PROD}/resourceGroups/rg-prod-app").as_str()),
+        "inherited from the group"
+    );
+    assert!(scopes.contains(&vault.as_str()), "at the vault");
+
+    let payments = format!(
+        "/subscriptions/{PROD}/resourceGroups/rg-prod-app/providers/Microsoft.KeyVault/vaults/kv-prod-payments"
+    );
+    let for_principal = probe.arm_all(ADA, &format!("{payments}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=principalId%20eq%20'{ID_ORDERS_API}'"));
+    assert_eq!(
+        for_principal.len(),
+        1,
+        "the object-scoped assignment below the vault"
+    );
+    assert!(
+        for_principal[0]["properties"]["scope"]
+            .as_str()
+            .is_some_and(|s| s.ends_with("/secrets/payments-svc-ApiKey"))
+    );
+
+    // Without roleAssignments/read, only one's own assignments can be listed.
+    let (status, _) = probe.arm(
+        ID_ORDERS_API,
+        &format!(
+            "{payments}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01"
+        ),
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, own) = probe.arm(ID_ORDERS_API, &format!("{payments}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=assignedTo('{ID_ORDERS_API}')"));
+    assert_eq!(status, StatusCode::OK, "{own}");
+    assert!(own["value"].as_array().is_some_and(|v| !v.is_empty()));
+
+    let definitions = probe.arm_all(ADA, &format!("/subscriptions/{PROD}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01&$top=100"));
+    let secrets_user = definitions
+        .iter()
+        .find(|d| d["properties"]["roleName"] == "Key Vault Secrets User")
+        .expect("built-in role");
+    assert_eq!(secrets_user["name"], "4633458b-17de-408a-b874-0445c86b69e6");
+    let custom = definitions
+        .iter()
+        .find(|d| d["properties"]["type"] == "CustomRole")
+        .expect("custom role");
+    assert!(
+        custom["properties"]["permissions"][0]["notDataActions"]
+            .as_array()
+            .is_some_and(|n| !n.is_empty())
+    );
+    let (status, by_name) = probe.arm(ADA, &format!("/subscriptions/{PROD}/providers/Microsoft.Authorization/roleDefinitions?api-version=2022-04-01&$filter=roleName%20eq%20'Key%20Vault%20Reader'"));
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(by_name["value"].as_array().map(Vec::len), Some(1));
+}
+
+#[test]
+fn access_policy_updates_change_what_the_data_plane_allows() {
+    let probe = Probe::start();
+    let body = json!({"value": "from-ben"});
+    let (status, denied) = probe.vault(
+        BEN,
+        Method::PUT,
+        "kv-prod-web",
+        "/secrets/ben-secret?api-version=2025-07-01",
+        Some(body.clone()),
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        denied["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("does not have secrets set permission")),
+        "{denied}"
+    );
+
+    let path = |kind: &str| {
+        format!(
+            "/subscriptions/{PROD}/resourceGroups/rg-prod-app/providers/Microsoft.KeyVault/vaults/kv-prod-web/accessPolicies/{kind}?api-version=2026-04-01"
+        )
+    };
+    let change = json!({"properties": {"accessPolicies": [{"tenantId": TENANT, "objectId": BEN, "permissions": {"secrets": ["set"]}}]}});
+    // Chloe reads vaults (Key Vault Reader) but holds no accessPolicies/write: refused.
+    let chloe = probe.token(CHLOE, "management");
+    let (status, body, _) = probe.call(
+        Method::PUT,
+        &probe.url("management", &path("add")),
+        Some(&chloe),
+        &[],
+        Some(change.clone()),
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    // Ada is Key Vault Contributor on the resource group.
+    let ada = probe.token(ADA, "management");
+    let (status, body, _) = probe.call(
+        Method::PUT,
+        &probe.url("management", &path("add")),
+        Some(&ada),
+        &[],
+        Some(change.clone()),
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["type"], "Microsoft.KeyVault/vaults/accessPolicies");
+    let (status, _) = probe.vault(
+        BEN,
+        Method::PUT,
+        "kv-prod-web",
+        "/secrets/ben-secret?api-version=2025-07-01",
+        Some(body_value()),
+    );
+    assert_eq!(status, StatusCode::OK, "the new policy applies at once");
+    let (status, _, _) = probe.call(
+        Method::PUT,
+        &probe.url("management", &path("remove")),
+        Some(&ada),
+        &[],
+        Some(change),
+    );
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = probe.vault(
+        BEN,
+        Method::PUT,
+        "kv-prod-web",
+        "/secrets/ben-secret?api-version=2025-07-01",
+        Some(body_value()),
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN, "and its removal too");
+    let (status, listed) = probe.vault(
+        BEN,
+        Method::GET,
+        "kv-prod-web",
+        "/secrets?api-version=2025-07-01",
+        None,
+    );
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "Ops On-Call's group policy still lets Ben list: {listed}"
+    );
+}
+
+fn body_value() -> Value {
+    json!({"value": "from-ben"})
+}
+
+#[test]
+fn data_plane_rules_and_errors() {
+    let probe = Probe::start();
+    // Every required api-version is served, with integer timestamps.
+    for version in ["7.5", "7.6", "2025-07-01", "2026-04-01"] {
+        let (status, body) = probe.vault(
+            ADA,
+            Method::GET,
+            "kv-dev-shared",
+            &format!("/secrets?api-version={version}&maxresults=2"),
+            None,
+        );
+        assert_eq!(status, StatusCode::OK, "{version}: {body}");
+        assert!(body["value"][0]["attributes"]["created"].is_i64());
+        assert!(
+            body["nextLink"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("https://kv-dev-shared.vault.localhost:"))
+        );
+    }
+    let (status, _) = probe.vault(
+        ADA,
+        Method::GET,
+        "kv-dev-shared",
+        "/secrets?api-version=2025-07-01&maxresults=26",
+        None,
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Name and size rules.
+    let (status, body) = probe.vault(
+        ADA,
+        Method::PUT,
+        "kv-dev-shared",
+        "/secrets/bad_name?api-version=2025-07-01",
+        Some(json!({"value": "x"})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let big = "x".repeat(25 * 1024 + 1);
+    let (status, body) = probe.vault(
+        ADA,
+        Method::PUT,
+        "kv-dev-shared",
+        "/secrets/too-big?api-version=2025-07-01",
+        Some(json!({"value": big})),
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+
+    // Firewall and RBAC denials are told apart.
+    let (status, body) = probe.vault(
+        ADA,
+        Method::GET,
+        "kv-prod-restricted",
+        "/secrets?api-version=2025-07-01",
+        None,
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"]["innererror"]["code"], "ForbiddenByFirewall");
+    let (status, body) = probe.vault(
+        ID_ORDERS_API,
+        Method::GET,
+        "kv-prod-payments",
+        "/secrets/payments-svc-ClientSecret?api-version=2025-07-01",
+        None,
+    );
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"]["innererror"]["code"], "ForbiddenByRbac");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Microsoft.KeyVault/vaults/secrets/getSecret/action"))
+    );
+    // … while its object-scoped assignment lets it read that one secret.
+    let (status, _) = probe.vault(
+        ID_ORDERS_API,
+        Method::GET,
+        "kv-prod-payments",
+        "/secrets/payments-svc-ApiKey?api-version=2025-07-01",
+        None,
+    );
+    assert_eq!(status, StatusCode::OK);
+
+    // Soft delete, 409 on reuse, purge protection, recover.
+    let (status, deleted) = probe.vault(
+        ADA,
+        Method::DELETE,
+        "kv-prod-orders",
+        "/secrets/orders-api-ApiKey?api-version=2025-07-01",
+        None,
+    );
+    assert_eq!(status, StatusCode::OK, "{deleted}");
+    assert!(
+        deleted["recoveryId"]
+            .as_str()
+            .is_some_and(|r| r.contains("/deletedsecrets/"))
+    );
+    assert!(deleted["scheduledPurgeDate"].is_i64());
+    let (status, conflict) = probe.vault(
+        ADA,
+        Method::PUT,
+        "kv-prod-orders",
+        "/secrets/orders-api-ApiKey?api-version=2025-07-01",
+        Some(json!({"value": "again"})),
+    );
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(
+        conflict["error"]["innererror"]["code"],
+        "ObjectIsDeletedButRecoverable"
+    );
+    let (status, _) = probe.vault(
+        ADA,
+        Method::DELETE,
+        "kv-prod-orders",
+        "/deletedsecrets/orders-api-ApiKey?api-version=2025-07-01",
+        None,
+    );
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "kv-prod-orders has purge protection"
+    );
+    let (status, _) = probe.vault(
+        ADA,
+        Method::POST,
+        "kv-prod-orders",
+        "/deletedsecrets/orders-api-ApiKey/recover?api-version=2025-07-01",
+        None,
+    );
+    assert_eq!(status, StatusCode::OK);
+
+    // Backup and restore: the blob restores under a free name only.
+    let (status, backup) = probe.vault(
+        ADA,
+        Method::POST,
+        "kv-dev-shared",
+        "/secrets/billing-ClientSecret/backup?api-version=2025-07-01",
+        None,
+    );
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = probe.vault(
+        ADA,
+        Method::POST,
+        "kv-dev-shared",
+        "/secrets/restore?api-version=2025-07-01",
+        Some(json!({"value": backup["value"]})),
+    );
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, _) = probe.vault(
+        ADA,
+        Method::DELETE,
+        "kv-dev-shared",
+        "/secrets/billing-ClientSecret?api-version=2025-07-01",
+        None,
+    );
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = probe.vault(
+        ADA,
+        Method::DELETE,
+        "kv-dev-shared",
+        "/deletedsecrets/billing-ClientSecret?api-version=2025-07-01",
+        None,
+    );
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, restored) = probe.vault(
+        ADA,
+        Method::POST,
+        "kv-dev-shared",
+        "/secrets/restore?api-version=2025-07-01",
+        Some(json!({"value": backup["value"]})),
+    );
+    assert_eq!(status, StatusCode::OK, "{restored}");
+
+    // Keys and certificates lists carry kid and x5t.
+    let (status, keys) = probe.vault(
+        ADA,
+        Method::GET,
+        "kv-dev-shared",
+        "/keys?api-version=2025-07-01",
+        None,
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert!(keys["value"][0]["kid"].is_string());
+    let (status, certificates) = probe.vault(
+        ADA,
+        Method::GET,
+        "kv-dev-shared",
+        "/certificates?api-version=2025-07-01",
+        None,
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert!(certificates["value"][0]["x5t"].is_string());
+    let name = certificates["value"][0]["id"]
+        .as_str()
+        .and_then(|id| id.rsplit('/').next())
+        .expect("name")
+        .to_owned();
+    let (status, policy) = probe.vault(
+        ADA,
+        Method::GET,
+        "kv-dev-shared",
+        &format!("/certificates/{name}/policy?api-version=2025-07-01"),
+        None,
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert!(policy["x509_props"]["subject"].is_string());
+}
+
+#[test]
+fn graph_search_get_by_ids_and_transitive_groups() {
+    let probe = Probe::start();
+    let token = probe.token(ADA, "graph");
+    let (status, body, _) = probe.call(
+        Method::GET,
+        &probe.url("graph", "/v1.0/users?$search=%22displayName:ben%22"),
+        Some(&token),
+        &[],
+        None,
+    );
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "$search needs ConsistencyLevel: {body}"
+    );
+    let (status, body, _) = probe.call(
+        Method::GET,
+        &probe.url(
+            "graph",
+            "/v1.0/users?$search=%22displayName:ben%22&$select=id,displayName",
+        ),
+        Some(&token),
+        &[("ConsistencyLevel", "eventual")],
+        None,
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["value"][0]["id"], BEN);
+    let (status, body, _) = probe.call(
+        Method::GET,
+        &probe.url(
+            "graph",
+            &format!("/v1.0/servicePrincipals?$filter=appId%20eq%20'{ID_ORDERS_API_APP}'"),
+        ),
+        Some(&token),
+        &[],
+        None,
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["value"][0]["servicePrincipalType"], "ManagedIdentity");
+
+    let (status, body, _) = probe.call(
+        Method::POST,
+        &probe.url("graph", "/v1.0/directoryObjects/getByIds"),
+        Some(&token),
+        &[],
+        Some(
+            json!({"ids": [ADA, OPS_ON_CALL, CI_PIPELINE, "00000000-0000-0000-0000-000000000000"]}),
+        ),
+    );
+    assert_eq!(status, StatusCode::OK);
+    let types: Vec<&str> = body["value"]
+        .as_array()
+        .expect("value")
+        .iter()
+        .filter_map(|o| o["@odata.type"].as_str())
+        .collect();
+    assert_eq!(types.len(), 3, "unknown ids are skipped: {types:?}");
+
+    let (status, body, _) = probe.call(
+        Method::POST,
+        &probe.url("graph", &format!("/v1.0/users/{BEN}/getMemberGroups")),
+        Some(&token),
+        &[],
+        Some(json!({"securityEnabledOnly": true})),
+    );
+    assert_eq!(status, StatusCode::OK);
+    let groups: Vec<&str> = body["value"]
+        .as_array()
+        .expect("value")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        groups.contains(&OPS_ON_CALL) && groups.contains(&PLATFORM_OPERATORS),
+        "transitive: {groups:?}"
+    );
+}
+
+#[test]
+fn entra_extras_and_managed_identity_endpoints() {
+    let probe = Probe::start();
+    let (status, discovery, _) = probe.call(
+        Method::GET,
+        &probe.url(
+            "login",
+            &format!("/{TENANT}/v2.0/.well-known/openid-configuration"),
+        ),
+        None,
+        &[],
+        None,
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        discovery["token_endpoint"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("/oauth2/v2.0/token"))
+    );
+
+    // Workload identity: a federated token for id-orders-api's service account.
+    let assertion = |subject: &str| {
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","typ":"JWT"}"#);
+        let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 600;
+        let payload = URL_SAFE_NO_PAD.encode(
+            json!({"iss": "https://oidc.aks.contoso.demo/", "sub": subject, "aud": "api://AzureADTokenExchange", "exp": exp}).to_string(),
+        );
+        format!("{header}.{payload}.c2ln")
+    };
+    let token_request = |subject: &str| {
+        probe.cloud.runtime.block_on(async {
+            let response = probe
+                .http
+                .post(probe.url("login", &format!("/{TENANT}/oauth2/v2.0/token")))
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", ID_ORDERS_API_APP),
+                    (
+                        "client_assertion_type",
+                        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    ),
+                    ("client_assertion", &assertion(subject)),
+                    (
+                        "scope",
+                        &format!("https://vault.localhost:{}/.default", probe.port()),
+                    ),
+                ])
+                .send()
+                .await
+                .expect("response");
+            (
+                response.status(),
+                response.json::<Value>().await.expect("json"),
+            )
+        })
+    };
+    let (status, body) = token_request("system:serviceaccount:orders:orders-api");
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["access_token"].is_string());
+    let (status, body) = token_request("system:serviceaccount:other:intruder");
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        body["error_description"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("AADSTS70021"))
+    );
+
+    // IMDS: the Metadata header is required; unknown identities get "Identity not found".
+    let imds = |query: &str, metadata: bool| {
+        let headers: &[(&str, &str)] = if metadata {
+            &[("Metadata", "true")]
+        } else {
+            &[]
+        };
+        probe.call(Method::GET, &probe.url("login", &format!("/metadata/identity/oauth2/token?api-version=2018-02-01&resource=https://vault.localhost:{}{query}", probe.port())), None, headers, None)
+    };
+    assert_eq!(imds("", false).0, StatusCode::BAD_REQUEST);
+    let (status, body, _) = imds("", true);
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body["expires_in"].is_string() && body["expires_on"].is_string(),
+        "numbers as strings: {body}"
+    );
+    let (status, body, _) = imds(&format!("&client_id={ID_ORDERS_API_APP}"), true);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["client_id"], ID_ORDERS_API_APP);
+    let (status, body, _) = imds(&format!("&object_id={ID_ORDERS_API}"), true);
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body, _) = imds("&client_id=00000000-0000-0000-0000-000000000000", true);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error_description"], "Identity not found");
+
+    let environment = probe.cloud.emulator.managed_identity_environment();
+    let secret = environment
+        .iter()
+        .find(|(name, _)| *name == "MSI_SECRET")
+        .map(|(_, v)| v.clone())
+        .expect("secret");
+    let (status, body, _) = probe.call(
+        Method::GET,
+        &probe.url(
+            "login",
+            &format!(
+                "/msi/legacy-token?api-version=2017-09-01&resource=https://vault.localhost:{}",
+                probe.port()
+            ),
+        ),
+        None,
+        &[("secret", &secret)],
+        None,
+    );
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body["expires_on"]
+            .as_str()
+            .is_some_and(|d| d.ends_with("+00:00") && d.contains('/')),
+        "a date string: {body}"
+    );
+}
+
+#[test]
+fn device_codes_approved_on_the_html_page() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut config = EmulatorConfig::demo().expect("config");
+    config.auto_approve_device_codes = false;
+    let emulator = runtime.block_on(Emulator::start(config)).expect("emulator");
+    let http = emulator
+        .cloud_profile()
+        .expect("profile")
+        .http_client(Duration::from_secs(30))
+        .expect("client");
+    let base = format!("https://login.localhost:{}", emulator.port());
+    runtime.block_on(async {
+        let start: Value = http
+            .post(format!("{base}/{TENANT}/oauth2/v2.0/devicecode"))
+            .form(&[
+                ("client_id", "04b07795-8ddb-461a-bbee-02f9e1bf7b46"),
+                (
+                    "scope",
+                    &format!(
+                        "https://management.localhost:{}/.default offline_access",
+                        emulator.port()
+                    ),
+                ),
+            ])
+            .send()
+            .await
+            .expect("devicecode")
+            .json()
+            .await
+            .expect("json");
+        let poll = || async {
+            http.post(format!("{base}/{TENANT}/oauth2/v2.0/token"))
+                .form(&[
+                    ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                    ("client_id", "04b07795-8ddb-461a-bbee-02f9e1bf7b46"),
+                    ("device_code", start["device_code"].as_str().expect("code")),
+                ])
+                .send()
+                .await
+                .expect("token")
+        };
+        let pending: Value = poll().await.json().await.expect("json");
+        assert_eq!(pending["error"], "authorization_pending");
+        let page = http
+            .get(format!("{base}/device"))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        assert!(
+            page.contains("ben@contoso.demo"),
+            "the page offers the demo identities"
+        );
+        let approved = http
+            .post(format!("{base}/device"))
+            .form(&[
+                ("user_code", start["user_code"].as_str().expect("user code")),
+                ("upn", "ben@contoso.demo"),
+                ("decision", "approve"),
+            ])
+            .send()
+            .await
+            .expect("approve");
+        assert_eq!(approved.status(), StatusCode::OK);
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let granted: Value = poll().await.json().await.expect("json");
+        let token = granted["access_token"].as_str().expect("access token");
+        let payload = URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).expect("payload"))
+            .expect("b64");
+        let claims: Value = serde_json::from_slice(&payload).expect("claims");
+        assert_eq!(claims["upn"], "ben@contoso.demo");
+        assert!(granted["refresh_token"].is_string());
+    });
+}
+
+#[test]
+fn faults_and_the_request_log() {
+    let probe = Probe::start();
+    probe.cloud.emulator.clear_request_log();
+    probe.cloud.emulator.set_faults(Faults {
+        throttle_rate: 1.0,
+        retry_after_seconds: 7,
+        ..Faults::default()
+    });
+    let token = probe.token(ADA, "vault");
+    let (status, _, headers) = probe.call(
+        Method::GET,
+        &probe.url("kv-dev-shared.vault", "/secrets?api-version=2025-07-01"),
+        Some(&token),
+        &[],
+        None,
+    );
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        headers.get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("7")
+    );
+
+    probe.cloud.emulator.set_faults(Faults {
+        server_error_rate: 1.0,
+        ..Faults::default()
+    });
+    let (status, _, _) = probe.call(
+        Method::GET,
+        &probe.url("kv-dev-shared.vault", "/secrets?api-version=2025-07-01"),
+        Some(&token),
+        &[],
+        None,
+    );
+    assert!(
+        status == StatusCode::INTERNAL_SERVER_ERROR || status == StatusCode::SERVICE_UNAVAILABLE
+    );
+
+    probe.cloud.emulator.set_faults(Faults {
+        drop_rate: 1.0,
+        ..Faults::default()
+    });
+    let dropped = probe.cloud.runtime.block_on(async {
+        probe
+            .http
+            .get(probe.url("kv-dev-shared.vault", "/secrets?api-version=2025-07-01"))
+            .bearer_auth(&token)
+            .send()
+            .await
+    });
+    assert!(
+        dropped.is_err(),
+        "the connection is dropped without an answer"
+    );
+
+    probe.cloud.emulator.set_faults(Faults::default());
+    let (status, _, _) = probe.call(
+        Method::GET,
+        &probe.url("kv-dev-shared.vault", "/secrets?api-version=2025-07-01"),
+        Some(&token),
+        &[],
+        None,
+    );
+    assert_eq!(status, StatusCode::OK);
+
+    let log = probe.cloud.emulator.request_log();
+    let statuses: Vec<Option<u16>> = log
+        .iter()
+        .filter(|entry| entry.host.starts_with("kv-dev-shared.vault.localhost"))
+        .map(|entry| entry.status)
+        .collect();
+    assert!(
+        statuses.contains(&Some(429)) && statuses.contains(&None) && statuses.contains(&Some(200)),
+        "{statuses:?}"
+    );
+    assert!(
+        log.iter()
+            .all(|entry| entry.principal.as_deref() == Some(ADA)),
+        "{log:?}"
+    );
+}
