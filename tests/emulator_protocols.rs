@@ -812,6 +812,8 @@ fn device_codes_approved_on_the_html_page() {
         };
         let pending: Value = poll().await.json().await.expect("json");
         assert_eq!(pending["error"], "authorization_pending");
+        let too_fast: Value = poll().await.json().await.expect("json");
+        assert_eq!(too_fast["error"], "slow_down");
         let page = http
             .get(format!("{base}/device"))
             .send()
@@ -844,6 +846,58 @@ fn device_codes_approved_on_the_html_page() {
         let claims: Value = serde_json::from_slice(&payload).expect("claims");
         assert_eq!(claims["upn"], "ben@contoso.demo");
         assert!(granted["refresh_token"].is_string());
+
+        // A second code, declined on the page; a third, left to expire.
+        let start_code = || async {
+            http.post(format!("{base}/{TENANT}/oauth2/v2.0/devicecode"))
+                .form(&[
+                    ("client_id", "04b07795-8ddb-461a-bbee-02f9e1bf7b46"),
+                    (
+                        "scope",
+                        &format!("https://management.localhost:{}/.default", emulator.port()),
+                    ),
+                ])
+                .send()
+                .await
+                .expect("devicecode")
+                .json::<Value>()
+                .await
+                .expect("json")
+        };
+        let poll_code = |device_code: String| {
+            let http = http.clone();
+            let base = base.clone();
+            async move {
+                http.post(format!("{base}/{TENANT}/oauth2/v2.0/token"))
+                    .form(&[
+                        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+                        ("client_id", "04b07795-8ddb-461a-bbee-02f9e1bf7b46"),
+                        ("device_code", device_code.as_str()),
+                    ])
+                    .send()
+                    .await
+                    .expect("token")
+                    .json::<Value>()
+                    .await
+                    .expect("json")
+            }
+        };
+        let declined = start_code().await;
+        http.post(format!("{base}/device"))
+            .form(&[
+                ("user_code", declined["user_code"].as_str().expect("code")),
+                ("upn", "ben@contoso.demo"),
+                ("decision", "decline"),
+            ])
+            .send()
+            .await
+            .expect("decline");
+        let answer = poll_code(declined["device_code"].as_str().expect("code").to_owned()).await;
+        assert_eq!(answer["error"], "authorization_declined");
+        let expiring = start_code().await;
+        emulator.expire_device_codes();
+        let answer = poll_code(expiring["device_code"].as_str().expect("code").to_owned()).await;
+        assert_eq!(answer["error"], "expired_token");
     });
 }
 

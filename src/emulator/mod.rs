@@ -353,6 +353,13 @@ impl Emulator {
         Some(self.shared.issue_access_token(&principal, audience, None).0)
     }
 
+    /// Makes every pending device code expire now (tests of the `expired_token` answer).
+    pub fn expire_device_codes(&self) {
+        for state in self.shared.write().device_codes.values_mut() {
+            state.expires_at = 0;
+        }
+    }
+
     /// Changes the latency added to every response.
     pub fn set_latency(&self, latency: Duration) {
         self.shared
