@@ -1,7 +1,18 @@
 //! Pure evaluation of who may do what on a vault, and why. No I/O: inputs are models, outputs are verdicts.
 //!
-//! For now it classifies a vault's permission model and network exposure; the per-principal evaluator
-//! (access policies, RBAC with groups and inheritance, deny assignments) grows here.
+//! `operations` lists the data-plane operations with their access-policy and RBAC names, `evaluate` decides
+//! per operation for one principal (policies, RBAC with groups and inheritance, deny assignments), and
+//! `explain` words the answers. This file classifies a vault's permission model and network exposure.
+
+pub mod evaluate;
+pub mod explain;
+pub mod operations;
+
+pub use evaluate::{
+    AccessEvaluation, DenyMatch, Grant, Holder, ScopeLevel, Subject, Target, VaultAccessData,
+    Verdict, action_matches, evaluate,
+};
+pub use operations::{ObjectType, Operation};
 
 use crate::azure::models::VaultProperties;
 
@@ -80,7 +91,7 @@ mod tests {
             public_network_access: public.map(str::to_owned),
             network_acls: default_action.map(|action| NetworkAcls {
                 default_action: Some(action.to_owned()),
-                bypass: None,
+                ..Default::default()
             }),
             ..Default::default()
         }
@@ -123,3 +134,6 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod evaluate_tests;

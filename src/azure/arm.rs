@@ -1,9 +1,11 @@
-//! Azure Resource Manager client: subscriptions and key vaults, with the ARM token sent only to the ARM host.
+//! Azure Resource Manager client: subscriptions, key vaults, and `Microsoft.Authorization` role assignments,
+//! role definitions and deny assignments, with the ARM token sent only to the ARM host.
 
 use std::sync::Arc;
 
 use url::Url;
 
+use super::access_models::{DenyAssignment, RoleAssignment, RoleDefinition};
 use super::error::{AzureError, Service};
 use super::models::{Subscription, Vault};
 use super::pipeline::{Outgoing, Page, Pipeline};
@@ -14,6 +16,8 @@ use crate::cloud::CloudProfile;
 pub const SUBSCRIPTIONS_API_VERSION: &str = "2022-12-01";
 /// `Microsoft.KeyVault` api-version (latest stable).
 pub const KEYVAULT_ARM_API_VERSION: &str = "2026-04-01";
+/// `Microsoft.Authorization` api-version for role and deny assignments and role definitions.
+pub const AUTHORIZATION_API_VERSION: &str = "2022-04-01";
 
 /// Talks to ARM for one cloud and identity.
 #[derive(Debug, Clone)]
@@ -60,6 +64,73 @@ impl ArmClient {
             )?,
         };
         self.get_json(url).await
+    }
+
+    /// One vault by its resource id, with every property (access policies, network rules).
+    pub async fn get_vault(&self, arm_id: &str) -> Result<Vault, AzureError> {
+        let url = self.url(arm_id, KEYVAULT_ARM_API_VERSION)?;
+        self.get_json(url).await
+    }
+
+    /// Role assignments related to `scope`: with `filter` `None`, those at, above and below it (single
+    /// objects of a vault included); `Some("atScope()")`, at or above it.
+    pub async fn list_role_assignments(
+        &self,
+        scope: &str,
+        filter: Option<&str>,
+    ) -> Result<Vec<RoleAssignment>, AzureError> {
+        let mut url = self.url(
+            &format!("{scope}/providers/Microsoft.Authorization/roleAssignments"),
+            AUTHORIZATION_API_VERSION,
+        )?;
+        if let Some(filter) = filter {
+            url.query_pairs_mut().append_pair("$filter", filter);
+        }
+        self.list_all(url).await
+    }
+
+    /// Role definitions usable at `scope` (built-in and custom).
+    pub async fn list_role_definitions(
+        &self,
+        scope: &str,
+    ) -> Result<Vec<RoleDefinition>, AzureError> {
+        let url = self.url(
+            &format!("{scope}/providers/Microsoft.Authorization/roleDefinitions"),
+            AUTHORIZATION_API_VERSION,
+        )?;
+        self.list_all(url).await
+    }
+
+    /// Deny assignments at or above `scope`. The path follows the Azure SDKs' `DenyAssignments_ListForScope`
+    /// (the protocol reference marks deny-assignment paths UNVERIFIED).
+    pub async fn list_deny_assignments(
+        &self,
+        scope: &str,
+    ) -> Result<Vec<DenyAssignment>, AzureError> {
+        let mut url = self.url(
+            &format!("{scope}/providers/Microsoft.Authorization/denyAssignments"),
+            AUTHORIZATION_API_VERSION,
+        )?;
+        url.query_pairs_mut().append_pair("$filter", "atScope()");
+        self.list_all(url).await
+    }
+
+    /// Follows next links to the end of a list.
+    async fn list_all<T: serde::de::DeserializeOwned>(
+        &self,
+        first: Url,
+    ) -> Result<Vec<T>, AzureError> {
+        let mut items = Vec::new();
+        let mut url = first;
+        loop {
+            let page: Page<T> = self.get_json(url).await?;
+            let next = page.next().map(str::to_owned);
+            items.extend(page.value);
+            match next {
+                Some(link) => url = self.checked_next_link(&link)?,
+                None => return Ok(items),
+            }
+        }
     }
 
     fn url(&self, path: &str, api_version: &str) -> Result<Url, AzureError> {

@@ -1,9 +1,11 @@
 //! REST layer: the HTTP pipeline (retry, `Retry-After`, timeouts, typed errors), Key Vault challenge auth,
-//! paging, and the ARM and Key Vault clients with their typed models. Knows nothing of the UI.
+//! paging, and the ARM, Key Vault and Graph clients with their typed models. Knows nothing of the UI.
 
+pub mod access_models;
 pub mod arm;
 pub mod challenge;
 pub mod error;
+pub mod graph;
 pub mod identifiers;
 pub mod keyvault;
 pub mod models;

@@ -70,7 +70,7 @@ pub struct VaultProperties {
     #[serde(default)]
     pub public_network_access: Option<String>,
     #[serde(default)]
-    pub access_policies: Vec<serde_json::Value>,
+    pub access_policies: Vec<super::access_models::AccessPolicyEntry>,
     #[serde(default)]
     pub network_acls: Option<NetworkAcls>,
 }
@@ -90,6 +90,24 @@ pub struct NetworkAcls {
     pub default_action: Option<String>,
     #[serde(default)]
     pub bypass: Option<String>,
+    #[serde(default)]
+    pub ip_rules: Vec<IpRule>,
+    #[serde(default)]
+    pub virtual_network_rules: Vec<VirtualNetworkRule>,
+}
+
+/// One allowed IPv4 address or CIDR range.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct IpRule {
+    #[serde(default)]
+    pub value: String,
+}
+
+/// One allowed virtual-network subnet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct VirtualNetworkRule {
+    #[serde(default)]
+    pub id: String,
 }
 
 /// Attributes shared by secrets, keys and certificates; times are Unix seconds.

@@ -13,7 +13,7 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::responses::keyvault_error;
-use super::roles::scope_covers;
+use super::roles::{permission_matches, scope_covers};
 use super::state::{CloudState, ObjectKind, VaultState};
 
 /// Who is calling, from the verified token.
@@ -177,6 +177,25 @@ pub fn authorize(
     let requirement = requirement(kind, operation);
     let mut identities: BTreeSet<String> = cloud.transitive_groups(&caller.object_id);
     identities.insert(caller.object_id.to_ascii_lowercase());
+    if vault.enable_rbac_authorization
+        && let Some(deny) = blocking_deny(cloud, vault, &identities, &requirement, kind, name)
+    {
+        return Err(keyvault_error(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            &format!(
+                "Caller is not authorized to perform action on resource.\r\nCaller: {}\r\nAction: '{}'\r\nResource: '{}'\r\nAssignment: (not found)\r\nDenyAssignmentId: {}/providers/Microsoft.Authorization/denyAssignments/{}\r\nDecisionReason: 'DeniedWithDenyAssignment' \r\nVault: {};location={}\r\n",
+                caller.describe(),
+                requirement.data_action,
+                target_resource(vault, kind, name).to_ascii_lowercase(),
+                deny.scope,
+                deny.id,
+                vault.name,
+                vault.location
+            ),
+            Some("ForbiddenByRbac"),
+        ));
+    }
     let allowed = if vault.enable_rbac_authorization {
         rbac_allows(cloud, vault, &identities, &requirement, kind, name)
     } else {
@@ -218,6 +237,52 @@ pub fn authorize(
             ),
             Some("AccessDenied"),
         )
+    })
+}
+
+fn target_resource(vault: &VaultState, kind: ObjectKind, name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!("{}/{}/{name}", vault.arm_id(), kind.collection()),
+        None => vault.arm_id(),
+    }
+}
+
+/// The first deny assignment that blocks the action for one of `identities` (or everyone), unless one of
+/// them is excluded. Deny assignments win over any role assignment.
+fn blocking_deny<'a>(
+    cloud: &'a CloudState,
+    vault: &VaultState,
+    identities: &BTreeSet<String>,
+    requirement: &Requirement,
+    kind: ObjectKind,
+    name: Option<&str>,
+) -> Option<&'a super::seed::SeedDenyAssignment> {
+    let target = target_resource(vault, kind, name);
+    cloud.deny_assignments.iter().find(|deny| {
+        let applies_to_caller = deny.principals.iter().any(|principal| {
+            principal.id == "00000000-0000-0000-0000-000000000000"
+                || identities.contains(&principal.id.to_ascii_lowercase())
+        });
+        let excluded = deny
+            .exclude_principals
+            .iter()
+            .any(|principal| identities.contains(&principal.id.to_ascii_lowercase()));
+        let in_scope = if deny.do_not_apply_to_child_scopes {
+            deny.scope
+                .trim_end_matches('/')
+                .eq_ignore_ascii_case(target.trim_end_matches('/'))
+        } else {
+            scope_covers(&deny.scope, &target)
+        };
+        let blocks = deny
+            .data_actions
+            .iter()
+            .any(|pattern| permission_matches(pattern, &requirement.data_action))
+            && !deny
+                .not_data_actions
+                .iter()
+                .any(|pattern| permission_matches(pattern, &requirement.data_action));
+        applies_to_caller && !excluded && in_scope && blocks
     })
 }
 

@@ -30,6 +30,39 @@ pub struct Seed {
     pub custom_roles: Vec<SeedRoleDefinition>,
     #[serde(default)]
     pub role_assignments: Vec<SeedRoleAssignment>,
+    /// Deny assignments (normally made by managed applications, blueprints or deployment stacks).
+    #[serde(default)]
+    pub deny_assignments: Vec<SeedDenyAssignment>,
+}
+
+/// A deny assignment: blocks `dataActions − notDataActions` for its principals (minus the excluded ones)
+/// at its scope and, unless `doNotApplyToChildScopes`, below it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedDenyAssignment {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub scope: String,
+    #[serde(default)]
+    pub data_actions: Vec<String>,
+    #[serde(default)]
+    pub not_data_actions: Vec<String>,
+    /// `{"id","type"}`; the id `00000000-0000-0000-0000-000000000000` (type `SystemDefined`) is everyone.
+    pub principals: Vec<SeedDenyPrincipal>,
+    #[serde(default)]
+    pub exclude_principals: Vec<SeedDenyPrincipal>,
+    #[serde(default)]
+    pub do_not_apply_to_child_scopes: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedDenyPrincipal {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub principal_type: String,
 }
 
 /// A security group; members are object ids of users, service principals or other groups.

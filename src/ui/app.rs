@@ -6,8 +6,9 @@ use std::sync::mpsc::Receiver;
 use egui::{RichText, Ui};
 use secrecy::ExposeSecret;
 
+use super::access_state::CentreView;
 use super::state::{AppState, Intent, SignInState};
-use super::{details_panel, secrets_panel, status_bar, tree_panel};
+use super::{access_panel, details_panel, secrets_panel, status_bar, tree_panel};
 use crate::worker::{Event, SignInMethod, WorkerHandle};
 
 /// Filtered row indices, recomputed only when the vault, the filter or the row count changes.
@@ -95,7 +96,15 @@ impl VaultscopeApp {
                     details_panel::details_ui(ui, &self.state, &mut intents)
                 });
             egui::CentralPanel::default().show(ui, |ui| {
-                secrets_panel::secrets_ui(ui, &self.state, &filtered, &mut intents);
+                if self.state.selected_vault.is_some() {
+                    centre_tabs_ui(ui, &self.state, &mut intents);
+                }
+                match self.state.centre {
+                    CentreView::Access if self.state.selected_vault.is_some() => {
+                        access_panel::access_ui(ui, &self.state, &mut intents)
+                    }
+                    _ => secrets_panel::secrets_ui(ui, &self.state, &filtered, &mut intents),
+                }
             });
         } else {
             egui::CentralPanel::default().show(ui, |ui| sign_in_ui(ui, &self.state, &mut intents));
@@ -107,6 +116,46 @@ impl VaultscopeApp {
             ui.ctx().copy_text(request.text.expose_secret().to_owned());
         }
     }
+}
+
+/// "Secrets | Access" above the centre panel, and the 403 help when the explorer met one in this vault.
+fn centre_tabs_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
+    ui.horizontal(|ui| {
+        for (view, label) in [
+            (CentreView::Secrets, "Secrets"),
+            (CentreView::Access, "Access"),
+        ] {
+            if ui.selectable_label(state.centre == view, label).clicked() && state.centre != view {
+                intents.push(Intent::ShowCentre(view));
+            }
+        }
+    });
+    if let Some(forbidden) = &state.forbidden
+        && state
+            .selected_vault
+            .as_ref()
+            .is_some_and(|vault| vault.name() == forbidden.vault_name)
+        && state.centre == CentreView::Secrets
+    {
+        ui.horizontal(|ui| {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!(
+                    "You were denied {} {} here.",
+                    forbidden.operation.object_type.singular(),
+                    forbidden.operation.permission
+                ),
+            );
+            if ui
+                .button("Why? Check my access")
+                .on_hover_text(&forbidden.message)
+                .clicked()
+            {
+                intents.push(Intent::CheckForbidden);
+            }
+        });
+    }
+    ui.separator();
 }
 
 fn sign_in_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {

@@ -1,6 +1,8 @@
 //! The egui front end: `app` (the eframe::App), `state` (`AppState::apply(Event)` and intents), and one
 //! file per panel. Talks to the worker only through `worker::Command` and `worker::Event`.
 
+pub mod access_panel;
+pub mod access_state;
 pub mod app;
 pub mod details_panel;
 pub mod format;

@@ -7,11 +7,15 @@ use std::collections::HashMap;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use super::access_state::{AccessState, CentreView, Forbidden, HighlightedOperation};
+use crate::access::{ObjectType, Target};
 use crate::auth::SignedInIdentity;
 use crate::auth::device_code::DeviceCodePrompt;
 use crate::azure::identifiers::{ObjectId, ObjectKind, VaultUri};
 use crate::azure::models::{SecretItem, Subscription, VaultSummary};
-use crate::worker::{Command, Event, EventKind, Outcome, RequestId, SignInMethod, WorkerError};
+use crate::worker::{
+    Command, Event, EventKind, Outcome, PrincipalRef, RequestId, SignInMethod, WorkerError,
+};
 
 /// Where commands go: the worker in the app, a recorder in tests.
 pub trait CommandSink {
@@ -114,6 +118,18 @@ pub enum Intent {
         text: String,
     },
     SetFilter(String),
+    ShowCentre(CentreView),
+    /// Read the selected vault's policies and assignments again.
+    RefreshAccess,
+    SearchPrincipals(String),
+    SetPastedId(String),
+    SetAccessTarget {
+        object_type: Option<ObjectType>,
+        name: String,
+    },
+    CheckAccess(PrincipalRef),
+    /// From a 403: check the signed-in identity for the operation that failed.
+    CheckForbidden,
 }
 
 /// What the value request is for, so its result lands in the right place.
@@ -132,6 +148,9 @@ enum Pending {
     Secrets(VaultUri),
     Versions(VaultUri, String),
     Value(ObjectId, ValuePurpose),
+    VaultAccess(String),
+    PrincipalSearch(String),
+    AccessCheck(String),
 }
 
 /// A transient message in the status bar (copy confirmations, errors of background work).
@@ -163,6 +182,10 @@ pub struct AppState {
     pub value_status: LoadStatus,
     pub filter: String,
     pub notice: Option<Notice>,
+    pub centre: CentreView,
+    pub access: AccessState,
+    /// The last permission 403 met while browsing, for the "check my access" help.
+    pub forbidden: Option<Forbidden>,
     pending: HashMap<RequestId, Pending>,
     clipboard: Option<ClipboardRequest>,
 }
@@ -338,6 +361,26 @@ impl AppState {
                     visible,
                 });
             }
+            (Pending::VaultAccess(arm_id), EventKind::VaultAccess { data, .. })
+                if self.access.vault_arm_id.as_deref() == Some(arm_id.as_str()) =>
+            {
+                self.access.data = Some(data);
+            }
+            (Pending::PrincipalSearch(text), EventKind::PrincipalsFound { principals, .. })
+                if self.access.search_text == text =>
+            {
+                self.access.search_results = principals;
+            }
+            (
+                Pending::AccessCheck(arm_id),
+                EventKind::AccessChecked {
+                    data, evaluation, ..
+                },
+            ) if self.access.vault_arm_id.as_deref() == Some(arm_id.as_str()) => {
+                self.access.data = Some(data);
+                self.access.data_status = LoadStatus::Loaded;
+                self.access.evaluation = Some(evaluation);
+            }
             (pending, kind) => {
                 tracing::warn!(?pending, event = ?std::mem::discriminant(&kind), "event does not match its request");
             }
@@ -370,12 +413,25 @@ impl AppState {
                 }
             }
             Pending::Secrets(vault) => {
+                if let Outcome::Failed(error) = &outcome {
+                    self.note_forbidden(error, &vault, ObjectType::Secret, "list", Target::Vault);
+                }
                 if let Some(list) = self.secret_lists.get_mut(&vault) {
                     list.status = status;
                 }
             }
+            Pending::VaultAccess(_) => self.access.data_status = status,
+            Pending::PrincipalSearch(_) => self.access.search_status = status,
+            Pending::AccessCheck(_) => self.access.check_status = status,
             Pending::Versions(..) => self.versions.status = status,
             Pending::Value(id, purpose) => {
+                if let Outcome::Failed(error) = &outcome {
+                    let target = Target::Object {
+                        object_type: ObjectType::Secret,
+                        name: id.name.clone(),
+                    };
+                    self.note_forbidden(error, &id.vault, ObjectType::Secret, "get", target);
+                }
                 // The full reason is shown in place, in the details panel; a failed copy
                 // also says so in the status bar, where the user looks for "Copied".
                 if matches!(status, LoadStatus::Failed(_)) && purpose == ValuePurpose::Copy {
@@ -389,6 +445,106 @@ impl AppState {
                 }
                 self.value_status = status;
             }
+        }
+    }
+
+    /// Remembers a permission 403 (not a firewall one) so the view can offer to explain it.
+    fn note_forbidden(
+        &mut self,
+        error: &WorkerError,
+        vault: &VaultUri,
+        object_type: ObjectType,
+        permission: &'static str,
+        target: Target,
+    ) {
+        use crate::worker::protocol::FailureReason;
+        let is_permission_403 = matches!(&error.source, FailureReason::Azure(azure)
+            if azure.status() == Some(403) && !azure.is_network_forbidden()
+                && !matches!(azure, crate::azure::AzureError::Service { inner_code: Some(inner), .. } if inner == "SecretDisabled"));
+        if !is_permission_403 {
+            return;
+        }
+        let vault_arm_id = self
+            .subscriptions
+            .iter()
+            .flat_map(|node| &node.vaults)
+            .find(|summary| &summary.uri == vault)
+            .and_then(|summary| summary.arm_id.clone());
+        self.forbidden = Some(Forbidden {
+            vault_arm_id,
+            vault_name: vault.name().to_owned(),
+            operation: HighlightedOperation {
+                object_type,
+                permission,
+            },
+            target,
+            message: explain(error),
+        });
+    }
+
+    /// The selected vault's ARM id and its subscription's name.
+    fn selected_vault_arm(&self) -> Option<(String, Option<String>)> {
+        let summary = self.selected_vault_summary()?;
+        let arm_id = summary.arm_id.clone()?;
+        let subscription_name = self
+            .subscriptions
+            .iter()
+            .find(|node| {
+                Some(&node.subscription.subscription_id) == summary.subscription_id.as_ref()
+            })
+            .map(|node| node.subscription.display_name.clone());
+        Some((arm_id, subscription_name))
+    }
+
+    fn load_access(&mut self, sink: &mut dyn CommandSink) {
+        let Some((arm_id, subscription_name)) = self.selected_vault_arm() else {
+            self.access.data_status = LoadStatus::Failed(
+                "ARM does not list this vault for you, so its access policies and role assignments cannot be read.".into(),
+            );
+            return;
+        };
+        self.pending
+            .retain(|_, pending| !matches!(pending, Pending::VaultAccess(_)));
+        let id = sink.send(Command::LoadVaultAccess {
+            arm_id: arm_id.clone(),
+            subscription_name,
+        });
+        self.pending.insert(id, Pending::VaultAccess(arm_id));
+        self.access.data_status = LoadStatus::Loading;
+    }
+
+    fn check_access(&mut self, principal: PrincipalRef, sink: &mut dyn CommandSink) {
+        let Some((arm_id, subscription_name)) = self.selected_vault_arm() else {
+            self.access.check_status = LoadStatus::Failed(
+                "ARM does not list this vault for you, so its access cannot be evaluated.".into(),
+            );
+            return;
+        };
+        self.pending
+            .retain(|_, pending| !matches!(pending, Pending::AccessCheck(_)));
+        let id = sink.send(Command::CheckAccess {
+            arm_id: arm_id.clone(),
+            subscription_name,
+            principal: principal.clone(),
+            target: self.access.target(),
+        });
+        self.pending.insert(id, Pending::AccessCheck(arm_id));
+        self.access.checking = Some(principal);
+        self.access.evaluation = None;
+        self.access.check_status = LoadStatus::Loading;
+    }
+
+    fn show_access(&mut self, sink: &mut dyn CommandSink) {
+        self.centre = CentreView::Access;
+        let arm_id = self.selected_vault_arm().map(|(arm_id, _)| arm_id);
+        if self.access.vault_arm_id != arm_id {
+            self.access.reset_for(arm_id);
+        }
+        if matches!(
+            self.access.data_status,
+            LoadStatus::NotLoaded | LoadStatus::Failed(_)
+        ) {
+            self.load_access(sink);
         }
     }
 
@@ -475,6 +631,13 @@ impl AppState {
                     self.selected_version = None;
                     self.versions = VersionList::default();
                     self.forget_value();
+                    self.pending.retain(|_, pending| {
+                        !matches!(pending, Pending::VaultAccess(_) | Pending::AccessCheck(_))
+                    });
+                    self.access.reset_for(None);
+                    if self.centre == CentreView::Access {
+                        self.show_access(sink);
+                    }
                 }
                 let needs_load = self.secret_lists.get(&vault).is_none_or(|list| {
                     matches!(list.status, LoadStatus::NotLoaded | LoadStatus::Failed(_))
@@ -532,6 +695,51 @@ impl AppState {
                 });
             }
             Intent::SetFilter(filter) => self.filter = filter,
+            Intent::ShowCentre(CentreView::Secrets) => self.centre = CentreView::Secrets,
+            Intent::ShowCentre(CentreView::Access) => self.show_access(sink),
+            Intent::RefreshAccess => self.load_access(sink),
+            Intent::SearchPrincipals(text) => {
+                self.access.search_text = text.clone();
+                self.pending
+                    .retain(|_, pending| !matches!(pending, Pending::PrincipalSearch(_)));
+                if text.trim().chars().count() < 2 {
+                    self.access.search_results.clear();
+                    self.access.search_status = LoadStatus::NotLoaded;
+                    return;
+                }
+                let id = sink.send(Command::SearchPrincipals {
+                    text: text.trim().to_owned(),
+                });
+                self.pending.insert(id, Pending::PrincipalSearch(text));
+                self.access.search_status = LoadStatus::Loading;
+            }
+            Intent::SetPastedId(text) => self.access.pasted_id = text,
+            Intent::SetAccessTarget { object_type, name } => {
+                self.access.target_type = object_type;
+                self.access.target_name = name;
+            }
+            Intent::CheckAccess(principal) => {
+                self.access.highlight = None;
+                self.check_access(principal, sink);
+            }
+            Intent::CheckForbidden => {
+                let Some(forbidden) = self.forbidden.clone() else {
+                    return;
+                };
+                self.show_access(sink);
+                match &forbidden.target {
+                    Target::Object { object_type, name } => {
+                        self.access.target_type = Some(*object_type);
+                        self.access.target_name = name.clone();
+                    }
+                    Target::Vault => {
+                        self.access.target_type = None;
+                        self.access.target_name.clear();
+                    }
+                }
+                self.check_access(PrincipalRef::Me, sink);
+                self.access.highlight = Some(forbidden.operation);
+            }
         }
     }
 }

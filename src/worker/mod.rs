@@ -1,11 +1,14 @@
 //! The background worker: receives `Command`s from the UI, runs them as async tasks against Azure (or the
 //! emulator), and answers with `Event`s, exactly one terminal event per command.
 
+pub mod access;
 pub mod protocol;
 pub mod reply;
 pub mod runner;
 pub mod session;
 
-pub use protocol::{Command, Event, EventKind, Outcome, RequestId, SignInMethod, WorkerError};
+pub use protocol::{
+    Command, Event, EventKind, Outcome, PrincipalRef, RequestId, SignInMethod, WorkerError,
+};
 pub use runner::{Waker, WorkerHandle, spawn_worker};
 pub use session::{Session, SessionSettings};

@@ -6,9 +6,11 @@
 
 use secrecy::SecretString;
 
+use crate::access::{AccessEvaluation, Target, VaultAccessData};
 use crate::auth::device_code::DeviceCodePrompt;
 use crate::auth::{AuthError, SignedInIdentity};
 use crate::azure::AzureError;
+use crate::azure::access_models::DirectoryObject;
 use crate::azure::identifiers::{ObjectId, VaultUri};
 use crate::azure::models::{SecretItem, Subscription, VaultSummary};
 
@@ -23,6 +25,15 @@ pub enum SignInMethod {
     AzureCli { tenant_id: Option<String> },
     /// OAuth device code against the cloud's authority; the prompt is sent as an event.
     DeviceCode { tenant: String, client_id: String },
+}
+
+/// Which principal an access check is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalRef {
+    /// The signed-in identity.
+    Me,
+    /// An object id, or the application (client) id of a service principal.
+    Id(String),
 }
 
 /// What the UI asks the worker to do.
@@ -44,6 +55,22 @@ pub enum Command {
     GetSecretValue {
         id: ObjectId,
     },
+    /// Access policies, role assignments (at, above and below), role and deny definitions and names.
+    LoadVaultAccess {
+        arm_id: String,
+        subscription_name: Option<String>,
+    },
+    /// Users, groups and service principals matching a text.
+    SearchPrincipals {
+        text: String,
+    },
+    /// Evaluates what a principal may do on a vault (or one object in it), and why.
+    CheckAccess {
+        arm_id: String,
+        subscription_name: Option<String>,
+        principal: PrincipalRef,
+        target: Target,
+    },
 }
 
 /// Commands of the same key replace each other: the newer cancels the older still running.
@@ -54,6 +81,9 @@ pub enum SupersedeKey {
     SecretList,
     VersionList,
     SecretValue,
+    VaultAccess,
+    PrincipalSearch,
+    AccessCheck,
 }
 
 impl Command {
@@ -65,6 +95,9 @@ impl Command {
             Self::ListSecrets { .. } => Some(SupersedeKey::SecretList),
             Self::ListSecretVersions { .. } => Some(SupersedeKey::VersionList),
             Self::GetSecretValue { .. } => Some(SupersedeKey::SecretValue),
+            Self::LoadVaultAccess { .. } => Some(SupersedeKey::VaultAccess),
+            Self::SearchPrincipals { .. } => Some(SupersedeKey::PrincipalSearch),
+            Self::CheckAccess { .. } => Some(SupersedeKey::AccessCheck),
         }
     }
 
@@ -84,8 +117,29 @@ impl Command {
             Self::GetSecretValue { id } => {
                 format!("reading the value of {} in {}", id.name, id.vault.name())
             }
+            Self::LoadVaultAccess { arm_id, .. } => {
+                format!("reading who may access {}", resource_name(arm_id))
+            }
+            Self::SearchPrincipals { text } => format!("searching the directory for '{text}'"),
+            Self::CheckAccess {
+                arm_id, principal, ..
+            } => match principal {
+                PrincipalRef::Me => format!("checking your access to {}", resource_name(arm_id)),
+                PrincipalRef::Id(id) => {
+                    format!("checking the access of {id} to {}", resource_name(arm_id))
+                }
+            },
         }
     }
+}
+
+/// The last segment of a resource id (the vault name).
+fn resource_name(arm_id: &str) -> &str {
+    arm_id
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(arm_id)
 }
 
 /// An answer from the worker.
@@ -118,6 +172,19 @@ pub enum EventKind {
     SecretValue {
         id: ObjectId,
         value: SecretString,
+    },
+    VaultAccess {
+        arm_id: String,
+        data: Box<VaultAccessData>,
+    },
+    PrincipalsFound {
+        text: String,
+        principals: Vec<DirectoryObject>,
+    },
+    AccessChecked {
+        arm_id: String,
+        data: Box<VaultAccessData>,
+        evaluation: Box<AccessEvaluation>,
     },
     /// Terminal: exactly one per command.
     Finished(Outcome),

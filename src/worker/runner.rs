@@ -11,6 +11,7 @@ use std::sync::mpsc::{Receiver, Sender};
 use tokio::sync::{RwLock, mpsc};
 use tokio::task::AbortHandle;
 
+use super::access::{load_vault_access, resolve_subject};
 use super::protocol::{Command, EventKind, FailureReason, RequestId, SignInMethod, SupersedeKey};
 use super::reply::Reply;
 pub use super::reply::Waker;
@@ -285,6 +286,41 @@ impl AzureRunner {
                         return Ok(());
                     }
                 }
+            }
+            Command::LoadVaultAccess {
+                arm_id,
+                subscription_name,
+            } => {
+                let session = self.session().await?;
+                let data = load_vault_access(&session, &arm_id, subscription_name).await?;
+                reply.send(EventKind::VaultAccess {
+                    arm_id,
+                    data: Box::new(data),
+                });
+                Ok(())
+            }
+            Command::SearchPrincipals { text } => {
+                let session = self.session().await?;
+                let principals = session.graph.search(&text).await?;
+                reply.send(EventKind::PrincipalsFound { text, principals });
+                Ok(())
+            }
+            Command::CheckAccess {
+                arm_id,
+                subscription_name,
+                principal,
+                target,
+            } => {
+                let session = self.session().await?;
+                let mut data = load_vault_access(&session, &arm_id, subscription_name).await?;
+                let subject = resolve_subject(&session, &principal, &mut data).await?;
+                let evaluation = crate::access::evaluate(&data, &subject, &target);
+                reply.send(EventKind::AccessChecked {
+                    arm_id,
+                    data: Box::new(data),
+                    evaluation: Box::new(evaluation),
+                });
+                Ok(())
             }
             Command::GetSecretValue { id } => {
                 let session = self.session().await?;

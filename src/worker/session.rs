@@ -1,4 +1,4 @@
-//! A signed-in session: the credential's token cache and the ARM and Key Vault clients built on it.
+//! A signed-in session: the credential's token cache and the ARM, Key Vault and Graph clients built on it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,6 +7,7 @@ use azure_core::credentials::TokenCredential;
 
 use crate::auth::{SignedInIdentity, TokenCache};
 use crate::azure::arm::ArmClient;
+use crate::azure::graph::GraphClient;
 use crate::azure::keyvault::KeyVaultClient;
 use crate::azure::{AzureError, Pipeline, RetryPolicy};
 use crate::cloud::CloudProfile;
@@ -43,6 +44,7 @@ pub struct Session {
     pub tokens: Arc<TokenCache>,
     pub arm: ArmClient,
     pub keyvault: KeyVaultClient,
+    pub graph: GraphClient,
 }
 
 impl Session {
@@ -57,6 +59,7 @@ impl Session {
         Self {
             cloud: settings.cloud.clone(),
             arm: ArmClient::new(pipeline.clone(), tokens.clone(), &settings.cloud),
+            graph: GraphClient::new(pipeline.clone(), tokens.clone(), &settings.cloud),
             keyvault: KeyVaultClient::new(pipeline, tokens.clone()),
             tokens,
         }

@@ -1,6 +1,7 @@
 //! `Microsoft.Authorization` under any scope (subscription, resource group, vault, single object):
 //! role assignments with `atScope()`, `principalId eq '…'` and `assignedTo('…')` filters, role definitions
-//! (scoped and tenant-level, `roleName eq` and `type eq` filters) and the caller's own `permissions`.
+//! (scoped and tenant-level, `roleName eq` and `type eq` filters), deny assignments (all related, or
+//! `atScope()`) and the caller's own `permissions`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crate::emulator::state::{CloudState, RoleAssignmentState};
 use crate::emulator::{Shared, request_authority};
 
 const ROLE_ASSIGNMENTS_READ: &str = "Microsoft.Authorization/roleAssignments/read";
+const DENY_ASSIGNMENTS_READ: &str = "Microsoft.Authorization/denyAssignments/read";
 const PROVIDER: &str = "/providers/microsoft.authorization/";
 
 fn iso8601(unix: i64) -> String {
@@ -169,6 +171,9 @@ pub(super) async fn scoped(
         [kind, id] if kind.eq_ignore_ascii_case("roleAssignments") => {
             get_assignment(&cloud, &caller, &scope, id)
         }
+        [kind] if kind.eq_ignore_ascii_case("denyAssignments") => {
+            list_deny_assignments(&cloud, &caller, &scope, &query, &base)
+        }
         [kind] if kind.eq_ignore_ascii_case("roleDefinitions") => {
             list_definitions(&cloud, &scope, &query, &base)
         }
@@ -227,6 +232,66 @@ fn list_assignments(
             }
         })
         .map(|assignment| assignment_json(cloud, assignment))
+        .collect();
+    page(items, query, base).into_response()
+}
+
+/// Deny assignments related to `scope` (at, above or below), or with `atScope()` only at or above it. The
+/// path and shape follow the Azure SDKs' `DenyAssignments_ListForScope` (UNVERIFIED in the reference).
+fn list_deny_assignments(
+    cloud: &CloudState,
+    caller: &ArmCaller,
+    scope: &str,
+    query: &HashMap<String, String>,
+    base: &str,
+) -> Response {
+    let at_scope_only = match query.get("$filter").map(|filter| filter.trim()) {
+        None | Some("") => false,
+        Some(filter) if filter.eq_ignore_ascii_case("atScope()") => true,
+        Some(filter) => {
+            return arm_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidFilter",
+                &format!("The filter '{filter}' is not supported; use atScope()."),
+            );
+        }
+    };
+    if let Err(response) = caller.require(cloud, DENY_ASSIGNMENTS_READ, scope) {
+        return response;
+    }
+    let items: Vec<Value> = cloud
+        .deny_assignments
+        .iter()
+        .filter(|deny| {
+            scope_covers(&deny.scope, scope) || (!at_scope_only && scope_covers(scope, &deny.scope))
+        })
+        .map(|deny| {
+            let principals = |list: &[crate::emulator::seed::SeedDenyPrincipal]| -> Vec<Value> {
+                list.iter()
+                    .map(|principal| {
+                        json!({"id": principal.id, "type": principal.principal_type, "displayName": null})
+                    })
+                    .collect()
+            };
+            json!({
+                "id": format!("{}/providers/Microsoft.Authorization/denyAssignments/{}", deny.scope, deny.id),
+                "name": deny.id,
+                "type": "Microsoft.Authorization/denyAssignments",
+                "properties": {
+                    "denyAssignmentName": deny.name,
+                    "description": deny.description,
+                    "permissions": [{
+                        "actions": [], "notActions": [],
+                        "dataActions": deny.data_actions, "notDataActions": deny.not_data_actions
+                    }],
+                    "scope": deny.scope,
+                    "doNotApplyToChildScopes": deny.do_not_apply_to_child_scopes,
+                    "principals": principals(&deny.principals),
+                    "excludePrincipals": principals(&deny.exclude_principals),
+                    "isSystemProtected": true
+                }
+            })
+        })
         .collect();
     page(items, query, base).into_response()
 }

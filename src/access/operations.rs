@@ -1,0 +1,215 @@
+//! The data-plane operations a principal may be granted, per object type: the access-policy permission
+//! name and the RBAC data action each needs (Azure's `AcessPolicyRBACMapping.csv`, protocol reference §4).
+
+/// Secrets, keys or certificates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ObjectType {
+    Secret,
+    Key,
+    Certificate,
+}
+
+impl ObjectType {
+    pub const ALL: [ObjectType; 3] = [Self::Secret, Self::Key, Self::Certificate];
+
+    /// The collection segment in URIs, policies and RBAC scopes (`secrets`).
+    pub fn collection(self) -> &'static str {
+        match self {
+            Self::Secret => "secrets",
+            Self::Key => "keys",
+            Self::Certificate => "certificates",
+        }
+    }
+
+    /// Singular, for sentences and `az` flags (`secret`).
+    pub fn singular(self) -> &'static str {
+        match self {
+            Self::Secret => "secret",
+            Self::Key => "key",
+            Self::Certificate => "certificate",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Secret => "Secrets",
+            Self::Key => "Keys",
+            Self::Certificate => "Certificates",
+        }
+    }
+
+    /// Every operation of this type, in the order the Azure Portal lists access-policy permissions.
+    pub fn operations(self) -> &'static [Operation] {
+        match self {
+            Self::Secret => SECRET_OPERATIONS,
+            Self::Key => KEY_OPERATIONS,
+            Self::Certificate => CERTIFICATE_OPERATIONS,
+        }
+    }
+}
+
+/// One data-plane operation on one object type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Operation {
+    pub object_type: ObjectType,
+    /// The access-policy permission name, lower case (`get`, `wrapkey`, `managecontacts`).
+    pub permission: &'static str,
+    /// The RBAC data action, without the `Microsoft.KeyVault/vaults/` prefix.
+    data_action_suffix: &'static str,
+    /// Whether it acts on the vault as a whole (list, restore, issuers, contacts), so an assignment scoped to
+    /// a single object can never grant it.
+    pub vault_wide: bool,
+}
+
+pub const DATA_ACTION_PREFIX: &str = "Microsoft.KeyVault/vaults/";
+
+impl Operation {
+    /// The full data action, e.g. `Microsoft.KeyVault/vaults/secrets/getSecret/action`.
+    pub fn data_action(self) -> String {
+        format!("{DATA_ACTION_PREFIX}{}", self.data_action_suffix)
+    }
+
+    /// The name the Azure CLI and Portal show (`wrapKey`, `getrotationpolicy`), for `az` commands.
+    pub fn cli_permission(self) -> &'static str {
+        match self.permission {
+            "wrapkey" => "wrapKey",
+            "unwrapkey" => "unwrapKey",
+            other => other,
+        }
+    }
+
+    /// Looks an operation up by object type and permission name (case-insensitive).
+    pub fn find(object_type: ObjectType, permission: &str) -> Option<Operation> {
+        object_type
+            .operations()
+            .iter()
+            .copied()
+            .find(|operation| operation.permission.eq_ignore_ascii_case(permission))
+    }
+}
+
+const fn op(
+    object_type: ObjectType,
+    permission: &'static str,
+    data_action_suffix: &'static str,
+    vault_wide: bool,
+) -> Operation {
+    Operation {
+        object_type,
+        permission,
+        data_action_suffix,
+        vault_wide,
+    }
+}
+
+use ObjectType::{Certificate as C, Key as K, Secret as S};
+
+const SECRET_OPERATIONS: &[Operation] = &[
+    op(S, "get", "secrets/getSecret/action", false),
+    op(S, "list", "secrets/readMetadata/action", true),
+    op(S, "set", "secrets/setSecret/action", false),
+    op(S, "delete", "secrets/delete", false),
+    op(S, "recover", "secrets/recover/action", false),
+    op(S, "backup", "secrets/backup/action", false),
+    op(S, "restore", "secrets/restore/action", true),
+    op(S, "purge", "secrets/purge/action", false),
+];
+
+const KEY_OPERATIONS: &[Operation] = &[
+    op(K, "get", "keys/read", false),
+    op(K, "list", "keys/read", true),
+    op(K, "update", "keys/update/action", false),
+    op(K, "create", "keys/create/action", false),
+    op(K, "import", "keys/import/action", false),
+    op(K, "delete", "keys/delete", false),
+    op(K, "recover", "keys/recover/action", false),
+    op(K, "backup", "keys/backup/action", false),
+    op(K, "restore", "keys/restore/action", true),
+    op(K, "decrypt", "keys/decrypt/action", false),
+    op(K, "encrypt", "keys/encrypt/action", false),
+    op(K, "unwrapkey", "keys/unwrap/action", false),
+    op(K, "wrapkey", "keys/wrap/action", false),
+    op(K, "verify", "keys/verify/action", false),
+    op(K, "sign", "keys/sign/action", false),
+    op(K, "purge", "keys/purge/action", false),
+    op(K, "release", "keys/release/action", false),
+    op(K, "rotate", "keys/rotate/action", false),
+    op(K, "getrotationpolicy", "keyrotationpolicies/read", false),
+    op(K, "setrotationpolicy", "keyrotationpolicies/write", false),
+];
+
+const CERTIFICATE_OPERATIONS: &[Operation] = &[
+    op(C, "get", "certificates/read", false),
+    op(C, "list", "certificates/read", true),
+    op(C, "update", "certificates/update/action", false),
+    op(C, "create", "certificates/create/action", false),
+    op(C, "import", "certificates/import/action", false),
+    op(C, "delete", "certificates/delete", false),
+    op(C, "recover", "certificates/recover/action", false),
+    op(C, "backup", "certificates/backup/action", false),
+    op(C, "restore", "certificates/restore/action", true),
+    op(C, "purge", "certificates/purge/action", false),
+    op(C, "managecontacts", "certificatecontacts/write", true),
+    op(C, "getissuers", "certificatecas/read", true),
+    op(C, "listissuers", "certificatecas/read", true),
+    op(C, "setissuers", "certificatecas/write", true),
+    op(C, "manageissuers", "certificatecas/write", true),
+    op(C, "deleteissuers", "certificatecas/delete", true),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mapping_follows_the_published_table() {
+        let cases = [
+            (
+                S,
+                "get",
+                "Microsoft.KeyVault/vaults/secrets/getSecret/action",
+            ),
+            (
+                S,
+                "LIST",
+                "Microsoft.KeyVault/vaults/secrets/readMetadata/action",
+            ),
+            (
+                S,
+                "set",
+                "Microsoft.KeyVault/vaults/secrets/setSecret/action",
+            ),
+            (S, "delete", "Microsoft.KeyVault/vaults/secrets/delete"),
+            (K, "get", "Microsoft.KeyVault/vaults/keys/read"),
+            (K, "wrapKey", "Microsoft.KeyVault/vaults/keys/wrap/action"),
+            (
+                K,
+                "setrotationpolicy",
+                "Microsoft.KeyVault/vaults/keyrotationpolicies/write",
+            ),
+            (
+                C,
+                "managecontacts",
+                "Microsoft.KeyVault/vaults/certificatecontacts/write",
+            ),
+            (
+                C,
+                "listissuers",
+                "Microsoft.KeyVault/vaults/certificatecas/read",
+            ),
+            (
+                C,
+                "purge",
+                "Microsoft.KeyVault/vaults/certificates/purge/action",
+            ),
+        ];
+        for (object_type, permission, data_action) in cases {
+            let operation = Operation::find(object_type, permission).expect(permission);
+            assert_eq!(operation.data_action(), data_action, "{permission}");
+        }
+        assert!(Operation::find(S, "wrapkey").is_none());
+        assert_eq!(SECRET_OPERATIONS.len(), 8);
+        assert_eq!(KEY_OPERATIONS.len(), 20);
+        assert_eq!(CERTIFICATE_OPERATIONS.len(), 16);
+    }
+}
