@@ -1,0 +1,470 @@
+//! The access checker against the emulator's own enforcement: for every demo principal × vault × operation
+//! (both permission models, nested groups, inherited, object-scoped and deny assignments, notDataActions),
+//! the verdict Vaultscope computes equals what Key Vault does when that principal makes the call.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use reqwest::{Client, Method};
+use serde_json::{Value, json};
+use vaultscope::access::{AccessEvaluation, ObjectType, Target};
+use vaultscope::azure::models::VaultSummary;
+use vaultscope::worker::{Command, EventKind, Outcome, PrincipalRef, WorkerHandle};
+
+use common::{TestCloud, wait_for};
+
+const PRINCIPALS: [(&str, &str); 7] = [
+    ("ada", "0d5b7a91-3c2e-4f11-9a6b-1e2d3c4b5a61"),
+    ("ben", "1e6c8ba2-4d3f-4a22-8b7c-2f3e4d5c6b72"),
+    ("chloe", "2f7d9cb3-5e4a-4b33-9c8d-3a4f5e6d7c83"),
+    ("dan", "3a8e0dc4-6f5b-4c44-8d9e-4b5a6f7e8d84"),
+    ("SecurityFunctions", "5a1e2d3c-6b7a-4c44-8d9e-4b5a6f7e8d94"),
+    ("id-orders-api", "6b2f3e4d-7c8b-4d55-9eaf-5c6b7a8f9eb6"),
+    ("ci-pipeline", "7c3a4f5e-8d9c-4e66-8fba-6d7c8b9a0fc7"),
+];
+
+/// (object type, permission, method, path; `{name}` is the object probed, body).
+type Probe = (
+    ObjectType,
+    &'static str,
+    Method,
+    &'static str,
+    Option<Value>,
+);
+
+fn vault_probes() -> Vec<Probe> {
+    use ObjectType::{Certificate as C, Key as K, Secret as S};
+    vec![
+        (S, "list", Method::GET, "/secrets", None),
+        (S, "get", Method::GET, "/secrets/{name}", None),
+        (
+            S,
+            "set",
+            Method::PUT,
+            "/secrets/{name}",
+            Some(json!({"value": "probe"})),
+        ),
+        (S, "delete", Method::DELETE, "/secrets/matrix-absent", None),
+        (
+            S,
+            "recover",
+            Method::POST,
+            "/deletedsecrets/matrix-absent/recover",
+            None,
+        ),
+        (
+            S,
+            "backup",
+            Method::POST,
+            "/secrets/matrix-absent/backup",
+            None,
+        ),
+        (
+            S,
+            "purge",
+            Method::DELETE,
+            "/deletedsecrets/matrix-absent",
+            None,
+        ),
+        (K, "list", Method::GET, "/keys", None),
+        (K, "get", Method::GET, "/keys/matrix-absent", None),
+        (
+            K,
+            "create",
+            Method::POST,
+            "/keys/matrix-probe-key/create",
+            Some(json!({"kty": "EC", "crv": "P-256"})),
+        ),
+        (K, "delete", Method::DELETE, "/keys/matrix-absent", None),
+        (C, "list", Method::GET, "/certificates", None),
+        (C, "get", Method::GET, "/certificates/matrix-absent", None),
+        (
+            C,
+            "delete",
+            Method::DELETE,
+            "/certificates/matrix-absent",
+            None,
+        ),
+    ]
+}
+
+struct Matrix {
+    cloud: TestCloud,
+    worker: WorkerHandle,
+    events: std::sync::mpsc::Receiver<vaultscope::worker::Event>,
+    http: Client,
+}
+
+impl Matrix {
+    fn start() -> Self {
+        let cloud = TestCloud::start();
+        let (worker, events) = cloud.signed_in_worker();
+        let http = cloud
+            .settings()
+            .cloud
+            .http_client(Duration::from_secs(30))
+            .expect("client");
+        Self {
+            cloud,
+            worker,
+            events,
+            http,
+        }
+    }
+
+    fn vaults(&self) -> Vec<VaultSummary> {
+        let id = self.worker.send(Command::ListSubscriptions);
+        let (seen, outcome) = wait_for(&self.events, id);
+        assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+        let subscriptions: Vec<String> = seen
+            .into_iter()
+            .flat_map(|kind| match kind {
+                EventKind::SubscriptionsPage(page) => page,
+                _ => Vec::new(),
+            })
+            .map(|subscription| subscription.subscription_id)
+            .collect();
+        let mut vaults = Vec::new();
+        for subscription_id in subscriptions {
+            let id = self.worker.send(Command::ListVaults { subscription_id });
+            let (seen, outcome) = wait_for(&self.events, id);
+            assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+            for kind in seen {
+                if let EventKind::VaultsPage { vaults: page, .. } = kind {
+                    vaults.extend(page);
+                }
+            }
+        }
+        vaults
+    }
+
+    fn check(&self, vault: &VaultSummary, object_id: &str, target: Target) -> AccessEvaluation {
+        let id = self.worker.send(Command::CheckAccess {
+            arm_id: vault.arm_id.clone().expect("ARM id"),
+            subscription_name: None,
+            principal: PrincipalRef::Id(object_id.to_owned()),
+            target,
+        });
+        let (seen, outcome) = wait_for(&self.events, id);
+        assert!(
+            matches!(outcome, Outcome::Done),
+            "check {}: {outcome:?}",
+            vault.name
+        );
+        seen.into_iter()
+            .find_map(|kind| match kind {
+                EventKind::AccessChecked { evaluation, .. } => Some(*evaluation),
+                _ => None,
+            })
+            .expect("an evaluation")
+    }
+
+    /// Whether the emulator lets `object_id` make the call: a 403 naming a permission means no.
+    fn enforced(&self, vault: &VaultSummary, object_id: &str, probe: &Probe, name: &str) -> bool {
+        let port = self.cloud.emulator.port();
+        let token = self
+            .cloud
+            .emulator
+            .token_for(object_id, &format!("https://vault.localhost:{port}"))
+            .expect("token");
+        let (_, _, method, path, body) = probe;
+        let url = format!(
+            "{}{}?api-version=7.6",
+            vault.uri.as_str().trim_end_matches('/'),
+            path.replace("{name}", name)
+        );
+        self.cloud.runtime.block_on(async {
+            let mut request = self.http.request(method.clone(), &url).bearer_auth(token);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let response = request.send().await.expect("response");
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            let inner = body
+                .pointer("/error/innererror/code")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            assert_ne!(inner, "ForbiddenByFirewall", "{url}: firewall");
+            !(status == 403 && (inner == "ForbiddenByRbac" || inner == "AccessDenied"))
+        })
+    }
+}
+
+#[test]
+fn checker_verdicts_equal_emulator_enforcement() {
+    let matrix = Matrix::start();
+    let vaults = matrix.vaults();
+    assert!(vaults.len() >= 6, "{} vaults", vaults.len());
+    let mut compared = 0;
+    let mut allowed_seen = 0;
+    let mut mismatches = Vec::new();
+    let mut evaluations: BTreeMap<(String, String, String), AccessEvaluation> = BTreeMap::new();
+    for vault in &vaults {
+        let firewalled = vault
+            .properties
+            .network_acls
+            .as_ref()
+            .and_then(|acls| acls.default_action.as_deref())
+            == Some("Deny");
+        // Object targets: the secrets with object-scoped assignments in the demo story, and a plain one.
+        let mut targets = vec![(Target::Vault, "matrix-absent".to_owned())];
+        if vault.name == "kv-prod-payments" {
+            for name in ["payments-svc-ApiKey", "payments-svc-FeatureFlags"] {
+                targets.push((
+                    Target::Object {
+                        object_type: ObjectType::Secret,
+                        name: name.to_owned(),
+                    },
+                    name.to_owned(),
+                ));
+            }
+        }
+        for (label, object_id) in PRINCIPALS {
+            for (target, name) in &targets {
+                let evaluation = matrix.check(vault, object_id, target.clone());
+                if firewalled {
+                    assert!(
+                        evaluation
+                            .caveats
+                            .iter()
+                            .any(|caveat| caveat.contains("firewall")),
+                        "{}: {:?}",
+                        vault.name,
+                        evaluation.caveats
+                    );
+                    continue;
+                }
+                for probe in vault_probes() {
+                    let (object_type, permission, ..) = &probe;
+                    let verdict = evaluation
+                        .verdict(*object_type, permission)
+                        .expect("verdict");
+                    let enforced = matrix.enforced(vault, object_id, &probe, name);
+                    compared += 1;
+                    allowed_seen += usize::from(enforced);
+                    if verdict.allowed != enforced {
+                        mismatches.push(format!(
+                            "{label} {object_type:?} {permission} on {} ({target:?}): checker {} ({}), emulator {}",
+                            vault.name,
+                            verdict.allowed,
+                            verdict.explanation(label),
+                            enforced
+                        ));
+                    }
+                }
+                evaluations.insert(
+                    (vault.name.clone(), label.to_owned(), name.clone()),
+                    evaluation,
+                );
+            }
+        }
+    }
+    eprintln!(
+        "compared {compared} verdicts with enforcement ({allowed_seen} allowed) over {} vaults",
+        vaults.len()
+    );
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+    assert!(compared >= 500, "compared {compared}");
+    assert!(
+        allowed_seen > 50 && allowed_seen < compared - 50,
+        "a matrix with both answers: {allowed_seen} of {compared} allowed"
+    );
+
+    // The matrix covers each way of being granted or denied, and explains it.
+    let explain = |vault: &str, who: &str, name: &str, object_type, permission: &str| {
+        let evaluation = &evaluations[&(vault.to_owned(), who.to_owned(), name.to_owned())];
+        let verdict = evaluation
+            .verdict(object_type, permission)
+            .expect("verdict");
+        (
+            verdict.allowed,
+            verdict.explanation(who),
+            verdict.notes.join(" | "),
+            verdict.fix.clone(),
+        )
+    };
+    use ObjectType::Secret as S;
+    // Nested groups at resource-group scope (ben: Ops On-Call ⊂ Platform Operators).
+    let (allowed, why, ..) = explain("kv-prod-orders", "ben", "matrix-absent", S, "set");
+    assert!(
+        allowed && why.contains("group Platform Operators at resource group rg-prod-app"),
+        "{why}"
+    );
+    // The deny assignment on Ops On-Call wins over the role.
+    let (allowed, why, _, fix) = explain("kv-prod-orders", "ben", "matrix-absent", S, "delete");
+    assert!(
+        !allowed && why.starts_with("Blocked by deny assignment"),
+        "{why}"
+    );
+    assert!(fix.is_none());
+    // Group at vault scope (dan: Payments Developers ⊂ Prod Secret Readers).
+    let (allowed, why, ..) = explain("kv-prod-orders", "dan", "matrix-absent", S, "get");
+    assert!(
+        allowed && why.contains("group Prod Secret Readers at this vault"),
+        "{why}"
+    );
+    // Object-scoped: only on that secret, and listing never.
+    let (allowed, _, notes, fix) = explain(
+        "kv-prod-payments",
+        "id-orders-api",
+        "matrix-absent",
+        S,
+        "get",
+    );
+    assert!(
+        !allowed && notes.contains("secret payments-svc-ApiKey"),
+        "{notes}"
+    );
+    assert!(fix.is_some_and(|fix| {
+        fix.contains("az role assignment create --role \"Key Vault Secrets User\"")
+    }));
+    let (allowed, why, ..) = explain(
+        "kv-prod-payments",
+        "id-orders-api",
+        "payments-svc-ApiKey",
+        S,
+        "get",
+    );
+    assert!(
+        allowed && why.contains("secret payments-svc-ApiKey only"),
+        "{why}"
+    );
+    // A custom role's notDataActions.
+    let (allowed, _, notes, _) =
+        explain("kv-dev-shared", "ci-pipeline", "matrix-absent", S, "delete");
+    assert!(!allowed && notes.contains("notDataActions"), "{notes}");
+    // Access policies via a group, and the set-policy fix.
+    let (allowed, why, ..) = explain("kv-prod-web", "ben", "matrix-absent", S, "get");
+    assert!(allowed && why.contains("access policy for group"), "{why}");
+    let (allowed, _, _, fix) = explain("kv-prod-web", "ben", "matrix-absent", S, "set");
+    assert!(
+        !allowed
+            && fix.is_some_and(|fix| fix.starts_with("az keyvault set-policy --name kv-prod-web"))
+    );
+}
+
+#[test]
+fn vault_access_view_data_and_principal_search() {
+    let matrix = Matrix::start();
+    let vaults = matrix.vaults();
+    let payments = vaults
+        .iter()
+        .find(|vault| vault.name == "kv-prod-payments")
+        .expect("kv-prod-payments");
+    let id = matrix.worker.send(Command::LoadVaultAccess {
+        arm_id: payments.arm_id.clone().expect("id"),
+        subscription_name: Some("Contoso Production".into()),
+    });
+    let (seen, outcome) = wait_for(&matrix.events, id);
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    let data = seen
+        .into_iter()
+        .find_map(|kind| match kind {
+            EventKind::VaultAccess { data, .. } => Some(data),
+            _ => None,
+        })
+        .expect("data");
+    assert!(data.gaps.is_empty(), "{:?}", data.gaps);
+    let levels: Vec<String> = data
+        .role_assignments
+        .iter()
+        .map(|assignment| {
+            format!(
+                "{} -> {} @ {}",
+                data.role(&assignment.role_guid())
+                    .map(|role| role.properties.role_name.clone())
+                    .unwrap_or_default(),
+                data.principal_name(&assignment.properties.principal_id),
+                data.scope_level(&assignment.properties.scope).describe()
+            )
+        })
+        .collect();
+    let all = levels.join("\n");
+    for expected in [
+        "Key Vault Secrets Officer -> Platform Operators @ resource group rg-prod-app",
+        "Key Vault Certificates Officer -> Ada Operator @ this vault",
+        "Key Vault Secrets User -> id-orders-api @ secret payments-svc-ApiKey only",
+        "Reader -> Platform Operators @ subscription Contoso Production",
+    ] {
+        assert!(all.contains(expected), "missing {expected} in\n{all}");
+    }
+    let denies = data
+        .deny_assignments
+        .as_ref()
+        .expect("deny assignments readable");
+    assert_eq!(denies.len(), 1);
+
+    // Search finds users, groups and managed identities by name.
+    let id = matrix
+        .worker
+        .send(Command::SearchPrincipals { text: "ops".into() });
+    let (seen, outcome) = wait_for(&matrix.events, id);
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    let found: Vec<String> = seen
+        .into_iter()
+        .flat_map(|kind| match kind {
+            EventKind::PrincipalsFound { principals, .. } => principals,
+            _ => Vec::new(),
+        })
+        .map(|object| format!("{} ({})", object.name(), object.kind().label()))
+        .collect();
+    assert!(
+        found.contains(&"Ops On-Call (group)".to_owned()),
+        "{found:?}"
+    );
+    let id = matrix.worker.send(Command::SearchPrincipals {
+        text: "Security".into(),
+    });
+    let (seen, _) = wait_for(&matrix.events, id);
+    let found: Vec<String> = seen
+        .into_iter()
+        .flat_map(|kind| match kind {
+            EventKind::PrincipalsFound { principals, .. } => principals,
+            _ => Vec::new(),
+        })
+        .map(|object| format!("{} ({})", object.name(), object.kind().label()))
+        .collect();
+    assert!(
+        found.contains(&"SecurityFunctions (managed identity)".to_owned()),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&"Security Auditors (group)".to_owned()),
+        "{found:?}"
+    );
+
+    // A client id resolves to its service principal; "me" is the signed-in demo user; junk is explained.
+    let check = |principal| {
+        let id = matrix.worker.send(Command::CheckAccess {
+            arm_id: payments.arm_id.clone().expect("id"),
+            subscription_name: None,
+            principal,
+            target: Target::Vault,
+        });
+        wait_for(&matrix.events, id)
+    };
+    let (seen, outcome) = check(PrincipalRef::Id(
+        "ad4a2f3e-8b7c-4e66-8f1a-6d7c8b9a0fb7".into(),
+    ));
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    assert!(seen.iter().any(|kind| matches!(kind, EventKind::AccessChecked { evaluation, .. } if evaluation.principal.name() == "id-orders-api")));
+    let (seen, outcome) = check(PrincipalRef::Me);
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    assert!(seen.iter().any(|kind| matches!(kind, EventKind::AccessChecked { evaluation, .. } if evaluation.principal.name() == "Ada Operator")));
+    let (_, outcome) = check(PrincipalRef::Id("not-a-guid".into()));
+    assert!(
+        matches!(&outcome, Outcome::Failed(error) if error.to_string().contains("not an object id")),
+        "{outcome:?}"
+    );
+    let (_, outcome) = check(PrincipalRef::Id(
+        "99999999-9999-4999-8999-999999999999".into(),
+    ));
+    assert!(
+        matches!(&outcome, Outcome::Failed(error) if error.to_string().contains("no user, group or service principal")),
+        "{outcome:?}"
+    );
+}
