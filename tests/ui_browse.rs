@@ -3,55 +3,10 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use vaultscope::ui::VaultscopeApp;
-use vaultscope::worker::spawn_worker;
 
 use common::TestCloud;
-
-fn app_harness(cloud: &TestCloud) -> Harness<'static, VaultscopeApp> {
-    let (worker, events) = spawn_worker(cloud.runtime.handle(), cloud.settings(), Arc::new(|| {}));
-    let app = VaultscopeApp::new(worker, events, cloud.demo_sign_in(), "Local emulator");
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_ui_state(
-            |ui, app: &mut VaultscopeApp| {
-                app.drain_events();
-                app.frame_ui(ui);
-            },
-            app,
-        )
-}
-
-/// How many live secrets the emulator holds in `vault`.
-fn secret_count(cloud: &TestCloud, vault: &str) -> usize {
-    cloud
-        .emulator
-        .vault_secret_counts()
-        .into_iter()
-        .find(|(name, _)| name == vault)
-        .map(|(_, count)| count)
-        .expect("vault exists")
-}
-
-/// Steps the harness until `done` holds, polling the worker in real time (it runs on its own threads).
-fn step_until(
-    harness: &mut Harness<'static, VaultscopeApp>,
-    what: &str,
-    done: impl Fn(&Harness<'static, VaultscopeApp>) -> bool,
-) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done(harness) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-        harness.step();
-    }
-    harness.step();
-}
+use common::ui::{app_harness, secret_count, step_until};
 
 #[test]
 fn clicking_a_vault_lists_its_secrets_and_a_secret_shows_its_details() {

@@ -161,7 +161,7 @@ fn check_ui(ui: &mut Ui, access: &AccessState, intents: &mut Vec<Intent>) {
 
 fn target_ui(ui: &mut Ui, access: &AccessState, intents: &mut Vec<Intent>) {
     ui.horizontal(|ui| {
-        ui.label("Check on");
+        let label = ui.label("Check on");
         let mut object_type = access.target_type;
         let caption = object_type.map_or("the whole vault", ObjectType::singular);
         egui::ComboBox::from_id_salt("access-target-type")
@@ -171,7 +171,9 @@ fn target_ui(ui: &mut Ui, access: &AccessState, intents: &mut Vec<Intent>) {
                 for kind in ObjectType::ALL {
                     ui.selectable_value(&mut object_type, Some(kind), kind.singular());
                 }
-            });
+            })
+            .response
+            .labelled_by(label.id);
         let mut name = access.target_name.clone();
         let mut changed = object_type != access.target_type;
         if object_type.is_some() {

@@ -2,6 +2,8 @@
 //! to it as the demo user.
 #![allow(dead_code)]
 
+pub mod ui;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
