@@ -7,6 +7,7 @@
 //! assignment that matches wins; an assignment scoped to one object grants only on that object.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use super::operations::{ObjectType, Operation};
 use super::{NetworkExposure, PermissionModel};
@@ -189,19 +190,27 @@ pub enum Holder {
     Everyone,
 }
 
-/// One path that grants an operation.
+/// One path that grants an operation. Shared (`Arc`): one role assignment usually grants many operations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Grant {
-    Role {
-        role_name: String,
-        holder: Holder,
-        level: ScopeLevel,
-    },
-    Policy {
-        holder: Holder,
-        /// The policy's permissions for this object type, as written.
-        permissions: Vec<String>,
-    },
+    Role(Arc<RoleGrant>),
+    Policy(Arc<PolicyGrant>),
+}
+
+/// A role assignment that grants: which role, to whom, at which level.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleGrant {
+    pub role_name: String,
+    pub holder: Holder,
+    pub level: ScopeLevel,
+}
+
+/// An access policy that grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyGrant {
+    pub holder: Holder,
+    /// The policy's permissions for this object type, as written.
+    pub permissions: Vec<String>,
 }
 
 /// A deny assignment that blocks an operation.
@@ -301,11 +310,12 @@ fn block_answer(permission: &RolePermission, data_action: &str) -> BlockAnswer {
     }
 }
 
-/// Per role: which operations it grants and which it names but excludes. Computed once per role.
+/// Per role: which operations it grants and which it names but excludes, as bit sets over the index of
+/// `all_operations()` (44 < 64). Computed once per role, so the per-assignment work is a bit test.
 struct RoleProfile<'a> {
     role: &'a RoleDefinition,
-    grants: HashSet<Operation>,
-    excludes: HashSet<Operation>,
+    grants: u64,
+    excludes: u64,
 }
 
 fn all_operations() -> impl Iterator<Item = Operation> {
@@ -315,9 +325,9 @@ fn all_operations() -> impl Iterator<Item = Operation> {
 }
 
 fn profile(role: &RoleDefinition) -> RoleProfile<'_> {
-    let mut grants = HashSet::new();
-    let mut excludes = HashSet::new();
-    for operation in all_operations() {
+    let mut grants = 0u64;
+    let mut excludes = 0u64;
+    for (index, operation) in all_operations().enumerate() {
         let action = operation.data_action();
         let answers: Vec<BlockAnswer> = role
             .properties
@@ -326,9 +336,9 @@ fn profile(role: &RoleDefinition) -> RoleProfile<'_> {
             .map(|block| block_answer(block, &action))
             .collect();
         if answers.contains(&BlockAnswer::Grants) {
-            grants.insert(operation);
+            grants |= 1 << index;
         } else if answers.contains(&BlockAnswer::Excluded) {
-            excludes.insert(operation);
+            excludes |= 1 << index;
         }
     }
     RoleProfile {
@@ -458,9 +468,11 @@ fn evaluate_policies(
                             granted.eq_ignore_ascii_case(operation.permission)
                                 || granted.eq_ignore_ascii_case("all")
                         })
-                        .then(|| Grant::Policy {
-                            holder: holder.clone(),
-                            permissions: listed.to_vec(),
+                        .then(|| {
+                            Grant::Policy(Arc::new(PolicyGrant {
+                                holder: holder.clone(),
+                                permissions: listed.to_vec(),
+                            }))
                         })
                 })
                 .collect();
@@ -553,7 +565,7 @@ fn evaluate_rbac(
         .map(|role| (role.guid(), profile(role)))
         .collect();
     // The principal's assignments that touch this vault, with their level; computed once.
-    let mut relevant: Vec<(Holder, ScopeLevel, &RoleAssignment)> = Vec::new();
+    let mut relevant: Vec<(Arc<RoleGrant>, &RoleAssignment, &RoleProfile<'_>)> = Vec::new();
     let mut unknown_roles: HashSet<String> = HashSet::new();
     for assignment in &data.role_assignments {
         let Some(holder) = holder_of(&assignment.properties.principal_id) else {
@@ -563,11 +575,16 @@ fn evaluate_rbac(
         if matches!(level, ScopeLevel::Elsewhere(_)) {
             continue;
         }
-        if !profiles.contains_key(&assignment.role_guid()) {
+        let Some(profile) = profiles.get(&assignment.role_guid()) else {
             unknown_roles.insert(assignment.role_guid());
             continue;
-        }
-        relevant.push((holder, level, assignment));
+        };
+        let grant = Arc::new(RoleGrant {
+            role_name: profile.role.properties.role_name.clone(),
+            holder,
+            level,
+        });
+        relevant.push((grant, assignment, profile));
     }
     for guid in unknown_roles {
         caveats.push(format!(
@@ -588,22 +605,21 @@ fn evaluate_rbac(
     // Fewest operations first; built-in roles before custom ones; then by name, for a stable answer.
     least_privileged.sort_by_key(|profile| {
         (
-            profile.grants.len(),
+            profile.grants.count_ones(),
             profile.role.properties.role_type.as_deref() != Some("BuiltInRole"),
             profile.role.properties.role_name.clone(),
         )
     });
 
     all_operations()
-        .map(|operation| {
+        .enumerate()
+        .map(|(index, operation)| {
+            let bit = 1u64 << index;
             let mut grants = Vec::new();
             let mut notes = Vec::new();
-            for (holder, level, assignment) in &relevant {
-                let Some(profile) = profiles.get(&assignment.role_guid()) else {
-                    continue;
-                };
-                let role_name = &profile.role.properties.role_name;
-                let grants_operation = profile.grants.contains(&operation);
+            for (grant, assignment, profile) in &relevant {
+                let (role_name, holder, level) = (&grant.role_name, &grant.holder, &grant.level);
+                let grants_operation = profile.grants & bit != 0;
                 if grants_operation && assignment.properties.condition.is_some() {
                     notes.push(format!(
                         "{role_name} at {} has a condition that Vaultscope does not evaluate; not counted.",
@@ -613,12 +629,8 @@ fn evaluate_rbac(
                 }
                 if level.covers(target, operation) {
                     if grants_operation {
-                        grants.push(Grant::Role {
-                            role_name: role_name.clone(),
-                            holder: holder.clone(),
-                            level: level.clone(),
-                        });
-                    } else if profile.excludes.contains(&operation) {
+                        grants.push(Grant::Role(grant.clone()));
+                    } else if profile.excludes & bit != 0 {
                         notes.push(format!(
                             "{role_name} ({}) covers {} but excludes it through notDataActions.",
                             describe_holder_short(holder),
@@ -654,7 +666,7 @@ fn evaluate_rbac(
             } else {
                 least_privileged
                     .iter()
-                    .find(|profile| profile.grants.contains(&operation))
+                    .find(|profile| profile.grants & bit != 0)
                     .map(|profile| role_fix(data, subject, target, operation, profile.role))
             };
             Verdict {

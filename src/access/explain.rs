@@ -19,20 +19,15 @@ impl Grant {
     /// "access policy for SecurityFunctions: get, list".
     pub fn describe(&self, principal_name: &str) -> String {
         match self {
-            Self::Role {
-                role_name,
-                holder,
-                level,
-            } => format!(
-                "{role_name}, {} at {}",
-                holder.assigned(principal_name),
-                level.describe()
+            Self::Role(role) => format!(
+                "{}, {} at {}",
+                role.role_name,
+                role.holder.assigned(principal_name),
+                role.level.describe()
             ),
-            Self::Policy {
-                holder,
-                permissions,
-            } => {
-                let owner = match holder {
+            Self::Policy(policy) => {
+                let permissions = &policy.permissions;
+                let owner = match &policy.holder {
                     Holder::Direct | Holder::Everyone => principal_name.to_owned(),
                     Holder::Group { name, .. } => format!("group {name}"),
                 };
