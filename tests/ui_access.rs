@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use common::TestCloud;
-use common::ui::{app_harness, step_until};
+use common::ui::{app_harness, step_until, wait_for_vault_tree};
 
 const TENANT: &str = "7a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 const PROD: &str = "3f2504e0-4f89-41d3-9a0c-0305e82c3301";
@@ -21,9 +21,7 @@ const ADA: &str = "0d5b7a91-3c2e-4f11-9a6b-1e2d3c4b5a61";
 fn access_tab_shows_assignments_and_checks_a_searched_principal() {
     let cloud = TestCloud::start();
     let mut harness = app_harness(&cloud);
-    step_until(&mut harness, "the vault tree", |harness| {
-        harness.query_by_label("kv-prod-payments").is_some()
-    });
+    wait_for_vault_tree(&mut harness);
     harness.get_by_label("kv-prod-payments").click();
     step_until(&mut harness, "the centre tabs", |harness| {
         harness.query_by_label("Access").is_some()
@@ -93,9 +91,7 @@ fn a_403_while_browsing_opens_the_check_for_me_with_the_fix() {
     assert!(status.is_success(), "{status}");
 
     let mut harness = app_harness(&cloud);
-    step_until(&mut harness, "the vault tree", |harness| {
-        harness.query_by_label("kv-prod-web").is_some()
-    });
+    wait_for_vault_tree(&mut harness);
     harness.get_by_label("kv-prod-web").click();
     step_until(&mut harness, "the 403 help", |harness| {
         harness.query_by_label("Why? Check my access").is_some()
@@ -124,9 +120,7 @@ fn a_403_while_browsing_opens_the_check_for_me_with_the_fix() {
 fn snapshot_of_the_access_check() {
     let cloud = TestCloud::start();
     let mut harness = app_harness(&cloud);
-    step_until(&mut harness, "the vault tree", |harness| {
-        harness.query_by_label("kv-prod-orders").is_some()
-    });
+    wait_for_vault_tree(&mut harness);
     harness.get_by_label("kv-prod-orders").click();
     step_until(&mut harness, "the centre tabs", |harness| {
         harness.query_by_label("Access").is_some()

@@ -6,17 +6,14 @@ mod common;
 use egui_kittest::kittest::Queryable;
 
 use common::TestCloud;
-use common::ui::{app_harness, secret_count, step_until};
+use common::ui::{app_harness, secret_count, step_until, wait_for_vault_tree};
 
 #[test]
 fn clicking_a_vault_lists_its_secrets_and_a_secret_shows_its_details() {
     let cloud = TestCloud::start();
     let mut harness = app_harness(&cloud);
 
-    step_until(&mut harness, "the vault tree", |harness| {
-        harness.query_by_label("kv-prod-orders").is_some()
-            && harness.query_by_label("kv-dev-shared").is_some()
-    });
+    wait_for_vault_tree(&mut harness);
     harness.get_by_label_contains("Signed in as Ada Operator");
     harness.get_by_label("Select a vault on the left to list its secrets.");
 
@@ -44,9 +41,7 @@ fn clicking_a_vault_lists_its_secrets_and_a_secret_shows_its_details() {
 fn filtering_narrows_the_table() {
     let cloud = TestCloud::start();
     let mut harness = app_harness(&cloud);
-    step_until(&mut harness, "the vault tree", |harness| {
-        harness.query_by_label("kv-prod-payments").is_some()
-    });
+    wait_for_vault_tree(&mut harness);
     harness.get_by_label("kv-prod-payments").click();
     let total = secret_count(&cloud, "kv-prod-payments");
     let all = format!("{total} secrets");
@@ -69,10 +64,7 @@ fn filtering_narrows_the_table() {
 fn snapshot_of_the_signed_in_window() {
     let cloud = TestCloud::start();
     let mut harness = app_harness(&cloud);
-    step_until(&mut harness, "the vault tree", |harness| {
-        harness.query_by_label("kv-security-fn").is_some()
-            && harness.query_by_label("kv-loadtest-5k").is_some()
-    });
+    wait_for_vault_tree(&mut harness);
     // Let the spinners and collapsing animations settle before the picture.
     harness.run_steps(30);
     harness.snapshot("signed_in_vault_tree");

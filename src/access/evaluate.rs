@@ -316,6 +316,8 @@ struct RoleProfile<'a> {
     role: &'a RoleDefinition,
     grants: u64,
     excludes: u64,
+    /// The sum of `Operation::sensitivity` over what it grants: lower is less privileged.
+    privilege: u32,
 }
 
 fn all_operations() -> impl Iterator<Item = Operation> {
@@ -341,10 +343,16 @@ fn profile(role: &RoleDefinition) -> RoleProfile<'_> {
             excludes |= 1 << index;
         }
     }
+    let privilege = all_operations()
+        .enumerate()
+        .filter(|(index, _)| grants & (1 << index) != 0)
+        .map(|(_, operation)| operation.sensitivity())
+        .sum();
     RoleProfile {
         role,
         grants,
         excludes,
+        privilege,
     }
 }
 
@@ -602,10 +610,11 @@ fn evaluate_rbac(
         })
         .collect();
     let mut least_privileged: Vec<&RoleProfile<'_>> = profiles.values().collect();
-    // Fewest operations first; built-in roles before custom ones; then by name, for a stable answer.
+    // Least privilege first (what the role grants, weighted by harm); built-in roles before custom ones;
+    // then by name, for a stable answer.
     least_privileged.sort_by_key(|profile| {
         (
-            profile.grants.count_ones(),
+            profile.privilege,
             profile.role.properties.role_type.as_deref() != Some("BuiltInRole"),
             profile.role.properties.role_name.clone(),
         )

@@ -476,13 +476,28 @@ fn explanations_name_the_path() {
         set.explanation("Ben"),
         "Nothing grants Microsoft.KeyVault/vaults/secrets/setSecret/action to Ben or its groups"
     );
-    // The least privileged role that grants set: the custom role (7 operations) beats Secrets Officer (8).
+    // The least privileged role that grants set: the custom role (no delete, no purge) beats Secrets Officer.
     assert_eq!(
         set.fix.as_deref(),
         Some(
             "az role assignment create --role \"Secrets Operator (no delete)\" --assignee-object-id ben \
              --assignee-principal-type User --scope \"/subscriptions/s1/resourceGroups/rg-prod/providers/Microsoft.KeyVault/vaults/kv\""
         )
+    );
+    // Listing is fixed with Key Vault Reader (metadata only), not Secrets User (which reads values).
+    let data = rbac_vault(vec![], Some(vec![]));
+    let evaluation = evaluate(&data, &ben(), &Target::Vault);
+    assert!(
+        evaluation
+            .verdict(ObjectType::Secret, "list")
+            .and_then(|verdict| verdict.fix.clone())
+            .is_some_and(|fix| fix.contains("--role \"Key Vault Reader\"")),
+    );
+    assert!(
+        evaluation
+            .verdict(ObjectType::Secret, "get")
+            .and_then(|verdict| verdict.fix.clone())
+            .is_some_and(|fix| fix.contains("--role \"Key Vault Secrets User\"")),
     );
     // Subscription level names the subscription.
     let data = rbac_vault(vec![assignment("ben", READER, SUB)], Some(vec![]));

@@ -78,6 +78,19 @@ impl Operation {
         }
     }
 
+    /// How much harm a grant of this operation can do, for choosing the least-privileged role: reading
+    /// metadata 1, using or changing objects 3, deleting 4, purging 5, and reading a secret's value 10 (it
+    /// hands over the secret itself), so `list` is fixed with Key Vault Reader, not Secrets User.
+    pub fn sensitivity(self) -> u32 {
+        match (self.object_type, self.permission) {
+            (ObjectType::Secret, "get") => 10,
+            (_, "get" | "list" | "getrotationpolicy" | "getissuers" | "listissuers") => 1,
+            (_, "delete") => 4,
+            (_, "purge" | "deleteissuers") => 5,
+            _ => 3,
+        }
+    }
+
     /// Looks an operation up by object type and permission name (case-insensitive).
     pub fn find(object_type: ObjectType, permission: &str) -> Option<Operation> {
         object_type

@@ -265,22 +265,22 @@ fn evaluation_ui(
                                 ui.weak(note);
                             }
                             if let Some(fix) = &verdict.fix {
-                                ui.horizontal(|ui| {
-                                    if ui
-                                        .small_button(format!(
-                                            "Copy fix for {}",
-                                            verdict.operation.cli_permission()
-                                        ))
-                                        .on_hover_text(fix)
-                                        .clicked()
-                                    {
-                                        intents.push(Intent::CopyText {
-                                            what: "the az command".into(),
-                                            text: fix.clone(),
-                                        });
-                                    }
-                                    ui.label(RichText::new(fix).monospace().small());
-                                });
+                                ui.add(
+                                    egui::Label::new(RichText::new(fix).monospace().small()).wrap(),
+                                );
+                                if ui
+                                    .small_button(format!(
+                                        "Copy fix for {}",
+                                        verdict.operation.cli_permission()
+                                    ))
+                                    .on_hover_text("Copy this az command")
+                                    .clicked()
+                                {
+                                    intents.push(Intent::CopyText {
+                                        what: "the az command".into(),
+                                        text: fix.clone(),
+                                    });
+                                }
                             }
                         });
                         ui.end_row();

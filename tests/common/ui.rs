@@ -49,3 +49,25 @@ pub fn step_until(
     }
     harness.step();
 }
+
+/// Every demo vault, in both subscriptions.
+pub const DEMO_VAULTS: [&str; 8] = [
+    "kv-dev-sandbox",
+    "kv-dev-shared",
+    "kv-loadtest-5k",
+    "kv-prod-orders",
+    "kv-prod-payments",
+    "kv-prod-restricted",
+    "kv-prod-web",
+    "kv-security-fn",
+];
+
+/// Steps until the whole vault tree has arrived, so its layout no longer moves under a click.
+pub fn wait_for_vault_tree(harness: &mut Harness<'static, VaultscopeApp>) {
+    use egui_kittest::kittest::Queryable;
+    step_until(harness, "the whole vault tree", |harness| {
+        DEMO_VAULTS
+            .iter()
+            .all(|vault| harness.query_by_label(vault).is_some())
+    });
+}
