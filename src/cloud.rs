@@ -182,11 +182,29 @@ impl CloudProfile {
         }
     }
 
+    /// The client for managed-identity endpoints: like `http_client`, but plain HTTP is allowed, because
+    /// IMDS (169.254.169.254) and App Service's local endpoint speak it. The managed-identity source only
+    /// sends plain HTTP to loopback and link-local addresses.
+    pub fn managed_identity_client(
+        &self,
+        request_timeout: Duration,
+    ) -> Result<reqwest::Client, CloudError> {
+        self.client_builder(request_timeout, false)
+    }
+
     /// An HTTPS-only reqwest client for this cloud: request timeout, TCP_NODELAY, and for `Local` a resolver
     /// mapping `*.localhost` to loopback and the emulator CA as the only trust root.
     pub fn http_client(&self, request_timeout: Duration) -> Result<reqwest::Client, CloudError> {
+        self.client_builder(request_timeout, true)
+    }
+
+    fn client_builder(
+        &self,
+        request_timeout: Duration,
+        https_only: bool,
+    ) -> Result<reqwest::Client, CloudError> {
         let mut builder = reqwest::Client::builder()
-            .https_only(true)
+            .https_only(https_only)
             .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(10))
             .timeout(request_timeout)

@@ -7,11 +7,17 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use vaultscope::auth::environment::EnvironmentSnapshot;
+use vaultscope::auth::managed_identity::UserAssignedId;
 use vaultscope::cloud::CloudProfile;
 use vaultscope::emulator::faults::Faults;
 use vaultscope::emulator::{Emulator, EmulatorConfig, seed};
 use vaultscope::ui::VaultscopeApp;
 use vaultscope::worker::{SessionSettings, SignInMethod, spawn_worker};
+
+/// The Azure CLI's public client id, the default for device-code sign-in (it is pre-authorized for ARM,
+/// Key Vault and Graph in every tenant).
+const AZURE_CLI_CLIENT_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 
 /// The public client id the demo signs in with (the emulator accepts any public client).
 const DEMO_CLIENT_ID: &str = "5e1c0d4a-9b7f-4d2e-8a63-0c1e2d3f4a5b";
@@ -25,9 +31,48 @@ const DEMO_CLIENT_ID: &str = "5e1c0d4a-9b7f-4d2e-8a63-0c1e2d3f4a5b";
 struct Cli {
     #[command(subcommand)]
     command: Option<Commands>,
-    /// Sign in to this tenant with the Azure CLI (default: the CLI's current tenant).
+    /// How to sign in to Azure.
+    #[arg(long, value_enum, default_value_t = SignInChoice::AzureCli)]
+    sign_in: SignInChoice,
+    /// Tenant for the Azure CLI (default: its current tenant) or the device code (default: organizations).
     #[arg(long)]
     tenant: Option<String>,
+    /// Public client (application) id for the device code sign-in (default: the Azure CLI's).
+    #[arg(long, default_value = AZURE_CLI_CLIENT_ID)]
+    client_id: String,
+    /// User-assigned managed identity: its client id, `object:<object id>`, or its resource id
+    /// (default: the system-assigned identity).
+    #[arg(long)]
+    identity: Option<String>,
+    /// The Azure cloud.
+    #[arg(long, value_enum, default_value_t = CloudChoice::Public)]
+    cloud: CloudChoice,
+}
+
+/// The sign-in methods of `--sign-in`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SignInChoice {
+    /// The signed-in Azure CLI (`az login` first).
+    AzureCli,
+    /// A code to enter at the cloud's device login page.
+    DeviceCode,
+    /// The managed identity of this VM, App Service, Function, AKS pod or Container App.
+    ManagedIdentity,
+    /// AZURE_TENANT_ID + AZURE_CLIENT_ID with AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE.
+    Environment,
+    /// The AzureServicesAuthConnectionString environment variable.
+    ConnectionString,
+}
+
+/// The clouds of `--cloud`, named as `az cloud list` names them.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CloudChoice {
+    #[value(name = "AzureCloud")]
+    Public,
+    #[value(name = "AzureChinaCloud")]
+    China,
+    #[value(name = "AzureUSGovernment")]
+    UsGovernment,
 }
 
 #[derive(Subcommand)]
@@ -92,13 +137,28 @@ fn main() -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     match cli.command {
-        None => run_gui(
-            &runtime,
-            CloudProfile::azure_public(),
-            SignInMethod::AzureCli {
-                tenant_id: cli.tenant,
-            },
-        ),
+        None => {
+            let cloud = match cli.cloud {
+                CloudChoice::Public => CloudProfile::azure_public(),
+                CloudChoice::China => CloudProfile::azure_china(),
+                CloudChoice::UsGovernment => CloudProfile::azure_us_government(),
+            };
+            let sign_in = match cli.sign_in {
+                SignInChoice::AzureCli => SignInMethod::AzureCli {
+                    tenant_id: cli.tenant,
+                },
+                SignInChoice::DeviceCode => SignInMethod::DeviceCode {
+                    tenant: cli.tenant.unwrap_or_else(|| "organizations".to_owned()),
+                    client_id: cli.client_id,
+                },
+                SignInChoice::ManagedIdentity => SignInMethod::ManagedIdentity {
+                    user_assigned: cli.identity.as_deref().and_then(UserAssignedId::parse),
+                },
+                SignInChoice::Environment => SignInMethod::EnvironmentServicePrincipal,
+                SignInChoice::ConnectionString => SignInMethod::ConnectionString,
+            };
+            run_gui(&runtime, cloud, sign_in)
+        }
         Some(Commands::Demo { latency_ms }) => {
             let mut config = EmulatorConfig::demo()?;
             config.latency = Duration::from_millis(latency_ms);
@@ -182,7 +242,8 @@ fn run_gui(
         ..Default::default()
     };
     let cloud_label = cloud.display_name().to_owned();
-    let settings = SessionSettings::new(cloud);
+    let mut settings = SessionSettings::new(cloud);
+    settings.environment = EnvironmentSnapshot::from_process();
     let handle = runtime.handle().clone();
     eframe::run_native(
         "Vaultscope",

@@ -6,6 +6,8 @@
 pub mod azure_cli;
 pub mod claims;
 pub mod device_code;
+pub mod environment;
+pub mod managed_identity;
 pub mod token_cache;
 
 pub use claims::SignedInIdentity;

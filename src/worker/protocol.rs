@@ -25,6 +25,15 @@ pub enum SignInMethod {
     AzureCli { tenant_id: Option<String> },
     /// OAuth device code against the cloud's authority; the prompt is sent as an event.
     DeviceCode { tenant: String, client_id: String },
+    /// The managed identity of the machine or app (IMDS, App Service, legacy App Service);
+    /// `None`: the system-assigned identity.
+    ManagedIdentity {
+        user_assigned: Option<crate::auth::managed_identity::UserAssignedId>,
+    },
+    /// `AZURE_TENANT_ID`/`AZURE_CLIENT_ID` with `AZURE_CLIENT_SECRET` or `AZURE_FEDERATED_TOKEN_FILE`.
+    EnvironmentServicePrincipal,
+    /// `AzureServicesAuthConnectionString` (read from the environment snapshot, never carried here).
+    ConnectionString,
 }
 
 /// Which principal an access check is for.
@@ -106,6 +115,15 @@ impl Command {
         match self {
             Self::SignIn(SignInMethod::AzureCli { .. }) => "signing in with the Azure CLI".into(),
             Self::SignIn(SignInMethod::DeviceCode { .. }) => "signing in with a device code".into(),
+            Self::SignIn(SignInMethod::ManagedIdentity { .. }) => {
+                "signing in with the managed identity".into()
+            }
+            Self::SignIn(SignInMethod::EnvironmentServicePrincipal) => {
+                "signing in with the service principal from the environment".into()
+            }
+            Self::SignIn(SignInMethod::ConnectionString) => {
+                "signing in with AzureServicesAuthConnectionString".into()
+            }
             Self::ListSubscriptions => "listing subscriptions".into(),
             Self::ListVaults { subscription_id } => {
                 format!("listing vaults of subscription {subscription_id}")

@@ -19,6 +19,8 @@ use super::session::{Session, SessionSettings};
 use crate::auth::AuthError;
 use crate::auth::azure_cli::azure_cli_credential;
 use crate::auth::device_code::{EntraClient, RefreshTokenCredential};
+use crate::auth::environment::{connection_string_credential, service_principal_from_environment};
+use crate::auth::managed_identity::ManagedIdentitySource;
 use crate::azure::models::VaultSummary;
 use crate::worker::Event;
 
@@ -200,6 +202,32 @@ impl AzureRunner {
                     )
                 })?;
                 let credential = Arc::new(RefreshTokenCredential::new(entra, refresh_token, None));
+                Session::new(&self.settings, http, credential, &tenant)
+            }
+            SignInMethod::ManagedIdentity { user_assigned } => {
+                let source = ManagedIdentitySource::new(
+                    self.settings.managed_identity_client()?,
+                    &self.settings.environment,
+                    user_assigned,
+                )?;
+                let label = source.describe();
+                Session::new(&self.settings, http, Arc::new(source), &label)
+            }
+            SignInMethod::EnvironmentServicePrincipal => {
+                let (credential, tenant) = service_principal_from_environment(
+                    http.clone(),
+                    &self.settings.environment,
+                    self.settings.cloud.authority_host.as_str(),
+                )?;
+                Session::new(&self.settings, http, credential, &tenant)
+            }
+            SignInMethod::ConnectionString => {
+                let (credential, tenant) = connection_string_credential(
+                    http.clone(),
+                    self.settings.managed_identity_client()?,
+                    &self.settings.environment,
+                    self.settings.cloud.authority_host.as_str(),
+                )?;
                 Session::new(&self.settings, http, credential, &tenant)
             }
         };

@@ -16,6 +16,8 @@ use crate::cloud::CloudProfile;
 #[derive(Debug, Clone)]
 pub struct SessionSettings {
     pub cloud: CloudProfile,
+    /// The credential variables of the environment, taken once at start (tests build their own).
+    pub environment: crate::auth::environment::EnvironmentSnapshot,
     pub retry: RetryPolicy,
     pub request_timeout: Duration,
 }
@@ -24,9 +26,17 @@ impl SessionSettings {
     pub fn new(cloud: CloudProfile) -> Self {
         Self {
             cloud,
+            environment: Default::default(),
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(30),
         }
+    }
+
+    /// The client for managed-identity endpoints (plain HTTP allowed to loopback and link-local).
+    pub fn managed_identity_client(&self) -> Result<reqwest::Client, AzureError> {
+        self.cloud
+            .managed_identity_client(self.request_timeout)
+            .map_err(|error| AzureError::InvalidUri(error.to_string()))
     }
 
     /// The cloud's HTTPS client with our timeouts.

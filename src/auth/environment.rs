@@ -1,0 +1,474 @@
+//! Credentials configured by environment variables: the service principal of `AZURE_TENANT_ID` /
+//! `AZURE_CLIENT_ID` / `AZURE_CLIENT_SECRET`, workload identity (`AZURE_FEDERATED_TOKEN_FILE`), with
+//! `AZURE_AUTHORITY_HOST` honoured, and the older `AzureServicesAuthConnectionString`.
+//!
+//! Sources read an `EnvironmentSnapshot` taken once by `main` (tests build their own), never the process
+//! environment directly; secret values in it are `SecretString`s and its `Debug` shows names only.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use azure_core::credentials::{Secret, TokenCredential};
+use azure_core::http::{ClientOptions, Transport};
+use azure_identity::{
+    ClientAssertionCredentialOptions, ClientSecretCredential, ClientSecretCredentialOptions,
+    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::AuthError;
+use super::managed_identity::{ManagedIdentitySource, UserAssignedId};
+
+/// Variables whose values are secrets (never shown, logged or persisted).
+const SECRET_VARIABLES: [&str; 5] = [
+    "AZURE_CLIENT_SECRET",
+    "IDENTITY_HEADER",
+    "MSI_SECRET",
+    "AzureServicesAuthConnectionString",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+];
+
+/// The variables the credential sources read, taken once.
+#[derive(Clone, Default)]
+pub struct EnvironmentSnapshot {
+    plain: BTreeMap<String, String>,
+    secret: BTreeMap<String, SecretString>,
+}
+
+impl std::fmt::Debug for EnvironmentSnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&String> = self.plain.keys().chain(self.secret.keys()).collect();
+        f.debug_struct("EnvironmentSnapshot")
+            .field("names", &names)
+            .finish()
+    }
+}
+
+/// Every variable any source reads.
+const RELEVANT: [&str; 13] = [
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "AZURE_AUTHORITY_HOST",
+    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "MSI_ENDPOINT",
+    "MSI_SECRET",
+    "AzureServicesAuthConnectionString",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+];
+
+impl EnvironmentSnapshot {
+    /// The relevant variables of this process.
+    pub fn from_process() -> Self {
+        Self::from_pairs(RELEVANT.iter().filter_map(|name| {
+            std::env::var(name)
+                .ok()
+                .map(|value| (name.to_string(), value))
+        }))
+    }
+
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut snapshot = Self::default();
+        for (name, value) in pairs {
+            if value.is_empty() {
+                continue;
+            }
+            if SECRET_VARIABLES.contains(&name.as_str()) {
+                snapshot.secret.insert(name, SecretString::from(value));
+            } else {
+                snapshot.plain.insert(name, value);
+            }
+        }
+        snapshot
+    }
+
+    pub fn plain(&self, name: &str) -> Option<String> {
+        self.plain.get(name).cloned()
+    }
+
+    pub fn secret(&self, name: &str) -> Option<SecretString> {
+        self.secret.get(name).cloned()
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.plain.contains_key(name) || self.secret.contains_key(name)
+    }
+}
+
+/// What the environment's service principal variables describe, for the sign-in screen.
+pub fn describe_service_principal(environment: &EnvironmentSnapshot) -> Result<String, String> {
+    let tenant = environment.plain("AZURE_TENANT_ID");
+    let client = environment.plain("AZURE_CLIENT_ID");
+    let (Some(tenant), Some(client)) = (tenant, client) else {
+        return Err("set AZURE_TENANT_ID and AZURE_CLIENT_ID, and AZURE_CLIENT_SECRET or AZURE_FEDERATED_TOKEN_FILE".into());
+    };
+    if environment.has("AZURE_CLIENT_SECRET") {
+        Ok(format!("client secret for app {client} in tenant {tenant}"))
+    } else if let Some(file) = environment.plain("AZURE_FEDERATED_TOKEN_FILE") {
+        Ok(format!(
+            "workload identity for app {client} in tenant {tenant} (token file {file})"
+        ))
+    } else {
+        Err("AZURE_TENANT_ID and AZURE_CLIENT_ID are set, but neither AZURE_CLIENT_SECRET nor AZURE_FEDERATED_TOKEN_FILE".into())
+    }
+}
+
+/// azure_identity options that trust `http` (the cloud's client) and use `authority_host`.
+fn identity_client_options(http: reqwest::Client, authority_host: &str) -> ClientOptions {
+    let mut custom = azure_core::cloud::CustomConfiguration::default();
+    custom.authority_host = authority_host.trim_end_matches('/').to_owned();
+    ClientOptions {
+        transport: Some(Transport::new(Arc::new(http))),
+        cloud: Some(Arc::new(custom.into())),
+        ..Default::default()
+    }
+}
+
+/// The credential of `AZURE_TENANT_ID`/`AZURE_CLIENT_ID` with `AZURE_CLIENT_SECRET`, or with
+/// `AZURE_FEDERATED_TOKEN_FILE` (workload identity). `AZURE_AUTHORITY_HOST` overrides the cloud's.
+/// Returns the credential and its tenant.
+pub fn service_principal_from_environment(
+    http: reqwest::Client,
+    environment: &EnvironmentSnapshot,
+    cloud_authority_host: &str,
+) -> Result<(Arc<dyn TokenCredential>, String), AuthError> {
+    describe_service_principal(environment).map_err(AuthError::Credential)?;
+    let tenant = environment.plain("AZURE_TENANT_ID").unwrap_or_default();
+    let client = environment.plain("AZURE_CLIENT_ID").unwrap_or_default();
+    let authority = environment
+        .plain("AZURE_AUTHORITY_HOST")
+        .unwrap_or_else(|| cloud_authority_host.to_owned());
+    let options = identity_client_options(http, &authority);
+    let credential: Arc<dyn TokenCredential> = match environment.secret("AZURE_CLIENT_SECRET") {
+        Some(secret) => ClientSecretCredential::new(
+            &tenant,
+            client,
+            Secret::new(secret.expose_secret().to_owned()),
+            Some(ClientSecretCredentialOptions {
+                client_options: options,
+            }),
+        )
+        .map_err(|error| AuthError::Credential(error.to_string()))?,
+        None => WorkloadIdentityCredential::new(Some(WorkloadIdentityCredentialOptions {
+            credential_options: ClientAssertionCredentialOptions {
+                client_options: options,
+            },
+            client_id: Some(client),
+            tenant_id: Some(tenant.clone()),
+            token_file_path: environment
+                .plain("AZURE_FEDERATED_TOKEN_FILE")
+                .map(Into::into),
+        }))
+        .map_err(|error| AuthError::Credential(error.to_string()))?,
+    };
+    Ok((credential, tenant))
+}
+
+/// What an `AzureServicesAuthConnectionString` asks for.
+#[derive(Clone)]
+pub enum ConnectionStringMethod {
+    /// `RunAs=Developer;DeveloperTool=AzureCli`.
+    AzureCli,
+    /// `RunAs=App` (system-assigned) or `RunAs=App;AppId=…` (user-assigned by client id).
+    ManagedIdentity { client_id: Option<String> },
+    /// `RunAs=App;AppId=…;TenantId=…;AppKey=…`.
+    ClientSecret {
+        tenant_id: String,
+        client_id: String,
+        secret: SecretString,
+    },
+}
+
+impl PartialEq for ConnectionStringMethod {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::AzureCli, Self::AzureCli) => true,
+            (Self::ManagedIdentity { client_id: a }, Self::ManagedIdentity { client_id: b }) => {
+                a == b
+            }
+            (
+                Self::ClientSecret {
+                    tenant_id: t1,
+                    client_id: c1,
+                    secret: s1,
+                },
+                Self::ClientSecret {
+                    tenant_id: t2,
+                    client_id: c2,
+                    secret: s2,
+                },
+            ) => t1 == t2 && c1 == c2 && s1.expose_secret() == s2.expose_secret(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for ConnectionStringMethod {}
+
+impl std::fmt::Debug for ConnectionStringMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::AzureCli => f.write_str("AzureCli"),
+            Self::ManagedIdentity { client_id } => f
+                .debug_struct("ManagedIdentity")
+                .field("client_id", client_id)
+                .finish(),
+            Self::ClientSecret {
+                tenant_id,
+                client_id,
+                ..
+            } => f
+                .debug_struct("ClientSecret")
+                .field("tenant_id", tenant_id)
+                .field("client_id", client_id)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// Parses the connection string; anything but the four supported forms is "not supported: …".
+pub fn parse_connection_string(text: &SecretString) -> Result<ConnectionStringMethod, AuthError> {
+    let mut fields: BTreeMap<String, String> = BTreeMap::new();
+    for part in text.expose_secret().split(';') {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let Some((key, value)) = part.split_once('=') else {
+            return Err(AuthError::Credential(format!(
+                "AzureServicesAuthConnectionString: '{}' is not key=value",
+                key_only(part)
+            )));
+        };
+        fields.insert(key.trim().to_ascii_lowercase(), value.trim().to_owned());
+    }
+    let names: Vec<String> = fields.keys().cloned().collect();
+    let unsupported = |why: &str| {
+        AuthError::Credential(format!(
+            "AzureServicesAuthConnectionString not supported: {why} (keys: {}). Supported: RunAs=Developer;DeveloperTool=AzureCli, RunAs=App, RunAs=App;AppId=…, RunAs=App;AppId=…;TenantId=…;AppKey=…",
+            names.join(", ")
+        ))
+    };
+    let get = |key: &str| fields.get(key).cloned();
+    match get("runas")
+        .map(|value| value.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("developer") => match get("developertool")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            Some("azurecli") if fields.len() == 2 => Ok(ConnectionStringMethod::AzureCli),
+            Some("azurecli") => Err(unsupported("extra keys with DeveloperTool=AzureCli")),
+            Some(tool) => Err(unsupported(&format!("DeveloperTool={tool}"))),
+            None => Err(unsupported("RunAs=Developer without DeveloperTool")),
+        },
+        Some("app") => {
+            let app_id = get("appid");
+            let tenant = get("tenantid");
+            let key = get("appkey");
+            let other: Vec<&String> = fields
+                .keys()
+                .filter(|key| !["runas", "appid", "tenantid", "appkey"].contains(&key.as_str()))
+                .collect();
+            if !other.is_empty() {
+                return Err(unsupported(&format!(
+                    "RunAs=App with {}",
+                    other
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            match (app_id, tenant, key) {
+                (None, None, None) => {
+                    Ok(ConnectionStringMethod::ManagedIdentity { client_id: None })
+                }
+                (Some(app), None, None) => Ok(ConnectionStringMethod::ManagedIdentity {
+                    client_id: Some(app),
+                }),
+                (Some(app), Some(tenant), Some(key)) => Ok(ConnectionStringMethod::ClientSecret {
+                    tenant_id: tenant,
+                    client_id: app,
+                    secret: SecretString::from(key),
+                }),
+                _ => Err(unsupported(
+                    "RunAs=App needs AppId, TenantId and AppKey together for a client secret",
+                )),
+            }
+        }
+        Some(other) => Err(unsupported(&format!("RunAs={other}"))),
+        None => Err(unsupported("no RunAs")),
+    }
+}
+
+/// The key of a `key` or `key=value` part, so a malformed part never echoes a value.
+fn key_only(part: &str) -> String {
+    part.chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .take(40)
+        .collect()
+}
+
+/// The credential a connection string names, and the tenant label for the cache.
+pub fn connection_string_credential(
+    http: reqwest::Client,
+    managed_identity_http: reqwest::Client,
+    environment: &EnvironmentSnapshot,
+    cloud_authority_host: &str,
+) -> Result<(Arc<dyn TokenCredential>, String), AuthError> {
+    let text = environment
+        .secret("AzureServicesAuthConnectionString")
+        .ok_or_else(|| {
+            AuthError::Credential("AzureServicesAuthConnectionString is not set".into())
+        })?;
+    match parse_connection_string(&text)? {
+        ConnectionStringMethod::AzureCli => {
+            Ok((super::azure_cli::azure_cli_credential(None)?, "home".into()))
+        }
+        ConnectionStringMethod::ManagedIdentity { client_id } => Ok((
+            Arc::new(ManagedIdentitySource::new(
+                managed_identity_http,
+                environment,
+                client_id.map(UserAssignedId::ClientId),
+            )?),
+            "managed identity".into(),
+        )),
+        ConnectionStringMethod::ClientSecret {
+            tenant_id,
+            client_id,
+            secret,
+        } => {
+            let authority = environment
+                .plain("AZURE_AUTHORITY_HOST")
+                .unwrap_or_else(|| cloud_authority_host.to_owned());
+            let credential = ClientSecretCredential::new(
+                &tenant_id,
+                client_id,
+                Secret::new(secret.expose_secret().to_owned()),
+                Some(ClientSecretCredentialOptions {
+                    client_options: identity_client_options(http, &authority),
+                }),
+            )
+            .map_err(|error| AuthError::Credential(error.to_string()))?;
+            Ok((credential, tenant_id))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ConnectionStringMethod, AuthError> {
+        parse_connection_string(&SecretString::from(text))
+    }
+
+    #[test]
+    fn connection_string_forms() {
+        assert_eq!(
+            parse("RunAs=Developer; DeveloperTool=AzureCli").ok(),
+            Some(ConnectionStringMethod::AzureCli)
+        );
+        assert_eq!(
+            parse("RunAs=App").ok(),
+            Some(ConnectionStringMethod::ManagedIdentity { client_id: None })
+        );
+        assert_eq!(
+            parse("runas=app;appid=abc;").ok(),
+            Some(ConnectionStringMethod::ManagedIdentity {
+                client_id: Some("abc".into())
+            })
+        );
+        match parse("RunAs=App;AppId=abc;TenantId=t1;AppKey=hunter2") {
+            Ok(ConnectionStringMethod::ClientSecret {
+                tenant_id,
+                client_id,
+                secret,
+            }) => {
+                assert_eq!((tenant_id.as_str(), client_id.as_str()), ("t1", "abc"));
+                assert_eq!(secret.expose_secret(), "hunter2");
+            }
+            other => panic!("{other:?}"),
+        }
+        for (text, why) in [
+            (
+                "RunAs=Developer;DeveloperTool=VisualStudio",
+                "DeveloperTool=visualstudio",
+            ),
+            (
+                "RunAs=App;AppId=abc;TenantId=t1;CertificateThumbprint=AB12",
+                "RunAs=App with certificatethumbprint",
+            ),
+            ("RunAs=CurrentUser", "RunAs=currentuser"),
+            (
+                "RunAs=App;AppId=abc;AppKey=hunter2",
+                "needs AppId, TenantId and AppKey together",
+            ),
+            ("AppKey", "'AppKey' is not key=value"),
+        ] {
+            let error = parse(text).expect_err(text).to_string();
+            assert!(error.contains(why), "{text}: {error}");
+            assert!(!error.contains("hunter2"), "{error}");
+        }
+    }
+
+    #[test]
+    fn snapshot_keeps_secrets_out_of_debug() {
+        let snapshot = EnvironmentSnapshot::from_pairs([
+            ("AZURE_CLIENT_SECRET".to_owned(), "s3cr3t-value".to_owned()),
+            ("AZURE_CLIENT_ID".to_owned(), "app".to_owned()),
+            (
+                "AzureServicesAuthConnectionString".to_owned(),
+                "RunAs=App;AppKey=k3y".to_owned(),
+            ),
+        ]);
+        let shown = format!("{snapshot:?}");
+        assert!(shown.contains("AZURE_CLIENT_SECRET"));
+        assert!(
+            !shown.contains("s3cr3t") && !shown.contains("k3y"),
+            "{shown}"
+        );
+        let parsed = parse_connection_string(
+            &snapshot
+                .secret("AzureServicesAuthConnectionString")
+                .expect("set"),
+        );
+        assert!(!format!("{parsed:?}").contains("k3y"));
+    }
+
+    #[test]
+    fn service_principal_description() {
+        let env = |pairs: &[(&str, &str)]| {
+            EnvironmentSnapshot::from_pairs(
+                pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+            )
+        };
+        assert!(describe_service_principal(&env(&[])).is_err());
+        assert_eq!(
+            describe_service_principal(&env(&[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_SECRET", "x")
+            ])),
+            Ok("client secret for app c in tenant t".to_owned())
+        );
+        assert_eq!(
+            describe_service_principal(&env(&[
+                ("AZURE_TENANT_ID", "t"),
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_FEDERATED_TOKEN_FILE", "/f")
+            ])),
+            Ok("workload identity for app c in tenant t (token file /f)".to_owned())
+        );
+        assert!(
+            describe_service_principal(&env(&[("AZURE_TENANT_ID", "t"), ("AZURE_CLIENT_ID", "c")]))
+                .is_err()
+        );
+    }
+}
