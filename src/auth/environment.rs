@@ -319,6 +319,7 @@ fn key_only(part: &str) -> String {
 pub fn connection_string_credential(
     http: reqwest::Client,
     managed_identity_http: reqwest::Client,
+    azure_cli_search_path: Option<std::ffi::OsString>,
     environment: &EnvironmentSnapshot,
     cloud_authority_host: &str,
 ) -> Result<(Arc<dyn TokenCredential>, String), AuthError> {
@@ -328,9 +329,10 @@ pub fn connection_string_credential(
             AuthError::Credential("AzureServicesAuthConnectionString is not set".into())
         })?;
     match parse_connection_string(&text)? {
-        ConnectionStringMethod::AzureCli => {
-            Ok((super::azure_cli::azure_cli_credential(None)?, "home".into()))
-        }
+        ConnectionStringMethod::AzureCli => Ok((
+            super::azure_cli::azure_cli_credential(None, azure_cli_search_path)?,
+            "home".into(),
+        )),
         ConnectionStringMethod::ManagedIdentity { client_id } => Ok((
             Arc::new(ManagedIdentitySource::new(
                 managed_identity_http,

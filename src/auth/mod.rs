@@ -32,6 +32,11 @@ pub enum AuthError {
     /// `az` has no signed-in account.
     #[error("the Azure CLI is not signed in: run `az login`")]
     CliNotLoggedIn,
+    /// `az` gives no `expires_on` (older than 2.54.0).
+    #[error(
+        "the Azure CLI is too old: it gives no token expiry (expires_on); run `az upgrade` (2.54.0 or newer)"
+    )]
+    CliTooOld,
     /// Any other failure of a credential source, with its message.
     #[error("could not get a token: {0}")]
     Credential(String),
@@ -47,9 +52,13 @@ impl AuthError {
         let lower = text.to_ascii_lowercase();
         if lower.contains("az login") || lower.contains("az account set") {
             Self::CliNotLoggedIn
+        } else if lower.contains("expires_on field not found") {
+            Self::CliTooOld
         } else if lower.contains("not installed")
             || lower.contains("not recognized")
             || lower.contains("command not found")
+            || lower.contains("not found on path")
+            || lower.contains("wasn't found on path")
         {
             Self::CliNotInstalled
         } else {

@@ -181,7 +181,8 @@ impl AzureRunner {
         let session = match method {
             SignInMethod::AzureCli { tenant_id } => {
                 let label = tenant_id.clone().unwrap_or_else(|| "home".into());
-                let credential = azure_cli_credential(tenant_id)?;
+                let credential =
+                    azure_cli_credential(tenant_id, self.settings.azure_cli_search_path.clone())?;
                 Session::new(&self.settings, http, credential, &label)
             }
             SignInMethod::DeviceCode { tenant, client_id } => {
@@ -225,6 +226,7 @@ impl AzureRunner {
                 let (credential, tenant) = connection_string_credential(
                     http.clone(),
                     self.settings.managed_identity_client()?,
+                    self.settings.azure_cli_search_path.clone(),
                     &self.settings.environment,
                     self.settings.cloud.authority_host.as_str(),
                 )?;

@@ -18,6 +18,8 @@ pub struct SessionSettings {
     pub cloud: CloudProfile,
     /// The credential variables of the environment, taken once at start (tests build their own).
     pub environment: crate::auth::environment::EnvironmentSnapshot,
+    /// Where to look for `az` instead of `PATH` (tests put a fake `az` here).
+    pub azure_cli_search_path: Option<std::ffi::OsString>,
     pub retry: RetryPolicy,
     pub request_timeout: Duration,
 }
@@ -27,6 +29,7 @@ impl SessionSettings {
         Self {
             cloud,
             environment: Default::default(),
+            azure_cli_search_path: None,
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(30),
         }
