@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use vaultscope::auth::environment::EnvironmentSnapshot;
 use vaultscope::auth::managed_identity::UserAssignedId;
+use vaultscope::auth::refresh_store::RefreshTokenStore;
 use vaultscope::cloud::CloudProfile;
 use vaultscope::emulator::faults::Faults;
 use vaultscope::emulator::{Emulator, EmulatorConfig, seed};
@@ -244,6 +245,13 @@ fn run_gui(
     let cloud_label = cloud.display_name().to_owned();
     let mut settings = SessionSettings::new(cloud);
     settings.environment = EnvironmentSnapshot::from_process();
+    settings.refresh_tokens = match RefreshTokenStore::platform() {
+        Ok(store) => Some(store),
+        Err(error) => {
+            tracing::warn!(%error, "device-code sign-ins will not be remembered");
+            None
+        }
+    };
     let handle = runtime.handle().clone();
     eframe::run_native(
         "Vaultscope",

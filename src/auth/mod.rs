@@ -8,6 +8,7 @@ pub mod claims;
 pub mod device_code;
 pub mod environment;
 pub mod managed_identity;
+pub mod refresh_store;
 pub mod token_cache;
 
 pub use claims::SignedInIdentity;

@@ -34,6 +34,8 @@ pub enum SignInMethod {
     EnvironmentServicePrincipal,
     /// `AzureServicesAuthConnectionString` (read from the environment snapshot, never carried here).
     ConnectionString,
+    /// The refresh token an earlier device-code sign-in left in the OS keyring, without a prompt.
+    SavedDeviceCode { tenant: String, client_id: String },
 }
 
 /// Which principal an access check is for.
@@ -49,6 +51,8 @@ pub enum PrincipalRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     SignIn(SignInMethod),
+    /// Drops the session and forgets its saved refresh token.
+    SignOut,
     ListSubscriptions,
     ListVaults {
         subscription_id: String,
@@ -98,7 +102,7 @@ pub enum SupersedeKey {
 impl Command {
     pub fn supersede_key(&self) -> Option<SupersedeKey> {
         match self {
-            Self::SignIn(_) => Some(SupersedeKey::SignIn),
+            Self::SignIn(_) | Self::SignOut => Some(SupersedeKey::SignIn),
             Self::ListSubscriptions => Some(SupersedeKey::Subscriptions),
             Self::ListVaults { .. } => None,
             Self::ListSecrets { .. } => Some(SupersedeKey::SecretList),
@@ -124,6 +128,10 @@ impl Command {
             Self::SignIn(SignInMethod::ConnectionString) => {
                 "signing in with AzureServicesAuthConnectionString".into()
             }
+            Self::SignIn(SignInMethod::SavedDeviceCode { .. }) => {
+                "signing in with the saved sign-in".into()
+            }
+            Self::SignOut => "signing out".into(),
             Self::ListSubscriptions => "listing subscriptions".into(),
             Self::ListVaults { subscription_id } => {
                 format!("listing vaults of subscription {subscription_id}")

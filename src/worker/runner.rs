@@ -18,9 +18,11 @@ pub use super::reply::Waker;
 use super::session::{Session, SessionSettings};
 use crate::auth::AuthError;
 use crate::auth::azure_cli::azure_cli_credential;
-use crate::auth::device_code::{EntraClient, RefreshTokenCredential};
+use crate::auth::device_code::{EntraClient, RefreshTokenCredential, RefreshTokenSink};
 use crate::auth::environment::{connection_string_credential, service_principal_from_environment};
 use crate::auth::managed_identity::ManagedIdentitySource;
+use crate::auth::refresh_store::RefreshTokenKey;
+use crate::azure::AzureError;
 use crate::azure::models::VaultSummary;
 use crate::worker::Event;
 
@@ -190,7 +192,7 @@ impl AzureRunner {
                     http.clone(),
                     self.settings.cloud.authority_host.clone(),
                     tenant.clone(),
-                    client_id,
+                    client_id.clone(),
                 );
                 let authorization = entra
                     .start_device_code(&self.settings.cloud.arm_scope)
@@ -202,8 +204,54 @@ impl AzureRunner {
                         "the sign-in returned no refresh token (offline_access)".into(),
                     )
                 })?;
-                let credential = Arc::new(RefreshTokenCredential::new(entra, refresh_token, None));
-                Session::new(&self.settings, http, credential, &tenant)
+                let key = self.refresh_token_key(&tenant, &client_id);
+                if let Some(store) = &self.settings.refresh_tokens
+                    && let Err(error) = store.save(&key, &refresh_token)
+                {
+                    // Signing in still works; only the next launch will ask again.
+                    tracing::warn!(%error, "the sign-in is not remembered");
+                }
+                let credential = Arc::new(RefreshTokenCredential::new(
+                    entra,
+                    refresh_token,
+                    self.rotation_sink(&key),
+                ));
+                let mut session = Session::new(&self.settings, http, credential, &tenant);
+                session.saved_as = Some(key);
+                session
+            }
+            SignInMethod::SavedDeviceCode { tenant, client_id } => {
+                let key = self.refresh_token_key(&tenant, &client_id);
+                let store = self.settings.refresh_tokens.as_ref().ok_or_else(|| {
+                    AuthError::Credential("no keyring to read a saved sign-in from".into())
+                })?;
+                let refresh_token = store.load(&key)?.ok_or_else(|| {
+                    AuthError::Credential("there is no saved sign-in; sign in again".into())
+                })?;
+                let entra = EntraClient::new(
+                    http.clone(),
+                    self.settings.cloud.authority_host.clone(),
+                    tenant.clone(),
+                    client_id,
+                );
+                let credential = Arc::new(RefreshTokenCredential::new(
+                    entra,
+                    refresh_token,
+                    self.rotation_sink(&key),
+                ));
+                let mut session = Session::new(&self.settings, http, credential, &tenant);
+                session.saved_as = Some(key.clone());
+                if let Err(error) = session.identity().await {
+                    // A revoked or expired refresh token is useless: forget it.
+                    if matches!(&error, AzureError::Auth(AuthError::Credential(text)) if text.contains("invalid_grant"))
+                    {
+                        let _ = store.delete(&key);
+                    }
+                    return Err(FailureReason::Auth(AuthError::Credential(format!(
+                        "the saved sign-in no longer works ({error}); sign in again"
+                    ))));
+                }
+                session
             }
             SignInMethod::ManagedIdentity { user_assigned } => {
                 let source = ManagedIdentitySource::new(
@@ -239,9 +287,39 @@ impl AzureRunner {
         Ok(())
     }
 
+    fn refresh_token_key(&self, tenant: &str, client_id: &str) -> RefreshTokenKey {
+        RefreshTokenKey {
+            authority_host: self.settings.cloud.authority_host.to_string(),
+            tenant: tenant.to_owned(),
+            client_id: client_id.to_owned(),
+        }
+    }
+
+    /// Saves each rotated refresh token, so the keyring always holds the newest.
+    fn rotation_sink(&self, key: &RefreshTokenKey) -> Option<RefreshTokenSink> {
+        let store = self.settings.refresh_tokens.clone()?;
+        let key = key.clone();
+        Some(Arc::new(move |token: &secrecy::SecretString| {
+            if let Err(error) = store.save(&key, token) {
+                tracing::warn!(%error, "the rotated refresh token was not saved");
+            }
+        }))
+    }
+
+    async fn sign_out(&self) -> Result<(), FailureReason> {
+        let session = self.session.write().await.take();
+        if let Some(key) = session.and_then(|session| session.saved_as)
+            && let Some(store) = &self.settings.refresh_tokens
+        {
+            store.delete(&key)?;
+        }
+        Ok(())
+    }
+
     async fn execute(&self, command: Command, reply: &Reply) -> Result<(), FailureReason> {
         match command {
             Command::SignIn(method) => self.sign_in(method, reply).await,
+            Command::SignOut => self.sign_out().await,
             Command::ListSubscriptions => {
                 let session = self.session().await?;
                 let mut next: Option<String> = None;

@@ -18,6 +18,8 @@ pub struct SessionSettings {
     pub cloud: CloudProfile,
     /// The credential variables of the environment, taken once at start (tests build their own).
     pub environment: crate::auth::environment::EnvironmentSnapshot,
+    /// Where device-code refresh tokens are kept; `None`: nowhere (each launch asks again).
+    pub refresh_tokens: Option<crate::auth::refresh_store::RefreshTokenStore>,
     /// Where to look for `az` instead of `PATH` (tests put a fake `az` here).
     pub azure_cli_search_path: Option<std::ffi::OsString>,
     pub retry: RetryPolicy,
@@ -30,6 +32,7 @@ impl SessionSettings {
             cloud,
             environment: Default::default(),
             azure_cli_search_path: None,
+            refresh_tokens: None,
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(30),
         }
@@ -58,6 +61,8 @@ pub struct Session {
     pub arm: ArmClient,
     pub keyvault: KeyVaultClient,
     pub graph: GraphClient,
+    /// The keyring entry of this session's refresh token, for sign-out.
+    pub saved_as: Option<crate::auth::refresh_store::RefreshTokenKey>,
 }
 
 impl Session {
@@ -73,6 +78,7 @@ impl Session {
             cloud: settings.cloud.clone(),
             arm: ArmClient::new(pipeline.clone(), tokens.clone(), &settings.cloud),
             graph: GraphClient::new(pipeline.clone(), tokens.clone(), &settings.cloud),
+            saved_as: None,
             keyvault: KeyVaultClient::new(pipeline, tokens.clone()),
             tokens,
         }

@@ -1,0 +1,132 @@
+//! Device-code sign-in remembered in the keyring (keyring-core's mock store): the rotated refresh token is
+//! saved, the next launch signs in without a prompt and redeems it per resource (ARM, Key Vault, Graph),
+//! sign-out deletes it, and a revoked token is forgotten with a clear message.
+
+mod common;
+
+use std::sync::Arc;
+
+use secrecy::{ExposeSecret, SecretString};
+use vaultscope::auth::refresh_store::{RefreshTokenKey, RefreshTokenStore};
+use vaultscope::azure::identifiers::VaultUri;
+use vaultscope::worker::{Command, EventKind, Outcome, SignInMethod, spawn_worker};
+
+use common::{DEMO_CLIENT_ID, TestCloud, wait_for};
+
+struct Launch {
+    worker: vaultscope::worker::WorkerHandle,
+    events: std::sync::mpsc::Receiver<vaultscope::worker::Event>,
+}
+
+fn launch(cloud: &TestCloud, store: &RefreshTokenStore) -> Launch {
+    let mut settings = cloud.settings();
+    settings.refresh_tokens = Some(store.clone());
+    let (worker, events) = spawn_worker(cloud.runtime.handle(), settings, Arc::new(|| {}));
+    Launch { worker, events }
+}
+
+impl Launch {
+    fn run(&self, command: Command) -> (Vec<EventKind>, Outcome) {
+        let id = self.worker.send(command);
+        wait_for(&self.events, id)
+    }
+}
+
+fn key(cloud: &TestCloud) -> RefreshTokenKey {
+    RefreshTokenKey {
+        authority_host: cloud.settings().cloud.authority_host.to_string(),
+        tenant: cloud.emulator.demo_tenant_id(),
+        client_id: DEMO_CLIENT_ID.to_owned(),
+    }
+}
+
+fn saved(cloud: &TestCloud) -> SignInMethod {
+    SignInMethod::SavedDeviceCode {
+        tenant: cloud.emulator.demo_tenant_id(),
+        client_id: DEMO_CLIENT_ID.to_owned(),
+    }
+}
+
+#[test]
+fn the_next_launch_signs_in_silently_until_sign_out() {
+    let cloud = TestCloud::start();
+    let store = RefreshTokenStore::new(keyring_core::mock::Store::new().expect("mock store"));
+
+    let first = launch(&cloud, &store);
+    let (seen, outcome) = first.run(Command::SignIn(cloud.demo_sign_in()));
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    assert!(
+        seen.iter()
+            .any(|kind| matches!(kind, EventKind::DeviceCode(_)))
+    );
+    let after_first = store.load(&key(&cloud)).expect("load").expect("saved");
+
+    // The next launch: no device code, same identity, and every resource works.
+    let second = launch(&cloud, &store);
+    let (seen, outcome) = second.run(Command::SignIn(saved(&cloud)));
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    assert!(
+        !seen
+            .iter()
+            .any(|kind| matches!(kind, EventKind::DeviceCode(_)))
+    );
+    assert!(seen.iter().any(|kind| matches!(kind, EventKind::SignedIn(identity) if identity.upn.as_deref() == Some("ada@contoso.demo"))));
+    let (_, listed) = second.run(Command::ListSubscriptions);
+    assert!(matches!(listed, Outcome::Done), "{listed:?}");
+    let vault = VaultUri::parse(&format!(
+        "https://kv-prod-orders.vault.localhost:{}/",
+        cloud.emulator.port()
+    ))
+    .expect("uri");
+    let (_, listed) = second.run(Command::ListSecrets { vault });
+    assert!(matches!(listed, Outcome::Done), "{listed:?}");
+    let (_, searched) = second.run(Command::SearchPrincipals { text: "ops".into() });
+    assert!(matches!(searched, Outcome::Done), "{searched:?}");
+    // Each redemption rotated the refresh token, and the keyring holds the newest.
+    let after_second = store.load(&key(&cloud)).expect("load").expect("saved");
+    assert_ne!(after_first.expose_secret(), after_second.expose_secret());
+
+    let (_, signed_out) = second.run(Command::SignOut);
+    assert!(matches!(signed_out, Outcome::Done), "{signed_out:?}");
+    assert!(
+        store.load(&key(&cloud)).expect("load").is_none(),
+        "sign-out deletes it"
+    );
+    let (_, after_sign_out) = second.run(Command::ListSubscriptions);
+    assert!(
+        matches!(after_sign_out, Outcome::Failed(_)),
+        "{after_sign_out:?}"
+    );
+
+    let third = launch(&cloud, &store);
+    let (_, outcome) = third.run(Command::SignIn(saved(&cloud)));
+    match outcome {
+        Outcome::Failed(error) => {
+            assert!(error.to_string().contains("no saved sign-in"), "{error}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_revoked_saved_sign_in_is_forgotten() {
+    let cloud = TestCloud::start();
+    let store = RefreshTokenStore::new(keyring_core::mock::Store::new().expect("mock store"));
+    store
+        .save(&key(&cloud), &SecretString::from("revoked-or-made-up"))
+        .expect("save");
+    let launch = launch(&cloud, &store);
+    let (_, outcome) = launch.run(Command::SignIn(saved(&cloud)));
+    match outcome {
+        Outcome::Failed(error) => {
+            let text = error.to_string();
+            assert!(
+                text.contains("no longer works") && text.contains("sign in again"),
+                "{text}"
+            );
+            assert!(!text.contains("revoked-or-made-up"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(store.load(&key(&cloud)).expect("load").is_none());
+}
