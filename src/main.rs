@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use vaultscope::auth::availability::sign_in_methods;
 use vaultscope::auth::environment::EnvironmentSnapshot;
 use vaultscope::auth::managed_identity::UserAssignedId;
 use vaultscope::auth::refresh_store::RefreshTokenStore;
@@ -14,6 +15,7 @@ use vaultscope::cloud::CloudProfile;
 use vaultscope::emulator::faults::Faults;
 use vaultscope::emulator::{Emulator, EmulatorConfig, seed};
 use vaultscope::ui::VaultscopeApp;
+use vaultscope::ui::app::REMEMBERED_SIGN_IN_KEY;
 use vaultscope::worker::{SessionSettings, SignInMethod, spawn_worker};
 
 /// The Azure CLI's public client id, the default for device-code sign-in (it is pre-authorized for ARM,
@@ -32,9 +34,9 @@ const DEMO_CLIENT_ID: &str = "5e1c0d4a-9b7f-4d2e-8a63-0c1e2d3f4a5b";
 struct Cli {
     #[command(subcommand)]
     command: Option<Commands>,
-    /// How to sign in to Azure.
-    #[arg(long, value_enum, default_value_t = SignInChoice::AzureCli)]
-    sign_in: SignInChoice,
+    /// How to sign in to Azure (default: the saved sign-in if there is one, else the sign-in screen).
+    #[arg(long, value_enum)]
+    sign_in: Option<SignInChoice>,
     /// Tenant for the Azure CLI (default: its current tenant) or the device code (default: organizations).
     #[arg(long)]
     tenant: Option<String>,
@@ -144,21 +146,24 @@ fn main() -> anyhow::Result<()> {
                 CloudChoice::China => CloudProfile::azure_china(),
                 CloudChoice::UsGovernment => CloudProfile::azure_us_government(),
             };
-            let sign_in = match cli.sign_in {
+            let sign_in = cli.sign_in.map(|choice| match choice {
                 SignInChoice::AzureCli => SignInMethod::AzureCli {
-                    tenant_id: cli.tenant,
+                    tenant_id: cli.tenant.clone(),
                 },
                 SignInChoice::DeviceCode => SignInMethod::DeviceCode {
-                    tenant: cli.tenant.unwrap_or_else(|| "organizations".to_owned()),
-                    client_id: cli.client_id,
+                    tenant: cli
+                        .tenant
+                        .clone()
+                        .unwrap_or_else(|| "organizations".to_owned()),
+                    client_id: cli.client_id.clone(),
                 },
                 SignInChoice::ManagedIdentity => SignInMethod::ManagedIdentity {
                     user_assigned: cli.identity.as_deref().and_then(UserAssignedId::parse),
                 },
                 SignInChoice::Environment => SignInMethod::EnvironmentServicePrincipal,
                 SignInChoice::ConnectionString => SignInMethod::ConnectionString,
-            };
-            run_gui(&runtime, cloud, sign_in)
+            });
+            run_gui(&runtime, cloud, sign_in, GuiMode::Azure)
         }
         Some(Commands::Demo { latency_ms }) => {
             let mut config = EmulatorConfig::demo()?;
@@ -171,7 +176,7 @@ fn main() -> anyhow::Result<()> {
                 tenant: emulator.demo_tenant_id(),
                 client_id: DEMO_CLIENT_ID.to_owned(),
             };
-            let result = run_gui(&runtime, cloud, sign_in);
+            let result = run_gui(&runtime, cloud, Some(sign_in), GuiMode::Demo);
             drop(emulator);
             result
         }
@@ -226,10 +231,20 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Real Azure, or the built-in demo (which keeps its own window state and never touches the OS keyring).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum GuiMode {
+    Azure,
+    Demo,
+}
+
+/// Opens the window. `sign_in` `None`: a remembered device-code sign-in if there is one, else the
+/// sign-in screen.
 fn run_gui(
     runtime: &tokio::runtime::Runtime,
     cloud: CloudProfile,
-    sign_in: SignInMethod,
+    sign_in: Option<SignInMethod>,
+    mode: GuiMode,
 ) -> anyhow::Result<()> {
     let icon = eframe::icon_data::from_png_bytes(include_bytes!("../assets/icon.png"))
         .context("the bundled icon is not a valid PNG")?;
@@ -245,16 +260,23 @@ fn run_gui(
     let cloud_label = cloud.display_name().to_owned();
     let mut settings = SessionSettings::new(cloud);
     settings.environment = EnvironmentSnapshot::from_process();
-    settings.refresh_tokens = match RefreshTokenStore::platform() {
-        Ok(store) => Some(store),
-        Err(error) => {
-            tracing::warn!(%error, "device-code sign-ins will not be remembered");
-            None
-        }
-    };
+    if mode == GuiMode::Azure {
+        settings.refresh_tokens = match RefreshTokenStore::platform() {
+            Ok(store) => Some(store),
+            Err(error) => {
+                tracing::warn!(%error, "device-code sign-ins will not be remembered");
+                None
+            }
+        };
+    }
+    let methods = sign_in_methods(&settings.environment, None);
     let handle = runtime.handle().clone();
+    let app_name = match mode {
+        GuiMode::Azure => "Vaultscope",
+        GuiMode::Demo => "Vaultscope demo",
+    };
     eframe::run_native(
-        "Vaultscope",
+        app_name,
         options,
         Box::new(move |creation| {
             let context = creation.egui_ctx.clone();
@@ -263,12 +285,18 @@ fn run_gui(
                 settings,
                 Arc::new(move || context.request_repaint()),
             );
-            Ok(Box::new(VaultscopeApp::new(
-                worker,
-                events,
-                sign_in,
-                cloud_label,
-            )))
+            let remembered: Option<(String, String)> = creation
+                .storage
+                .and_then(|storage| eframe::get_value(storage, REMEMBERED_SIGN_IN_KEY))
+                .flatten();
+            let sign_in = sign_in.or_else(|| {
+                remembered
+                    .map(|(tenant, client_id)| SignInMethod::SavedDeviceCode { tenant, client_id })
+            });
+            Ok(Box::new(
+                VaultscopeApp::new(worker, events, sign_in, cloud_label)
+                    .with_sign_in_methods(methods),
+            ))
         }),
     )
     .map_err(|error| anyhow::anyhow!("the window could not be opened: {error}"))

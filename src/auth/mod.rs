@@ -3,6 +3,7 @@
 //! Every source implements `azure_core::credentials::TokenCredential`; `TokenCache` sits in front of one and
 //! hands out tokens per (tenant, scope), refreshing them shortly before they expire.
 
+pub mod availability;
 pub mod azure_cli;
 pub mod claims;
 pub mod device_code;

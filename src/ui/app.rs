@@ -3,12 +3,12 @@
 
 use std::sync::mpsc::Receiver;
 
-use egui::{RichText, Ui};
+use egui::Ui;
 use secrecy::ExposeSecret;
 
 use super::access_state::CentreView;
 use super::state::{AppState, Intent, SignInState};
-use super::{access_panel, details_panel, secrets_panel, status_bar, tree_panel};
+use super::{access_panel, details_panel, secrets_panel, sign_in_panel, status_bar, tree_panel};
 use crate::worker::{Event, SignInMethod, WorkerHandle};
 
 /// Filtered row indices, recomputed only when the vault, the filter or the row count changes.
@@ -33,7 +33,7 @@ impl VaultscopeApp {
     pub fn new(
         worker: WorkerHandle,
         events: Receiver<Event>,
-        sign_in: SignInMethod,
+        sign_in: impl Into<Option<SignInMethod>>,
         cloud_label: impl Into<String>,
     ) -> Self {
         Self {
@@ -44,6 +44,20 @@ impl VaultscopeApp {
             filter_cache: FilterCache::default(),
             started: false,
         }
+    }
+
+    /// Fills the sign-in screen's rows (what each method needs and whether it looks available).
+    pub fn with_sign_in_methods(
+        mut self,
+        methods: Vec<crate::auth::availability::MethodAvailability>,
+    ) -> Self {
+        self.state.sign_in_methods = methods;
+        self
+    }
+
+    /// The device-code sign-in to remember (tenant, client id), for eframe persistence.
+    pub fn remembered_device_code(&self) -> Option<(String, String)> {
+        self.state.remembered_device_code.clone()
     }
 
     /// The state, for tests.
@@ -81,7 +95,7 @@ impl VaultscopeApp {
     pub fn frame_ui(&mut self, ui: &mut Ui) {
         let mut intents = Vec::new();
         egui::Panel::bottom("status-bar").show(ui, |ui| {
-            status_bar::status_bar_ui(ui, &self.state, &self.cloud_label);
+            status_bar::status_bar_ui(ui, &self.state, &self.cloud_label, &mut intents);
         });
         if matches!(self.state.sign_in, SignInState::SignedIn(_)) {
             let filtered = self.filtered_indices();
@@ -107,10 +121,15 @@ impl VaultscopeApp {
                 }
             });
         } else {
-            egui::CentralPanel::default().show(ui, |ui| sign_in_ui(ui, &self.state, &mut intents));
+            egui::CentralPanel::default().show(ui, |ui| {
+                sign_in_panel::sign_in_ui(ui, &self.state, &mut intents)
+            });
         }
         for intent in intents {
             self.state.handle(intent, &mut self.worker);
+        }
+        if let Some(url) = self.state.take_url_to_open() {
+            ui.ctx().open_url(egui::OpenUrl::new_tab(url));
         }
         if let Some(request) = self.state.take_clipboard_request() {
             ui.ctx().copy_text(request.text.expose_secret().to_owned());
@@ -158,44 +177,18 @@ fn centre_tabs_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
     ui.separator();
 }
 
-fn sign_in_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
-    ui.vertical_centered(|ui| {
-        ui.add_space(80.0);
-        ui.heading("Vaultscope");
-        ui.add_space(12.0);
-        match &state.sign_in {
-            SignInState::InProgress { prompt: None } | SignInState::NotStarted => {
-                ui.spinner();
-                ui.label("Signing in…");
-            }
-            SignInState::InProgress {
-                prompt: Some(prompt),
-            } => {
-                ui.label("To sign in, open this page and enter the code:");
-                ui.hyperlink(&prompt.verification_uri);
-                ui.label(RichText::new(&prompt.user_code).monospace().size(28.0));
-                if ui.button("Copy code").clicked() {
-                    intents.push(Intent::CopyText {
-                        what: "the sign-in code".into(),
-                        text: prompt.user_code.clone(),
-                    });
-                }
-                ui.spinner();
-                ui.weak("Waiting for the sign-in to be approved…");
-            }
-            SignInState::Failed(message) => {
-                ui.colored_label(ui.visuals().error_fg_color, message);
-                ui.add_space(8.0);
-                if ui.button("Try again").clicked() {
-                    intents.push(Intent::RetrySignIn);
-                }
-            }
-            SignInState::SignedIn(_) => {}
-        }
-    });
-}
+/// The eframe storage key of the remembered device-code sign-in (tenant and client id only).
+pub const REMEMBERED_SIGN_IN_KEY: &str = "remembered_device_code";
 
 impl eframe::App for VaultscopeApp {
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(
+            storage,
+            REMEMBERED_SIGN_IN_KEY,
+            &self.remembered_device_code(),
+        );
+    }
+
     fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_events();
     }

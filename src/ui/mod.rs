@@ -7,6 +7,7 @@ pub mod app;
 pub mod details_panel;
 pub mod format;
 pub mod secrets_panel;
+pub mod sign_in_panel;
 pub mod state;
 pub mod status_bar;
 pub mod tree_panel;

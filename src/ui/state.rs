@@ -20,13 +20,47 @@ use crate::worker::{
 /// Where commands go: the worker in the app, a recorder in tests.
 pub trait CommandSink {
     fn send(&mut self, command: Command) -> RequestId;
+    /// Cancels a running command; it still ends with one terminal event.
+    fn cancel(&mut self, request_id: RequestId);
 }
 
 impl CommandSink for crate::worker::WorkerHandle {
     fn send(&mut self, command: Command) -> RequestId {
         crate::worker::WorkerHandle::send(self, command)
     }
+
+    fn cancel(&mut self, request_id: RequestId) {
+        crate::worker::WorkerHandle::cancel(self, request_id);
+    }
 }
+
+/// The editable fields of the sign-in screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInForm {
+    /// Device code: tenant id or domain (`organizations` for any work account).
+    pub tenant: String,
+    /// Device code: the public client id.
+    pub client_id: String,
+    /// Managed identity: empty for system-assigned; a client id, `object:<id>` or a resource id.
+    pub identity: String,
+    /// Azure CLI: empty for the CLI's current tenant.
+    pub cli_tenant: String,
+}
+
+impl Default for SignInForm {
+    fn default() -> Self {
+        Self {
+            tenant: "organizations".into(),
+            client_id: AZURE_CLI_CLIENT_ID.into(),
+            identity: String::new(),
+            cli_tenant: String::new(),
+        }
+    }
+}
+
+/// The Azure CLI's public client id: the default for device-code sign-in (pre-authorized for ARM, Key
+/// Vault and Graph in every tenant).
+pub const AZURE_CLI_CLIENT_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 
 /// The life of something loaded from the worker.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -102,6 +136,12 @@ impl std::fmt::Debug for FetchedValue {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Intent {
     RetrySignIn,
+    SignInWith(SignInMethod),
+    SetSignInForm(SignInForm),
+    CancelSignIn,
+    /// Sign out (forgetting a saved sign-in) and go back to the sign-in screen.
+    SignOut,
+    OpenUrl(String),
     RefreshSubscriptions,
     SelectVault(VaultUri),
     RefreshVault,
@@ -143,6 +183,7 @@ enum ValuePurpose {
 #[derive(Debug, Clone)]
 enum Pending {
     SignIn,
+    SignOut,
     Subscriptions,
     Vaults(String),
     Secrets(VaultUri),
@@ -170,6 +211,12 @@ pub struct ClipboardRequest {
 pub struct AppState {
     pub sign_in_method: Option<SignInMethod>,
     pub sign_in: SignInState,
+    /// The sign-in screen's rows: what each method needs and whether it looks available.
+    pub sign_in_methods: Vec<crate::auth::availability::MethodAvailability>,
+    pub sign_in_form: SignInForm,
+    /// A device-code sign-in to remember across launches (tenant, client id); never secrets.
+    pub remembered_device_code: Option<(String, String)>,
+    url_to_open: Option<String>,
     pub subscriptions: Vec<SubscriptionNode>,
     pub subscriptions_status: LoadStatus,
     pub selected_vault: Option<VaultUri>,
@@ -191,16 +238,42 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(sign_in_method: SignInMethod) -> Self {
+    /// A state that signs in with `sign_in_method` at start, or shows the sign-in screen for `None`.
+    pub fn new(sign_in_method: impl Into<Option<SignInMethod>>) -> Self {
         Self {
-            sign_in_method: Some(sign_in_method),
+            sign_in_method: sign_in_method.into(),
             ..Default::default()
         }
+    }
+
+    /// The URL the person asked to open this frame, if any.
+    pub fn take_url_to_open(&mut self) -> Option<String> {
+        self.url_to_open.take()
+    }
+
+    /// Forgets everything of the signed-in identity: tree, lists, selection, access, pending work.
+    fn reset_explorer(&mut self) {
+        self.pending
+            .retain(|_, pending| matches!(pending, Pending::SignIn | Pending::SignOut));
+        self.subscriptions.clear();
+        self.subscriptions_status = LoadStatus::NotLoaded;
+        self.selected_vault = None;
+        self.secret_lists.clear();
+        self.selected_secret = None;
+        self.selected_version = None;
+        self.versions = VersionList::default();
+        self.value = None;
+        self.value_status = LoadStatus::NotLoaded;
+        self.filter.clear();
+        self.centre = CentreView::Secrets;
+        self.access = AccessState::default();
+        self.forbidden = None;
     }
 
     /// Starts signing in with the configured method.
     pub fn start(&mut self, sink: &mut dyn CommandSink) {
         if let Some(method) = self.sign_in_method.clone() {
+            self.reset_explorer();
             self.pending
                 .retain(|_, pending| !matches!(pending, Pending::SignIn));
             let id = sink.send(Command::SignIn(method));
@@ -292,6 +365,13 @@ impl AppState {
                 };
             }
             (Pending::SignIn, EventKind::SignedIn(identity)) => {
+                self.remembered_device_code = match &self.sign_in_method {
+                    Some(SignInMethod::DeviceCode { tenant, client_id })
+                    | Some(SignInMethod::SavedDeviceCode { tenant, client_id }) => {
+                        Some((tenant.clone(), client_id.clone()))
+                    }
+                    _ => None,
+                };
                 self.sign_in = SignInState::SignedIn(identity);
                 self.load_subscriptions(sink);
             }
@@ -397,9 +477,23 @@ impl AppState {
         match pending {
             Pending::SignIn => {
                 if let Outcome::Failed(error) = outcome {
+                    if matches!(
+                        self.sign_in_method,
+                        Some(SignInMethod::SavedDeviceCode { .. })
+                    ) {
+                        self.remembered_device_code = None;
+                    }
                     self.sign_in = SignInState::Failed(explain(&error));
                 } else if let SignInState::InProgress { .. } = self.sign_in {
                     self.sign_in = SignInState::NotStarted;
+                }
+            }
+            Pending::SignOut => {
+                if let Outcome::Failed(error) = outcome {
+                    self.notice = Some(Notice {
+                        text: explain(&error),
+                        is_error: true,
+                    });
                 }
             }
             Pending::Subscriptions => self.subscriptions_status = status,
@@ -623,6 +717,36 @@ impl AppState {
     pub fn handle(&mut self, intent: Intent, sink: &mut dyn CommandSink) {
         match intent {
             Intent::RetrySignIn => self.start(sink),
+            Intent::SignInWith(method) => {
+                self.sign_in_method = Some(method);
+                self.start(sink);
+            }
+            Intent::SetSignInForm(form) => self.sign_in_form = form,
+            Intent::CancelSignIn => {
+                let running: Vec<RequestId> = self
+                    .pending
+                    .iter()
+                    .filter(|(_, pending)| matches!(pending, Pending::SignIn))
+                    .map(|(id, _)| *id)
+                    .collect();
+                for id in running {
+                    sink.cancel(id);
+                }
+                self.sign_in = SignInState::NotStarted;
+            }
+            Intent::SignOut => {
+                self.reset_explorer();
+                self.remembered_device_code = None;
+                self.sign_in_method = None;
+                self.sign_in = SignInState::NotStarted;
+                let id = sink.send(Command::SignOut);
+                self.pending.insert(id, Pending::SignOut);
+                self.notice = Some(Notice {
+                    text: "Signed out".into(),
+                    is_error: false,
+                });
+            }
+            Intent::OpenUrl(url) => self.url_to_open = Some(url),
             Intent::RefreshSubscriptions => self.load_subscriptions(sink),
             Intent::SelectVault(vault) => {
                 if self.selected_vault.as_ref() != Some(&vault) {
@@ -804,6 +928,7 @@ mod tests {
     struct RecordingSink {
         next: u64,
         sent: Vec<(RequestId, Command)>,
+        cancelled: Vec<RequestId>,
     }
 
     impl CommandSink for RecordingSink {
@@ -812,6 +937,10 @@ mod tests {
             let id = RequestId(self.next);
             self.sent.push((id, command));
             id
+        }
+
+        fn cancel(&mut self, request_id: RequestId) {
+            self.cancelled.push(request_id);
         }
     }
 

@@ -3,9 +3,9 @@
 
 use egui::Ui;
 
-use super::state::{AppState, SignInState};
+use super::state::{AppState, Intent, SignInState};
 
-pub fn status_bar_ui(ui: &mut Ui, state: &AppState, cloud_label: &str) {
+pub fn status_bar_ui(ui: &mut Ui, state: &AppState, cloud_label: &str, intents: &mut Vec<Intent>) {
     ui.horizontal(|ui| {
         match &state.sign_in {
             SignInState::SignedIn(identity) => {
@@ -20,8 +20,20 @@ pub fn status_bar_ui(ui: &mut Ui, state: &AppState, cloud_label: &str) {
                     identity.oid.as_deref().unwrap_or("?"),
                     identity.tid.as_deref().unwrap_or("?")
                 ));
+                if let Some(object_id) = &identity.oid {
+                    ui.weak(format!("object id {object_id}"));
+                }
                 if let Some(tenant) = &identity.tid {
                     ui.weak(format!("tenant {tenant}"));
+                }
+                if ui
+                    .small_button("Sign out")
+                    .on_hover_text(
+                        "Sign out (forgetting a saved sign-in) and choose another identity",
+                    )
+                    .clicked()
+                {
+                    intents.push(Intent::SignOut);
                 }
             }
             SignInState::InProgress { .. } => {

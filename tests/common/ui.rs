@@ -13,6 +13,11 @@ use super::TestCloud;
 pub fn app_harness(cloud: &TestCloud) -> Harness<'static, VaultscopeApp> {
     let (worker, events) = spawn_worker(cloud.runtime.handle(), cloud.settings(), Arc::new(|| {}));
     let app = VaultscopeApp::new(worker, events, cloud.demo_sign_in(), "Local emulator");
+    harness_for(app)
+}
+
+/// A harness around any app (for apps built with other settings or a sign-in screen).
+pub fn harness_for(app: VaultscopeApp) -> Harness<'static, VaultscopeApp> {
     Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_ui_state(
