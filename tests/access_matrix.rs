@@ -114,21 +114,27 @@ impl Matrix {
         }
     }
 
+    /// The vaults of the demo tenant (Contoso): the principals of the matrix live there.
     fn vaults(&self) -> Vec<VaultSummary> {
         let id = self.worker.send(Command::ListSubscriptions);
         let (seen, outcome) = wait_for(&self.events, id);
         assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+        let home = self.cloud.emulator.demo_tenant_id();
         let subscriptions: Vec<String> = seen
             .into_iter()
             .flat_map(|kind| match kind {
                 EventKind::SubscriptionsPage(page) => page,
                 _ => Vec::new(),
             })
+            .filter(|subscription| subscription.tenant_id.eq_ignore_ascii_case(&home))
             .map(|subscription| subscription.subscription_id)
             .collect();
         let mut vaults = Vec::new();
         for subscription_id in subscriptions {
-            let id = self.worker.send(Command::ListVaults { subscription_id });
+            let id = self.worker.send(Command::ListVaults {
+                subscription_id,
+                tenant_id: None,
+            });
             let (seen, outcome) = wait_for(&self.events, id);
             assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
             for kind in seen {
@@ -144,6 +150,7 @@ impl Matrix {
         let id = self.worker.send(Command::CheckAccess {
             arm_id: vault.arm_id.clone().expect("ARM id"),
             subscription_name: None,
+            tenant_id: None,
             principal: PrincipalRef::Id(object_id.to_owned()),
             target,
         });
@@ -358,6 +365,7 @@ fn vault_access_view_data_and_principal_search() {
     let id = matrix.worker.send(Command::LoadVaultAccess {
         arm_id: payments.arm_id.clone().expect("id"),
         subscription_name: Some("Contoso Production".into()),
+        tenant_id: None,
     });
     let (seen, outcome) = wait_for(&matrix.events, id);
     assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
@@ -442,6 +450,7 @@ fn vault_access_view_data_and_principal_search() {
         let id = matrix.worker.send(Command::CheckAccess {
             arm_id: payments.arm_id.clone().expect("id"),
             subscription_name: None,
+            tenant_id: None,
             principal,
             target: Target::Vault,
         });

@@ -19,19 +19,33 @@ fn lists_vaults_pages_through_five_thousand_secrets_and_reads_a_value() {
     let id = worker.send(Command::ListSubscriptions);
     let (pages, outcome) = wait_for(&events, id);
     assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    let mut tenants = Vec::new();
     let subscriptions: Vec<_> = pages
         .into_iter()
         .flat_map(|kind| match kind {
             EventKind::SubscriptionsPage(page) => page,
+            EventKind::Tenants(found) => {
+                tenants = found;
+                Vec::new()
+            }
             other => panic!("unexpected {other:?}"),
         })
         .collect();
-    assert_eq!(subscriptions.len(), 2, "{subscriptions:?}");
+    // Ada's home tenant (two subscriptions) and Fabrikam, where she is a guest (one), each with its own token.
+    assert_eq!(tenants.len(), 2, "{tenants:?}");
+    assert_eq!(subscriptions.len(), 3, "{subscriptions:?}");
+    assert!(
+        subscriptions
+            .iter()
+            .any(|s| s.display_name == "Fabrikam Partner Hub"
+                && s.tenant_id == "b2d4f6a8-1c3e-4a5b-9d7f-0e2c4a6b8d0f")
+    );
 
     let mut vaults = Vec::new();
     for subscription in &subscriptions {
         let id = worker.send(Command::ListVaults {
             subscription_id: subscription.subscription_id.clone(),
+            tenant_id: Some(subscription.tenant_id.clone()),
         });
         let (pages, outcome) = wait_for(&events, id);
         assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
@@ -41,7 +55,25 @@ fn lists_vaults_pages_through_five_thousand_secrets_and_reads_a_value() {
             }
         }
     }
-    assert_eq!(vaults.len(), 8, "all seeded vaults, across ARM pages of 5");
+    assert_eq!(vaults.len(), 9, "all seeded vaults, across ARM pages of 5");
+    // The guest tenant's vault: Key Vault's challenge names Fabrikam, so a Fabrikam token is used.
+    let partner = vaults
+        .iter()
+        .find(|vault| vault.name == "kv-fabrikam-partner")
+        .expect("the partner vault");
+    let id = worker.send(Command::ListSecrets {
+        vault: partner.uri.clone(),
+    });
+    let (pages, outcome) = wait_for(&events, id);
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    let partner_secrets: usize = pages
+        .iter()
+        .map(|kind| match kind {
+            EventKind::SecretsPage { items, .. } => items.len(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(partner_secrets, 3);
     let big = vaults
         .iter()
         .find(|vault| vault.name == "kv-loadtest-5k")

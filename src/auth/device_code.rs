@@ -248,7 +248,8 @@ pub type RefreshTokenSink = Arc<dyn Fn(&SecretString) + Send + Sync>;
 /// A `TokenCredential` that redeems one rotating refresh token per requested resource.
 pub struct RefreshTokenCredential {
     entra: EntraClient,
-    refresh_token: Mutex<SecretString>,
+    /// Shared by the credentials of every tenant: one rotating refresh token for the account.
+    refresh_token: Arc<Mutex<SecretString>>,
     on_rotate: Option<RefreshTokenSink>,
 }
 
@@ -268,8 +269,20 @@ impl RefreshTokenCredential {
     ) -> Self {
         Self {
             entra,
-            refresh_token: Mutex::new(refresh_token),
+            refresh_token: Arc::new(Mutex::new(refresh_token)),
             on_rotate,
+        }
+    }
+
+    /// The same account in another tenant (a B2B guest): the shared refresh token, redeemed at that
+    /// tenant's token endpoint.
+    pub fn for_tenant(&self, tenant: &str) -> Self {
+        let mut entra = self.entra.clone();
+        entra.tenant = tenant.to_owned();
+        Self {
+            entra,
+            refresh_token: self.refresh_token.clone(),
+            on_rotate: self.on_rotate.clone(),
         }
     }
 

@@ -16,11 +16,21 @@ const REFRESH_MARGIN: time::Duration = time::Duration::minutes(5);
 
 type Slot = Arc<tokio::sync::Mutex<Option<AccessToken>>>;
 
-/// Shared token cache for one signed-in identity.
+/// Makes the credential for another tenant of the same identity (device code: the same refresh token at
+/// that tenant's endpoint; Azure CLI: `--tenant`). Single-tenant sources (service principals, managed
+/// identities) have none.
+pub type TenantCredentialFactory =
+    Arc<dyn Fn(&str) -> Result<Arc<dyn TokenCredential>, AuthError> + Send + Sync>;
+
+/// Shared token cache for one signed-in identity, across the tenants it can reach.
 pub struct TokenCache {
     credential: Arc<dyn TokenCredential>,
     /// Home tenant of the credential; the cache key's tenant part.
     tenant_label: String,
+    /// The home tenant id, once known from a token's `tid`.
+    home_tenant: Mutex<Option<String>>,
+    other_tenants: Option<TenantCredentialFactory>,
+    tenant_credentials: Mutex<HashMap<String, Arc<dyn TokenCredential>>>,
     slots: Mutex<HashMap<(String, String), Slot>>,
 }
 
@@ -37,26 +47,84 @@ impl TokenCache {
         Self {
             credential,
             tenant_label: tenant_label.into(),
+            home_tenant: Mutex::new(None),
+            other_tenants: None,
+            tenant_credentials: Mutex::new(HashMap::new()),
             slots: Mutex::new(HashMap::new()),
         }
     }
 
-    /// A valid token for `scope` (e.g. `https://vault.azure.net/.default`).
+    /// Lets this cache get tokens in other tenants of the same identity.
+    pub fn with_other_tenants(mut self, factory: TenantCredentialFactory) -> Self {
+        self.other_tenants = Some(factory);
+        self
+    }
+
+    /// Records the home tenant id (from the first token's `tid`), so `token_in` knows which tenant is home.
+    pub fn set_home_tenant(&self, tenant_id: &str) {
+        *self
+            .home_tenant
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(tenant_id.to_ascii_lowercase());
+    }
+
+    pub fn home_tenant(&self) -> Option<String> {
+        self.home_tenant
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// A valid token for `scope` (e.g. `https://vault.azure.net/.default`) in the home tenant.
     pub async fn token(&self, scope: &str) -> Result<AccessToken, AuthError> {
-        let slot = self.slot(scope);
+        self.token_in(None, scope).await
+    }
+
+    /// A valid token for `scope` in `tenant` (`None` or the home tenant: the signed-in credential).
+    pub async fn token_in(
+        &self,
+        tenant: Option<&str>,
+        scope: &str,
+    ) -> Result<AccessToken, AuthError> {
+        let other = tenant
+            .map(str::to_ascii_lowercase)
+            .filter(|tenant| Some(tenant) != self.home_tenant().as_ref());
+        let (credential, label) = match &other {
+            None => (self.credential.clone(), self.tenant_label.clone()),
+            Some(tenant) => (self.credential_for(tenant)?, tenant.clone()),
+        };
+        let slot = self.slot(&label, scope);
         let mut cached = slot.lock().await;
         if let Some(token) = cached.as_ref()
             && token.expires_on - REFRESH_MARGIN > OffsetDateTime::now_utc()
         {
             return Ok(token.clone());
         }
-        let token = self
-            .credential
+        let token = credential
             .get_token(&[scope], None)
             .await
             .map_err(|error| AuthError::from_azure_core(&error))?;
         *cached = Some(token.clone());
         Ok(token)
+    }
+
+    fn credential_for(&self, tenant: &str) -> Result<Arc<dyn TokenCredential>, AuthError> {
+        let Some(factory) = &self.other_tenants else {
+            return Err(AuthError::Credential(format!(
+                "this sign-in gets tokens for its own tenant only, not for tenant {tenant}"
+            )));
+        };
+        let mut credentials = self
+            .tenant_credentials
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(found) = credentials.get(tenant) {
+            return Ok(found.clone());
+        }
+        let made = factory(tenant)?;
+        credentials.insert(tenant.to_owned(), made.clone());
+        Ok(made)
     }
 
     /// Forgets every cached token (sign-out, switch identity).
@@ -66,8 +134,8 @@ impl TokenCache {
         }
     }
 
-    fn slot(&self, scope: &str) -> Slot {
-        let key = (self.tenant_label.clone(), scope.to_ascii_lowercase());
+    fn slot(&self, tenant_label: &str, scope: &str) -> Slot {
+        let key = (tenant_label.to_owned(), scope.to_ascii_lowercase());
         // A poisoned lock only means another thread panicked mid-insert; the map itself is still usable.
         let mut slots = self
             .slots

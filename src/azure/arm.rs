@@ -7,7 +7,7 @@ use url::Url;
 
 use super::access_models::{DenyAssignment, RoleAssignment, RoleDefinition};
 use super::error::{AzureError, Service};
-use super::models::{Subscription, Vault};
+use super::models::{Subscription, Tenant, Vault};
 use super::pipeline::{Outgoing, Page, Pipeline};
 use crate::auth::TokenCache;
 use crate::cloud::CloudProfile;
@@ -26,6 +26,8 @@ pub struct ArmClient {
     tokens: Arc<TokenCache>,
     endpoint: Url,
     scope: String,
+    /// The tenant whose tokens this client sends; `None`: the home tenant.
+    tenant: Option<String>,
 }
 
 impl ArmClient {
@@ -35,7 +37,22 @@ impl ArmClient {
             tokens,
             endpoint: cloud.arm_endpoint.clone(),
             scope: cloud.arm_scope.clone(),
+            tenant: None,
         }
+    }
+
+    /// The same client with tokens of `tenant` (`None`: the home tenant).
+    pub fn for_tenant(&self, tenant: Option<&str>) -> Self {
+        Self {
+            tenant: tenant.map(str::to_owned),
+            ..self.clone()
+        }
+    }
+
+    /// The tenants this identity can reach (`GET /tenants`).
+    pub async fn list_tenants(&self) -> Result<Vec<Tenant>, AzureError> {
+        let url = self.url("/tenants", SUBSCRIPTIONS_API_VERSION)?;
+        self.list_all(url).await
     }
 
     /// One page of subscriptions; pass the previous page's next link to continue.
@@ -161,7 +178,10 @@ impl ArmClient {
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, AzureError> {
         let host = url.host_str().unwrap_or_default().to_owned();
-        let token = self.tokens.token(&self.scope).await?;
+        let token = self
+            .tokens
+            .token_in(self.tenant.as_deref(), &self.scope)
+            .await?;
         let mut request = Outgoing::get(url);
         request.bearer = Some(Arc::new(secrecy::SecretString::from(token.token.secret())));
         let received = self

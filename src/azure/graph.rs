@@ -27,6 +27,8 @@ pub struct GraphClient {
     tokens: Arc<TokenCache>,
     endpoint: Url,
     scope: String,
+    /// The tenant whose directory this client reads; `None`: the home tenant.
+    tenant: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -42,6 +44,15 @@ impl GraphClient {
             tokens,
             endpoint: cloud.graph_endpoint.clone(),
             scope: cloud.graph_scope.clone(),
+            tenant: None,
+        }
+    }
+
+    /// The same client reading the directory of `tenant` (`None`: the home tenant).
+    pub fn for_tenant(&self, tenant: Option<&str>) -> Self {
+        Self {
+            tenant: tenant.map(str::to_owned),
+            ..self.clone()
         }
     }
 
@@ -157,7 +168,10 @@ impl GraphClient {
             }
         }
         let host = url.host_str().unwrap_or_default().to_owned();
-        let token = self.tokens.token(&self.scope).await?;
+        let token = self
+            .tokens
+            .token_in(self.tenant.as_deref(), &self.scope)
+            .await?;
         let mut request = Outgoing::get(url);
         request.method = method;
         request.body = body.map(|body| bytes::Bytes::from(body.to_string()));

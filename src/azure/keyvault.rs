@@ -127,7 +127,11 @@ impl KeyVaultClient {
     }
 
     async fn bearer_for(&self, challenge: &Challenge) -> Result<Arc<SecretString>, AzureError> {
-        let token = self.tokens.token(&challenge.scope).await?;
+        // The challenge names the vault's tenant: a vault in another tenant gets that tenant's token.
+        let token = self
+            .tokens
+            .token_in(challenge.tenant_id.as_deref(), &challenge.scope)
+            .await?;
         Ok(Arc::new(SecretString::from(token.token.secret())))
     }
 }

@@ -21,6 +21,29 @@ pub struct Subscription {
     pub state: String,
 }
 
+/// A tenant the identity can reach (`GET /tenants`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tenant {
+    pub tenant_id: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub default_domain: Option<String>,
+    /// `Home`, `ProjectedBy` or `ManagedBy`.
+    #[serde(default)]
+    pub tenant_category: Option<String>,
+}
+
+impl Tenant {
+    pub fn name(&self) -> String {
+        self.display_name
+            .clone()
+            .or_else(|| self.default_domain.clone())
+            .unwrap_or_else(|| self.tenant_id.clone())
+    }
+}
+
 /// A key vault as ARM describes it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Vault {

@@ -149,7 +149,7 @@ async fn token(
     }
     match form.get("grant_type").map(String::as_str) {
         Some("urn:ietf:params:oauth:grant-type:device_code") => device_code_grant(&shared, &form),
-        Some("refresh_token") => refresh_token_grant(&shared, &form),
+        Some("refresh_token") => refresh_token_grant(&shared, &tenant, &form),
         Some("client_credentials") => client_credentials_grant(&shared, &form),
         Some(other) => entra_error(
             StatusCode::BAD_REQUEST,
@@ -220,10 +220,13 @@ fn device_code_grant(shared: &Shared, form: &HashMap<String, String>) -> Respons
     let (scope, client_id) = (state.scope.clone(), state.client_id.clone());
     cloud.device_codes.remove(&code);
     drop(cloud);
-    grant_user_tokens(shared, principal, &client_id, &scope)
+    grant_user_tokens(shared, principal.clone(), principal, &client_id, &scope)
 }
 
-fn refresh_token_grant(shared: &Shared, form: &HashMap<String, String>) -> Response {
+/// Redeems a refresh token. Asked at another tenant's endpoint, a user's refresh token yields a token for
+/// that user's guest account there (same UPN), as Entra does for B2B guests; the new refresh token still
+/// belongs to the home account.
+fn refresh_token_grant(shared: &Shared, tenant: &str, form: &HashMap<String, String>) -> Response {
     let presented = form.get("refresh_token").cloned().unwrap_or_default();
     // Rotation: a refresh token is good once; the answer carries its successor.
     let grant = shared.write().refresh_tokens.remove(&presented);
@@ -239,12 +242,56 @@ fn refresh_token_grant(shared: &Shared, form: &HashMap<String, String>) -> Respo
         .get("scope")
         .cloned()
         .unwrap_or_else(|| shared.management_audience() + "/.default");
-    grant_user_tokens(shared, grant.principal, &grant.client_id, &scope)
+    // `organizations`/`common` mean the account's home tenant.
+    let target_tenant =
+        if ["organizations", "common"].contains(&tenant.to_ascii_lowercase().as_str()) {
+            None
+        } else {
+            shared
+                .read()
+                .resolve_tenant(tenant)
+                .map(|found| found.id.clone())
+        };
+    let home = grant.principal.clone();
+    let token_principal = match target_tenant {
+        Some(target) if !target.eq_ignore_ascii_case(&home.tenant_id) => {
+            let guest = home.upn.as_deref().and_then(|upn| {
+                let cloud = shared.read();
+                cloud
+                    .users
+                    .iter()
+                    .find(|user| {
+                        user.user_principal_name.eq_ignore_ascii_case(upn)
+                            && user.tenant_id.eq_ignore_ascii_case(&target)
+                    })
+                    .and_then(|user| cloud.user_by_id(&user.id))
+            });
+            match guest {
+                Some(guest) => guest,
+                None => {
+                    // The grant is not spent by a refused cross-tenant request.
+                    shared.write().refresh_tokens.insert(presented, grant);
+                    return entra_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        50020,
+                        &format!(
+                            "User account '{}' from identity provider does not exist in tenant '{target}' and cannot access the application in that tenant.",
+                            home.upn.as_deref().unwrap_or(&home.object_id)
+                        ),
+                    );
+                }
+            }
+        }
+        _ => home.clone(),
+    };
+    grant_user_tokens(shared, token_principal, home, &grant.client_id, &scope)
 }
 
 fn grant_user_tokens(
     shared: &Shared,
     principal: super::state::Principal,
+    refresh_principal: super::state::Principal,
     client_id: &str,
     scope: &str,
 ) -> Response {
@@ -262,7 +309,7 @@ fn grant_user_tokens(
     shared.write().refresh_tokens.insert(
         refresh_token.clone(),
         RefreshGrant {
-            principal,
+            principal: refresh_principal,
             client_id: client_id.to_owned(),
         },
     );

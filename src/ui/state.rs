@@ -218,6 +218,8 @@ pub struct AppState {
     pub remembered_device_code: Option<(String, String)>,
     url_to_open: Option<String>,
     pub subscriptions: Vec<SubscriptionNode>,
+    /// The tenants the identity can reach (names for the tree).
+    pub tenants: Vec<crate::azure::models::Tenant>,
     pub subscriptions_status: LoadStatus,
     pub selected_vault: Option<VaultUri>,
     pub secret_lists: HashMap<VaultUri, SecretList>,
@@ -256,6 +258,7 @@ impl AppState {
         self.pending
             .retain(|_, pending| matches!(pending, Pending::SignIn | Pending::SignOut));
         self.subscriptions.clear();
+        self.tenants.clear();
         self.subscriptions_status = LoadStatus::NotLoaded;
         self.selected_vault = None;
         self.secret_lists.clear();
@@ -375,10 +378,22 @@ impl AppState {
                 self.sign_in = SignInState::SignedIn(identity);
                 self.load_subscriptions(sink);
             }
+            (Pending::Subscriptions, EventKind::Tenants(tenants)) => self.tenants = tenants,
+            (Pending::Subscriptions, EventKind::TenantUnavailable { tenant_id, reason }) => {
+                let name = self
+                    .tenant_name(&tenant_id)
+                    .unwrap_or_else(|| tenant_id.clone());
+                self.notice = Some(Notice {
+                    text: format!("Tenant {name} was skipped: {reason}"),
+                    is_error: true,
+                });
+            }
             (Pending::Subscriptions, EventKind::SubscriptionsPage(page)) => {
                 for subscription in page {
                     let id = sink.send(Command::ListVaults {
                         subscription_id: subscription.subscription_id.clone(),
+                        tenant_id: Some(subscription.tenant_id.clone())
+                            .filter(|tenant| !tenant.is_empty()),
                     });
                     self.pending
                         .insert(id, Pending::Vaults(subscription.subscription_id.clone()));
@@ -577,21 +592,41 @@ impl AppState {
     }
 
     /// The selected vault's ARM id and its subscription's name.
-    fn selected_vault_arm(&self) -> Option<(String, Option<String>)> {
+    /// The selected vault's ARM id, its subscription's name and its tenant.
+    fn selected_vault_arm(&self) -> Option<(String, Option<String>, Option<String>)> {
         let summary = self.selected_vault_summary()?;
         let arm_id = summary.arm_id.clone()?;
-        let subscription_name = self
+        let subscription = self.subscriptions.iter().find(|node| {
+            Some(&node.subscription.subscription_id) == summary.subscription_id.as_ref()
+        });
+        let subscription_name = subscription.map(|node| node.subscription.display_name.clone());
+        let tenant = subscription
+            .map(|node| node.subscription.tenant_id.clone())
+            .filter(|tenant| !tenant.is_empty());
+        Some((arm_id, subscription_name, tenant))
+    }
+
+    /// A tenant's display name, when `/tenants` named it.
+    pub fn tenant_name(&self, tenant_id: &str) -> Option<String> {
+        self.tenants
+            .iter()
+            .find(|tenant| tenant.tenant_id.eq_ignore_ascii_case(tenant_id))
+            .map(crate::azure::models::Tenant::name)
+    }
+
+    /// Whether the tree holds subscriptions of more than one tenant.
+    pub fn spans_tenants(&self) -> bool {
+        let mut tenants = self
             .subscriptions
             .iter()
-            .find(|node| {
-                Some(&node.subscription.subscription_id) == summary.subscription_id.as_ref()
-            })
-            .map(|node| node.subscription.display_name.clone());
-        Some((arm_id, subscription_name))
+            .map(|node| node.subscription.tenant_id.to_ascii_lowercase());
+        tenants
+            .next()
+            .is_some_and(|first| tenants.any(|other| other != first))
     }
 
     fn load_access(&mut self, sink: &mut dyn CommandSink) {
-        let Some((arm_id, subscription_name)) = self.selected_vault_arm() else {
+        let Some((arm_id, subscription_name, tenant_id)) = self.selected_vault_arm() else {
             self.access.data_status = LoadStatus::Failed(
                 "ARM does not list this vault for you, so its access policies and role assignments cannot be read.".into(),
             );
@@ -602,13 +637,14 @@ impl AppState {
         let id = sink.send(Command::LoadVaultAccess {
             arm_id: arm_id.clone(),
             subscription_name,
+            tenant_id,
         });
         self.pending.insert(id, Pending::VaultAccess(arm_id));
         self.access.data_status = LoadStatus::Loading;
     }
 
     fn check_access(&mut self, principal: PrincipalRef, sink: &mut dyn CommandSink) {
-        let Some((arm_id, subscription_name)) = self.selected_vault_arm() else {
+        let Some((arm_id, subscription_name, tenant_id)) = self.selected_vault_arm() else {
             self.access.check_status = LoadStatus::Failed(
                 "ARM does not list this vault for you, so its access cannot be evaluated.".into(),
             );
@@ -619,6 +655,7 @@ impl AppState {
         let id = sink.send(Command::CheckAccess {
             arm_id: arm_id.clone(),
             subscription_name,
+            tenant_id,
             principal: principal.clone(),
             target: self.access.target(),
         });
@@ -630,7 +667,7 @@ impl AppState {
 
     fn show_access(&mut self, sink: &mut dyn CommandSink) {
         self.centre = CentreView::Access;
-        let arm_id = self.selected_vault_arm().map(|(arm_id, _)| arm_id);
+        let arm_id = self.selected_vault_arm().map(|(arm_id, ..)| arm_id);
         if self.access.vault_arm_id != arm_id {
             self.access.reset_for(arm_id);
         }
@@ -976,7 +1013,7 @@ mod tests {
         let (subs_id, command) = sink.sent[1].clone();
         assert_eq!(command, Command::ListSubscriptions);
         let subscription: Subscription = serde_json::from_value(serde_json::json!({
-            "subscriptionId": "s1", "displayName": "Prod"
+            "subscriptionId": "s1", "displayName": "Prod", "tenantId": "t1"
         }))
         .expect("sub");
         state.apply(
@@ -986,7 +1023,8 @@ mod tests {
         assert_eq!(
             sink.sent[2].1,
             Command::ListVaults {
-                subscription_id: "s1".into()
+                subscription_id: "s1".into(),
+                tenant_id: Some("t1".into()),
             }
         );
         state.apply(

@@ -37,12 +37,19 @@ pub fn tree_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
+            let spans_tenants = state.spans_tenants();
             for node in &state.subscriptions {
-                let title = format!(
+                let mut title = format!(
                     "{}  ({})",
                     node.subscription.display_name,
                     node.vaults.len()
                 );
+                if spans_tenants {
+                    let tenant = state
+                        .tenant_name(&node.subscription.tenant_id)
+                        .unwrap_or_else(|| node.subscription.tenant_id.clone());
+                    title.push_str(&format!("  · {tenant}"));
+                }
                 let header = egui::CollapsingHeader::new(RichText::new(title).strong())
                     .id_salt(&node.subscription.subscription_id)
                     .default_open(true)

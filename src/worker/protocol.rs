@@ -56,6 +56,8 @@ pub enum Command {
     ListSubscriptions,
     ListVaults {
         subscription_id: String,
+        /// The subscription's tenant (`None`: home).
+        tenant_id: Option<String>,
     },
     ListSecrets {
         vault: VaultUri,
@@ -72,6 +74,8 @@ pub enum Command {
     LoadVaultAccess {
         arm_id: String,
         subscription_name: Option<String>,
+        /// The vault's tenant (`None`: home).
+        tenant_id: Option<String>,
     },
     /// Users, groups and service principals matching a text.
     SearchPrincipals {
@@ -81,6 +85,7 @@ pub enum Command {
     CheckAccess {
         arm_id: String,
         subscription_name: Option<String>,
+        tenant_id: Option<String>,
         principal: PrincipalRef,
         target: Target,
     },
@@ -133,7 +138,9 @@ impl Command {
             }
             Self::SignOut => "signing out".into(),
             Self::ListSubscriptions => "listing subscriptions".into(),
-            Self::ListVaults { subscription_id } => {
+            Self::ListVaults {
+                subscription_id, ..
+            } => {
                 format!("listing vaults of subscription {subscription_id}")
             }
             Self::ListSecrets { vault } => format!("listing secrets of {}", vault.name()),
@@ -180,6 +187,13 @@ pub struct Event {
 pub enum EventKind {
     DeviceCode(DeviceCodePrompt),
     SignedIn(SignedInIdentity),
+    /// The tenants the identity can reach, before their subscriptions.
+    Tenants(Vec<crate::azure::models::Tenant>),
+    /// A tenant whose subscriptions could not be listed (MFA required, no access, …); the others go on.
+    TenantUnavailable {
+        tenant_id: String,
+        reason: String,
+    },
     SubscriptionsPage(Vec<Subscription>),
     VaultsPage {
         subscription_id: String,

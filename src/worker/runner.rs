@@ -17,6 +17,7 @@ use super::reply::Reply;
 pub use super::reply::Waker;
 use super::session::{Session, SessionSettings};
 use crate::auth::AuthError;
+use crate::auth::TokenCache;
 use crate::auth::azure_cli::azure_cli_credential;
 use crate::auth::device_code::{EntraClient, RefreshTokenCredential, RefreshTokenSink};
 use crate::auth::environment::{connection_string_credential, service_principal_from_environment};
@@ -183,9 +184,14 @@ impl AzureRunner {
         let session = match method {
             SignInMethod::AzureCli { tenant_id } => {
                 let label = tenant_id.clone().unwrap_or_else(|| "home".into());
-                let credential =
-                    azure_cli_credential(tenant_id, self.settings.azure_cli_search_path.clone())?;
-                Session::new(&self.settings, http, credential, &label)
+                let search_path = self.settings.azure_cli_search_path.clone();
+                let credential = azure_cli_credential(tenant_id, search_path.clone())?;
+                let cache = TokenCache::new(credential, &label).with_other_tenants(Arc::new(
+                    move |tenant: &str| {
+                        azure_cli_credential(Some(tenant.to_owned()), search_path.clone())
+                    },
+                ));
+                Session::with_cache(&self.settings, http, cache)
             }
             SignInMethod::DeviceCode { tenant, client_id } => {
                 let entra = EntraClient::new(
@@ -216,7 +222,11 @@ impl AzureRunner {
                     refresh_token,
                     self.rotation_sink(&key),
                 ));
-                let mut session = Session::new(&self.settings, http, credential, &tenant);
+                let mut session = Session::with_cache(
+                    &self.settings,
+                    http,
+                    multi_tenant_cache(credential, &tenant),
+                );
                 session.saved_as = Some(key);
                 session
             }
@@ -239,7 +249,11 @@ impl AzureRunner {
                     refresh_token,
                     self.rotation_sink(&key),
                 ));
-                let mut session = Session::new(&self.settings, http, credential, &tenant);
+                let mut session = Session::with_cache(
+                    &self.settings,
+                    http,
+                    multi_tenant_cache(credential, &tenant),
+                );
                 session.saved_as = Some(key.clone());
                 if let Err(error) = session.identity().await {
                     // A revoked or expired refresh token is useless: forget it.
@@ -322,18 +336,39 @@ impl AzureRunner {
             Command::SignOut => self.sign_out().await,
             Command::ListSubscriptions => {
                 let session = self.session().await?;
-                let mut next: Option<String> = None;
-                loop {
-                    let page = session.arm.list_subscriptions_page(next.as_deref()).await?;
-                    next = page.next().map(str::to_owned);
-                    reply.send(EventKind::SubscriptionsPage(page.value));
-                    if next.is_none() {
-                        return Ok(());
+                let home = session.tokens.home_tenant();
+                // Every reachable tenant, home first; without /tenants, the home tenant alone.
+                let mut tenants = match session.arm.list_tenants().await {
+                    Ok(tenants) => tenants,
+                    Err(error) => {
+                        tracing::warn!(%error, "tenants could not be listed; showing the home tenant only");
+                        Vec::new()
+                    }
+                };
+                tenants.sort_by_key(|tenant| Some(tenant.tenant_id.to_ascii_lowercase()) != home);
+                reply.send(EventKind::Tenants(tenants.clone()));
+                list_subscriptions(&session, None, reply).await?;
+                for tenant in tenants
+                    .iter()
+                    .filter(|tenant| Some(tenant.tenant_id.to_ascii_lowercase()) != home)
+                {
+                    let in_tenant = session.for_tenant(Some(&tenant.tenant_id));
+                    if let Err(error) =
+                        list_subscriptions(&in_tenant, Some(&tenant.tenant_id), reply).await
+                    {
+                        reply.send(EventKind::TenantUnavailable {
+                            tenant_id: tenant.tenant_id.clone(),
+                            reason: error.to_string(),
+                        });
                     }
                 }
+                Ok(())
             }
-            Command::ListVaults { subscription_id } => {
-                let session = self.session().await?;
+            Command::ListVaults {
+                subscription_id,
+                tenant_id,
+            } => {
+                let session = self.session().await?.for_tenant(tenant_id.as_deref());
                 let mut next: Option<String> = None;
                 loop {
                     let page = session
@@ -398,8 +433,9 @@ impl AzureRunner {
             Command::LoadVaultAccess {
                 arm_id,
                 subscription_name,
+                tenant_id,
             } => {
-                let session = self.session().await?;
+                let session = self.session().await?.for_tenant(tenant_id.as_deref());
                 let data = load_vault_access(&session, &arm_id, subscription_name).await?;
                 reply.send(EventKind::VaultAccess {
                     arm_id,
@@ -416,10 +452,11 @@ impl AzureRunner {
             Command::CheckAccess {
                 arm_id,
                 subscription_name,
+                tenant_id,
                 principal,
                 target,
             } => {
-                let session = self.session().await?;
+                let session = self.session().await?.for_tenant(tenant_id.as_deref());
                 let mut data = load_vault_access(&session, &arm_id, subscription_name).await?;
                 let subject = resolve_subject(&session, &principal, &mut data).await?;
                 let evaluation = crate::access::evaluate(&data, &subject, &target);
@@ -443,6 +480,32 @@ impl AzureRunner {
                 });
                 Ok(())
             }
+        }
+    }
+}
+
+/// A cache whose other tenants redeem the same refresh token at their own endpoints.
+fn multi_tenant_cache(credential: Arc<RefreshTokenCredential>, tenant_label: &str) -> TokenCache {
+    let home = credential.clone();
+    TokenCache::new(credential, tenant_label).with_other_tenants(Arc::new(move |tenant: &str| {
+        Ok(Arc::new(home.for_tenant(tenant)) as Arc<dyn azure_core::credentials::TokenCredential>)
+    }))
+}
+
+/// Streams the subscriptions one tenant's token sees (`tenant` `None`: home).
+async fn list_subscriptions(
+    session: &Session,
+    tenant: Option<&str>,
+    reply: &Reply,
+) -> Result<(), FailureReason> {
+    let arm = session.arm.for_tenant(tenant);
+    let mut next: Option<String> = None;
+    loop {
+        let page = arm.list_subscriptions_page(next.as_deref()).await?;
+        next = page.next().map(str::to_owned);
+        reply.send(EventKind::SubscriptionsPage(page.value));
+        if next.is_none() {
+            return Ok(());
         }
     }
 }

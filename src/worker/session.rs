@@ -72,8 +72,17 @@ impl Session {
         credential: Arc<dyn TokenCredential>,
         tenant_label: &str,
     ) -> Self {
+        Self::with_cache(settings, http, TokenCache::new(credential, tenant_label))
+    }
+
+    /// A session on a prepared cache (one that can reach other tenants, say).
+    pub fn with_cache(
+        settings: &SessionSettings,
+        http: reqwest::Client,
+        cache: TokenCache,
+    ) -> Self {
         let pipeline = Pipeline::new(http, settings.retry);
-        let tokens = Arc::new(TokenCache::new(credential, tenant_label));
+        let tokens = Arc::new(cache);
         Self {
             cloud: settings.cloud.clone(),
             arm: ArmClient::new(pipeline.clone(), tokens.clone(), &settings.cloud),
@@ -84,9 +93,24 @@ impl Session {
         }
     }
 
-    /// Who we are, from the claims of an ARM token.
+    /// Who we are, from the claims of an ARM token; also teaches the cache the home tenant id.
     pub async fn identity(&self) -> Result<SignedInIdentity, AzureError> {
         let token = self.tokens.token(&self.cloud.arm_scope).await?;
-        Ok(SignedInIdentity::from_access_token(token.token.secret()).unwrap_or_default())
+        let identity =
+            SignedInIdentity::from_access_token(token.token.secret()).unwrap_or_default();
+        if let Some(tenant) = &identity.tid {
+            self.tokens.set_home_tenant(tenant);
+        }
+        Ok(identity)
+    }
+
+    /// This session with ARM and Graph bound to `tenant` (`None`: home). Key Vault picks the tenant from
+    /// each vault's challenge by itself.
+    pub fn for_tenant(&self, tenant: Option<&str>) -> Session {
+        Session {
+            arm: self.arm.for_tenant(tenant),
+            graph: self.graph.for_tenant(tenant),
+            ..self.clone()
+        }
     }
 }

@@ -56,7 +56,8 @@ pub fn step_until(
 }
 
 /// Every demo vault, in both subscriptions.
-pub const DEMO_VAULTS: [&str; 8] = [
+pub const DEMO_VAULTS: [&str; 9] = [
+    "kv-fabrikam-partner",
     "kv-dev-sandbox",
     "kv-dev-shared",
     "kv-loadtest-5k",
