@@ -16,11 +16,16 @@ use vaultscope::emulator::faults::Faults;
 use vaultscope::emulator::{Emulator, EmulatorConfig, seed};
 use vaultscope::ui::VaultscopeApp;
 use vaultscope::ui::app::REMEMBERED_SIGN_IN_KEY;
+use vaultscope::ui::state::SignInForm;
 use vaultscope::worker::{SessionSettings, SignInMethod, spawn_worker};
 
 /// The Azure CLI's public client id, the default for device-code sign-in (it is pre-authorized for ARM,
 /// Key Vault and Graph in every tenant).
 const AZURE_CLI_CLIENT_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
+
+/// The demo's CI service principal (ci-pipeline in `assets/demo-cloud.json`) and its seeded demo secret.
+const DEMO_CI_CLIENT_ID: &str = "be5b3a4f-9c8d-4f77-9a2b-7e8d9cab1ac8";
+const DEMO_CI_SECRET: &str = "demo-ci-secret-not-for-production";
 
 /// The public client id the demo signs in with (the emulator accepts any public client).
 const DEMO_CLIENT_ID: &str = "5e1c0d4a-9b7f-4d2e-8a63-0c1e2d3f4a5b";
@@ -85,6 +90,10 @@ enum Commands {
         /// Added latency per emulator response, in milliseconds.
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
+        /// Show the sign-in screen instead of signing in as the demo user. The demo environment then plays
+        /// an Azure app: the emulator's managed identity, the CI service principal and a connection string.
+        #[arg(long)]
+        choose_sign_in: bool,
     },
     /// Run the local Azure emulator alone over HTTPS, for scripts, other clients and benchmarks.
     Emulator {
@@ -165,7 +174,10 @@ fn main() -> anyhow::Result<()> {
             });
             run_gui(&runtime, cloud, sign_in, GuiMode::Azure)
         }
-        Some(Commands::Demo { latency_ms }) => {
+        Some(Commands::Demo {
+            latency_ms,
+            choose_sign_in,
+        }) => {
             let mut config = EmulatorConfig::demo()?;
             config.latency = Duration::from_millis(latency_ms);
             let emulator = runtime
@@ -176,7 +188,12 @@ fn main() -> anyhow::Result<()> {
                 tenant: emulator.demo_tenant_id(),
                 client_id: DEMO_CLIENT_ID.to_owned(),
             };
-            let result = run_gui(&runtime, cloud, Some(sign_in), GuiMode::Demo);
+            let mode = GuiMode::Demo {
+                tenant: emulator.demo_tenant_id(),
+                environment: demo_environment(&emulator),
+            };
+            let sign_in = (!choose_sign_in).then_some(sign_in);
+            let result = run_gui(&runtime, cloud, sign_in, mode);
             drop(emulator);
             result
         }
@@ -232,10 +249,39 @@ fn main() -> anyhow::Result<()> {
 }
 
 /// Real Azure, or the built-in demo (which keeps its own window state and never touches the OS keyring).
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 enum GuiMode {
     Azure,
-    Demo,
+    Demo {
+        tenant: String,
+        /// Variables the demo's sign-in screen sees, as if the app ran on Azure.
+        environment: Vec<(String, String)>,
+    },
+}
+
+/// The environment of an app "running in" the emulator: its managed identity endpoints, the CI service
+/// principal (a demo secret, seeded) and a connection string naming the managed identity.
+fn demo_environment(emulator: &Emulator) -> Vec<(String, String)> {
+    let mut environment: Vec<(String, String)> = emulator
+        .managed_identity_environment()
+        .into_iter()
+        .filter(|(name, _)| matches!(*name, "IDENTITY_ENDPOINT" | "IDENTITY_HEADER"))
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    environment.extend(
+        [
+            ("AZURE_TENANT_ID", emulator.demo_tenant_id()),
+            ("AZURE_CLIENT_ID", DEMO_CI_CLIENT_ID.to_owned()),
+            ("AZURE_CLIENT_SECRET", DEMO_CI_SECRET.to_owned()),
+            (
+                "AZURE_AUTHORITY_HOST",
+                format!("https://login.localhost:{}", emulator.port()),
+            ),
+            ("AzureServicesAuthConnectionString", "RunAs=App".to_owned()),
+        ]
+        .map(|(name, value)| (name.to_owned(), value)),
+    );
+    environment
 }
 
 /// Opens the window. `sign_in` `None`: a remembered device-code sign-in if there is one, else the
@@ -259,7 +305,10 @@ fn run_gui(
     };
     let cloud_label = cloud.display_name().to_owned();
     let mut settings = SessionSettings::new(cloud);
-    settings.environment = EnvironmentSnapshot::from_process();
+    settings.environment = match &mode {
+        GuiMode::Azure => EnvironmentSnapshot::from_process(),
+        GuiMode::Demo { environment, .. } => EnvironmentSnapshot::from_pairs(environment.clone()),
+    };
     if mode == GuiMode::Azure {
         settings.refresh_tokens = match RefreshTokenStore::platform() {
             Ok(store) => Some(store),
@@ -270,10 +319,19 @@ fn run_gui(
         };
     }
     let methods = sign_in_methods(&settings.environment, None);
+    let remember = mode == GuiMode::Azure;
     let handle = runtime.handle().clone();
     let app_name = match mode {
         GuiMode::Azure => "Vaultscope",
-        GuiMode::Demo => "Vaultscope demo",
+        GuiMode::Demo { .. } => "Vaultscope demo",
+    };
+    let form = match &mode {
+        GuiMode::Azure => SignInForm::default(),
+        GuiMode::Demo { tenant, .. } => SignInForm {
+            tenant: tenant.clone(),
+            client_id: DEMO_CLIENT_ID.to_owned(),
+            ..SignInForm::default()
+        },
     };
     eframe::run_native(
         app_name,
@@ -289,13 +347,16 @@ fn run_gui(
                 .storage
                 .and_then(|storage| eframe::get_value(storage, REMEMBERED_SIGN_IN_KEY))
                 .flatten();
+            // The demo's emulator is new each time, so only real Azure has a sign-in worth resuming.
             let sign_in = sign_in.or_else(|| {
                 remembered
+                    .filter(|_| remember)
                     .map(|(tenant, client_id)| SignInMethod::SavedDeviceCode { tenant, client_id })
             });
             Ok(Box::new(
                 VaultscopeApp::new(worker, events, sign_in, cloud_label)
-                    .with_sign_in_methods(methods),
+                    .with_sign_in_methods(methods)
+                    .with_sign_in_form(form),
             ))
         }),
     )

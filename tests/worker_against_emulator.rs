@@ -74,6 +74,28 @@ fn lists_vaults_pages_through_five_thousand_secrets_and_reads_a_value() {
         })
         .sum();
     assert_eq!(partner_secrets, 3);
+    // In the guest tenant, "me" is the guest account, with its own role assignments.
+    let id = worker.send(Command::CheckAccess {
+        arm_id: partner.arm_id.clone().expect("ARM id"),
+        subscription_name: None,
+        tenant_id: Some("b2d4f6a8-1c3e-4a5b-9d7f-0e2c4a6b8d0f".into()),
+        principal: vaultscope::worker::PrincipalRef::Me,
+        target: vaultscope::access::Target::Vault,
+    });
+    let (seen, outcome) = wait_for(&events, id);
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    let evaluation = seen
+        .into_iter()
+        .find_map(|kind| match kind {
+            EventKind::AccessChecked { evaluation, .. } => Some(evaluation),
+            _ => None,
+        })
+        .expect("evaluation");
+    assert_eq!(evaluation.principal.name(), "Ada Operator (guest)");
+    let get = evaluation
+        .verdict(vaultscope::access::ObjectType::Secret, "get")
+        .expect("get");
+    assert!(get.allowed, "{}", get.explanation("Ada"));
     let big = vaults
         .iter()
         .find(|vault| vault.name == "kv-loadtest-5k")

@@ -91,7 +91,7 @@ pub fn sign_in_methods(
             looks_available: matches!(connection_string, Some(Ok(_))),
             finding: match connection_string {
                 None => "not set".to_owned(),
-                Some(Ok(method)) => format!("set: {method:?}"),
+                Some(Ok(method)) => format!("set: {}", method.describe()),
                 Some(Err(error)) => error.to_string(),
             },
         },

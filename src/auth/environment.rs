@@ -230,6 +230,26 @@ impl std::fmt::Debug for ConnectionStringMethod {
     }
 }
 
+impl ConnectionStringMethod {
+    /// What it signs in with, in words (never the key).
+    pub fn describe(&self) -> String {
+        match self {
+            Self::AzureCli => "RunAs=Developer, the Azure CLI".to_owned(),
+            Self::ManagedIdentity { client_id: None } => {
+                "RunAs=App, the system-assigned managed identity".to_owned()
+            }
+            Self::ManagedIdentity {
+                client_id: Some(id),
+            } => format!("RunAs=App, the user-assigned managed identity {id}"),
+            Self::ClientSecret {
+                tenant_id,
+                client_id,
+                ..
+            } => format!("RunAs=App, app {client_id} with a key, tenant {tenant_id}"),
+        }
+    }
+}
+
 /// Parses the connection string; anything but the four supported forms is "not supported: …".
 pub fn parse_connection_string(text: &SecretString) -> Result<ConnectionStringMethod, AuthError> {
     let mut fields: BTreeMap<String, String> = BTreeMap::new();

@@ -55,6 +55,12 @@ impl VaultscopeApp {
         self
     }
 
+    /// Pre-fills the sign-in screen's fields.
+    pub fn with_sign_in_form(mut self, form: super::state::SignInForm) -> Self {
+        self.state.sign_in_form = form;
+        self
+    }
+
     /// The device-code sign-in to remember (tenant, client id), for eframe persistence.
     pub fn remembered_device_code(&self) -> Option<(String, String)> {
         self.state.remembered_device_code.clone()

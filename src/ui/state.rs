@@ -376,6 +376,7 @@ impl AppState {
                     _ => None,
                 };
                 self.sign_in = SignInState::SignedIn(identity);
+                self.notice = None;
                 self.load_subscriptions(sink);
             }
             (Pending::Subscriptions, EventKind::Tenants(tenants)) => self.tenants = tenants,

@@ -94,7 +94,7 @@ pub async fn resolve_subject(
 ) -> Result<Subject, FailureReason> {
     let (object, tenant_id) = match principal {
         PrincipalRef::Me => {
-            let me = session.identity().await?;
+            let me = session.identity_here().await?;
             let object_id = me.oid.clone().ok_or_else(|| {
                 FailureReason::Internal("the sign-in token carries no object id (oid)".into())
             })?;

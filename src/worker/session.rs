@@ -61,6 +61,8 @@ pub struct Session {
     pub arm: ArmClient,
     pub keyvault: KeyVaultClient,
     pub graph: GraphClient,
+    /// The tenant ARM and Graph are bound to (`None`: home).
+    pub tenant: Option<String>,
     /// The keyring entry of this session's refresh token, for sign-out.
     pub saved_as: Option<crate::auth::refresh_store::RefreshTokenKey>,
 }
@@ -87,6 +89,7 @@ impl Session {
             cloud: settings.cloud.clone(),
             arm: ArmClient::new(pipeline.clone(), tokens.clone(), &settings.cloud),
             graph: GraphClient::new(pipeline.clone(), tokens.clone(), &settings.cloud),
+            tenant: None,
             saved_as: None,
             keyvault: KeyVaultClient::new(pipeline, tokens.clone()),
             tokens,
@@ -110,7 +113,17 @@ impl Session {
         Session {
             arm: self.arm.for_tenant(tenant),
             graph: self.graph.for_tenant(tenant),
+            tenant: tenant.map(str::to_owned),
             ..self.clone()
         }
+    }
+
+    /// Who we are in the bound tenant (a guest has another object id there), from an ARM token's claims.
+    pub async fn identity_here(&self) -> Result<SignedInIdentity, AzureError> {
+        let token = self
+            .tokens
+            .token_in(self.tenant.as_deref(), &self.cloud.arm_scope)
+            .await?;
+        Ok(SignedInIdentity::from_access_token(token.token.secret()).unwrap_or_default())
     }
 }
