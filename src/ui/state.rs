@@ -1007,6 +1007,38 @@ mod tests {
     }
 
     #[test]
+    fn the_sign_in_screen_cancels_signs_in_and_signs_out() {
+        let mut sink = RecordingSink::default();
+        let mut state = AppState::new(None);
+        state.start(&mut sink);
+        assert!(sink.sent.is_empty(), "no method: the sign-in screen waits");
+        let method = SignInMethod::DeviceCode {
+            tenant: "t".into(),
+            client_id: "c".into(),
+        };
+        state.handle(Intent::SignInWith(method.clone()), &mut sink);
+        let (sign_in, command) = sink.sent[0].clone();
+        assert_eq!(command, Command::SignIn(method));
+        state.handle(Intent::CancelSignIn, &mut sink);
+        assert_eq!(sink.cancelled, [sign_in]);
+        assert!(matches!(state.sign_in, SignInState::NotStarted));
+        state.apply(
+            event(sign_in, EventKind::Finished(Outcome::Cancelled)),
+            &mut sink,
+        );
+        assert!(matches!(state.sign_in, SignInState::NotStarted));
+
+        let mut state = signed_in_state(&mut sink);
+        state.handle(Intent::SignOut, &mut sink);
+        assert_eq!(
+            sink.sent.last().map(|(_, command)| command),
+            Some(&Command::SignOut)
+        );
+        assert!(matches!(state.sign_in, SignInState::NotStarted));
+        assert!(state.subscriptions.is_empty() && state.sign_in_method.is_none());
+    }
+
+    #[test]
     fn sign_in_loads_subscriptions_then_vaults_of_each() {
         let mut sink = RecordingSink::default();
         let mut state = signed_in_state(&mut sink);
