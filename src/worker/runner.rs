@@ -217,18 +217,7 @@ impl AzureRunner {
                     // Signing in still works; only the next launch will ask again.
                     tracing::warn!(%error, "the sign-in is not remembered");
                 }
-                let credential = Arc::new(RefreshTokenCredential::new(
-                    entra,
-                    refresh_token,
-                    self.rotation_sink(&key),
-                ));
-                let mut session = Session::with_cache(
-                    &self.settings,
-                    http,
-                    multi_tenant_cache(credential, &tenant),
-                );
-                session.saved_as = Some(key);
-                session
+                self.refresh_token_session(http, entra, refresh_token, key)
             }
             SignInMethod::SavedDeviceCode { tenant, client_id } => {
                 let key = self.refresh_token_key(&tenant, &client_id);
@@ -244,17 +233,7 @@ impl AzureRunner {
                     tenant.clone(),
                     client_id,
                 );
-                let credential = Arc::new(RefreshTokenCredential::new(
-                    entra,
-                    refresh_token,
-                    self.rotation_sink(&key),
-                ));
-                let mut session = Session::with_cache(
-                    &self.settings,
-                    http,
-                    multi_tenant_cache(credential, &tenant),
-                );
-                session.saved_as = Some(key.clone());
+                let session = self.refresh_token_session(http, entra, refresh_token, key.clone());
                 if let Err(error) = session.identity().await {
                     // A revoked or expired refresh token is useless: forget it.
                     if matches!(&error, AzureError::Auth(AuthError::Credential(text)) if text.contains("invalid_grant"))
@@ -318,6 +297,26 @@ impl AzureRunner {
                 tracing::warn!(%error, "the rotated refresh token was not saved");
             }
         }))
+    }
+
+    /// A session on a device-code account's refresh token, saved under `key` as it rotates, reaching the
+    /// account's other tenants with the same token.
+    fn refresh_token_session(
+        &self,
+        http: reqwest::Client,
+        entra: EntraClient,
+        refresh_token: secrecy::SecretString,
+        key: RefreshTokenKey,
+    ) -> Session {
+        let credential = Arc::new(RefreshTokenCredential::new(
+            entra,
+            refresh_token,
+            self.rotation_sink(&key),
+        ));
+        let cache = multi_tenant_cache(credential, &key.tenant);
+        let mut session = Session::with_cache(&self.settings, http, cache);
+        session.saved_as = Some(key);
+        session
     }
 
     async fn sign_out(&self) -> Result<(), FailureReason> {
