@@ -55,6 +55,9 @@ struct Cli {
     /// The Azure cloud.
     #[arg(long, value_enum, default_value_t = CloudChoice::Public)]
     cloud: CloudChoice,
+    /// Seconds a copied secret value stays on the clipboard (cleared only if it is still ours).
+    #[arg(long, global = true, default_value_t = 30)]
+    clear_clipboard_after: u64,
 }
 
 /// The sign-in methods of `--sign-in`.
@@ -172,7 +175,13 @@ fn main() -> anyhow::Result<()> {
                 SignInChoice::Environment => SignInMethod::EnvironmentServicePrincipal,
                 SignInChoice::ConnectionString => SignInMethod::ConnectionString,
             });
-            run_gui(&runtime, cloud, sign_in, GuiMode::Azure)
+            run_gui(
+                &runtime,
+                cloud,
+                sign_in,
+                GuiMode::Azure,
+                Duration::from_secs(cli.clear_clipboard_after),
+            )
         }
         Some(Commands::Demo {
             latency_ms,
@@ -193,7 +202,13 @@ fn main() -> anyhow::Result<()> {
                 environment: demo_environment(&emulator),
             };
             let sign_in = (!choose_sign_in).then_some(sign_in);
-            let result = run_gui(&runtime, cloud, sign_in, mode);
+            let result = run_gui(
+                &runtime,
+                cloud,
+                sign_in,
+                mode,
+                Duration::from_secs(cli.clear_clipboard_after),
+            );
             drop(emulator);
             result
         }
@@ -291,6 +306,7 @@ fn run_gui(
     cloud: CloudProfile,
     sign_in: Option<SignInMethod>,
     mode: GuiMode,
+    clear_clipboard_after: Duration,
 ) -> anyhow::Result<()> {
     let icon = eframe::icon_data::from_png_bytes(include_bytes!("../assets/icon.png"))
         .context("the bundled icon is not a valid PNG")?;
@@ -356,7 +372,8 @@ fn run_gui(
             Ok(Box::new(
                 VaultscopeApp::new(worker, events, sign_in, cloud_label)
                     .with_sign_in_methods(methods)
-                    .with_sign_in_form(form),
+                    .with_sign_in_form(form)
+                    .with_clipboard_clear_after(clear_clipboard_after),
             ))
         }),
     )

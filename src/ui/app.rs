@@ -7,6 +7,7 @@ use egui::Ui;
 use secrecy::ExposeSecret;
 
 use super::access_state::CentreView;
+use super::clipboard::{ClipboardBackend, ClipboardGuard, CopyOutcome, SystemClipboard};
 use super::state::{AppState, Intent, SignInState};
 use super::{access_panel, details_panel, secrets_panel, sign_in_panel, status_bar, tree_panel};
 use crate::worker::{Event, SignInMethod, WorkerHandle};
@@ -26,6 +27,9 @@ pub struct VaultscopeApp {
     cloud_label: String,
     filter_cache: FilterCache,
     started: bool,
+    /// Opened at the first secret copy (no clipboard thread until then).
+    clipboard: Option<ClipboardGuard>,
+    clear_clipboard_after: std::time::Duration,
 }
 
 impl VaultscopeApp {
@@ -43,6 +47,51 @@ impl VaultscopeApp {
             cloud_label: cloud_label.into(),
             filter_cache: FilterCache::default(),
             started: false,
+            clipboard: None,
+            clear_clipboard_after: super::clipboard::DEFAULT_CLEAR_AFTER,
+        }
+    }
+
+    /// How long a copied secret value stays on the clipboard.
+    pub fn with_clipboard_clear_after(mut self, delay: std::time::Duration) -> Self {
+        self.clear_clipboard_after = delay;
+        self
+    }
+
+    /// Puts this frame's copy on the clipboard: identifiers through egui, secret values through the
+    /// guard (out of history, cleared later); and clears a copied value when its time is up.
+    fn handle_clipboard(&mut self, ctx: &egui::Context) {
+        if let Some(request) = self.state.take_clipboard_request() {
+            if request.is_secret {
+                let delay = self.clear_clipboard_after;
+                let guard = self.clipboard.get_or_insert_with(|| {
+                    let backend = SystemClipboard::open()
+                        .map(|clipboard| Box::new(clipboard) as Box<dyn ClipboardBackend>);
+                    ClipboardGuard::new(backend, delay)
+                });
+                match guard.copy_secret(&request.text, std::time::Instant::now()) {
+                    CopyOutcome::WillClear(after) => {
+                        if let Some(notice) = &self.state.notice {
+                            let text = format!("{}; clears in {} s", notice.text, after.as_secs());
+                            self.state.set_notice(text, false);
+                        }
+                    }
+                    CopyOutcome::NoClipboard => {
+                        ctx.copy_text(request.text.expose_secret().to_owned());
+                    }
+                    CopyOutcome::Failed(error) => {
+                        self.state
+                            .set_notice(format!("Could not copy the value: {error}"), true);
+                    }
+                }
+            } else {
+                ctx.copy_text(request.text.expose_secret().to_owned());
+            }
+        }
+        if let Some(guard) = self.clipboard.as_mut()
+            && let Some(remaining) = guard.tick(std::time::Instant::now())
+        {
+            ctx.request_repaint_after(remaining);
         }
     }
 
@@ -137,9 +186,8 @@ impl VaultscopeApp {
         if let Some(url) = self.state.take_url_to_open() {
             ui.ctx().open_url(egui::OpenUrl::new_tab(url));
         }
-        if let Some(request) = self.state.take_clipboard_request() {
-            ui.ctx().copy_text(request.text.expose_secret().to_owned());
-        }
+        let ctx = ui.ctx().clone();
+        self.handle_clipboard(&ctx);
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod access_panel;
 pub mod access_state;
 pub mod app;
+pub mod clipboard;
 pub mod details_panel;
 pub mod format;
 pub mod secrets_panel;

@@ -204,6 +204,8 @@ pub struct Notice {
 /// Text to put on the clipboard this frame; the app hands it to egui.
 pub struct ClipboardRequest {
     pub text: SecretString,
+    /// A secret value: kept out of clipboard history and cleared after a delay.
+    pub is_secret: bool,
 }
 
 /// The whole UI state.
@@ -288,6 +290,14 @@ impl AppState {
     /// Number of requests still running (for the activity indicator).
     pub fn requests_in_flight(&self) -> usize {
         self.pending.len()
+    }
+
+    /// Replaces the status-bar notice (the app reports what the clipboard did).
+    pub fn set_notice(&mut self, text: impl Into<String>, is_error: bool) {
+        self.notice = Some(Notice {
+            text: text.into(),
+            is_error,
+        });
     }
 
     /// Takes the clipboard request of this frame, if any.
@@ -440,6 +450,7 @@ impl AppState {
                 if purpose == ValuePurpose::Copy {
                     self.clipboard = Some(ClipboardRequest {
                         text: SecretString::from(value.expose_secret()),
+                        is_secret: true,
                     });
                     self.notice = Some(Notice {
                         text: format!("Copied the value of {}", id.name),
@@ -839,6 +850,7 @@ impl AppState {
                 Some(value) if value.id == id => {
                     self.clipboard = Some(ClipboardRequest {
                         text: SecretString::from(value.value.expose_secret()),
+                        is_secret: true,
                     });
                     self.notice = Some(Notice {
                         text: format!("Copied the value of {}", id.name),
@@ -850,6 +862,7 @@ impl AppState {
             Intent::CopyText { what, text } => {
                 self.clipboard = Some(ClipboardRequest {
                     text: SecretString::from(text),
+                    is_secret: false,
                 });
                 self.notice = Some(Notice {
                     text: format!("Copied {what}"),
