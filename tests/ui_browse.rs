@@ -35,6 +35,10 @@ fn clicking_a_vault_lists_its_secrets_and_a_secret_shows_its_details() {
     harness.get_by_label("Copy URI");
     harness.get_by_label("Copy versioned URI");
     harness.get_by_label("Reveal value");
+    harness.get_by_label("Copy az command").click();
+    step_until(&mut harness, "the copy notice", |harness| {
+        harness.query_by_label("Copied the az command").is_some()
+    });
 }
 
 #[test]

@@ -88,6 +88,17 @@ fn copy_buttons_ui(ui: &mut Ui, id: &ObjectId, latest: Option<String>, intents: 
                 text: id.name.clone(),
             });
         }
+        let show = format!("az keyvault secret show --id {}", versioned.versioned());
+        if ui
+            .button("Copy az command")
+            .on_hover_text(&show)
+            .clicked()
+        {
+            intents.push(Intent::CopyText {
+                what: "the az command".into(),
+                text: show,
+            });
+        }
         let reference = id.app_service_reference(id.version.is_some());
         if ui
             .button("Copy App Service reference")
