@@ -98,3 +98,46 @@ fn sign_in_screen_lists_methods_signs_in_signs_out_and_switches_identity() {
     wait_for_vault_tree(&mut harness);
     harness.get_by_label_contains("Signed in as Ada Operator");
 }
+
+#[test]
+fn the_device_code_prompt_offers_copy_open_and_cancel() {
+    // An emulator that waits for someone to approve the code on its /device page.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut config = vaultscope::emulator::EmulatorConfig::demo().expect("config");
+    config.auto_approve_device_codes = false;
+    let emulator = runtime
+        .block_on(vaultscope::emulator::Emulator::start(config))
+        .expect("emulator");
+    let settings =
+        vaultscope::worker::SessionSettings::new(emulator.cloud_profile().expect("profile"));
+    let (worker, events) = spawn_worker(runtime.handle(), settings, Arc::new(|| {}));
+    let app = VaultscopeApp::new(
+        worker,
+        events,
+        vaultscope::worker::SignInMethod::DeviceCode {
+            tenant: emulator.demo_tenant_id(),
+            client_id: DEMO_CLIENT_ID.to_owned(),
+        },
+        "Local emulator",
+    );
+    let mut harness = harness_for(app);
+    step_until(&mut harness, "the device-code prompt", |harness| {
+        harness.query_by_label("Copy code").is_some()
+    });
+    harness.get_by_label("To sign in, open this page and enter the code:");
+    harness.get_by_label_contains("/device");
+    harness.get_by_label("Open in browser");
+    harness.get_by_label("Copy code").click();
+    step_until(&mut harness, "the copy notice", |harness| {
+        harness.query_by_label("Copied the sign-in code").is_some()
+    });
+    harness.get_by_label("Cancel").click();
+    step_until(&mut harness, "the sign-in screen", |harness| {
+        harness.query_by_label("Sign in with").is_some()
+    });
+    assert!(harness.query_by_label("Copy code").is_none());
+}

@@ -89,11 +89,7 @@ fn copy_buttons_ui(ui: &mut Ui, id: &ObjectId, latest: Option<String>, intents: 
             });
         }
         let show = format!("az keyvault secret show --id {}", versioned.versioned());
-        if ui
-            .button("Copy az command")
-            .on_hover_text(&show)
-            .clicked()
-        {
+        if ui.button("Copy az command").on_hover_text(&show).clicked() {
             intents.push(Intent::CopyText {
                 what: "the az command".into(),
                 text: show,
