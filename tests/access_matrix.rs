@@ -41,6 +41,13 @@ fn vault_probes() -> Vec<Probe> {
         (S, "get", Method::GET, "/secrets/{name}", None),
         (
             S,
+            "list versions",
+            Method::GET,
+            "/secrets/{name}/versions",
+            None,
+        ),
+        (
+            S,
             "set",
             Method::PUT,
             "/secrets/{name}",

@@ -46,7 +46,7 @@ fn access_tab_shows_assignments_and_checks_a_searched_principal() {
     harness.get_by_label("Dan Contractor (user)").click();
     step_until(&mut harness, "Dan's verdicts", |harness| {
         harness
-            .query_by_label_contains("Secrets: 0 of 8 secret operations allowed")
+            .query_by_label_contains("Secrets: 0 of 9 secret operations allowed")
             .is_some()
     });
     // Dan reads kv-prod-orders through nested groups, but nothing here: every secret operation denied,
@@ -100,13 +100,26 @@ fn a_403_while_browsing_opens_the_check_for_me_with_the_fix() {
     harness.get_by_label("Why? Check my access").click();
     step_until(&mut harness, "my verdicts", |harness| {
         harness
-            .query_by_label_contains("Secrets: 5 of 8 secret operations allowed")
+            .query_by_label_contains("Secrets: 5 of 9 secret operations allowed")
             .is_some()
     });
     harness.get_by_label_contains("Ada Operator (user, 0d5b7a91");
-    harness.get_by_label("Nothing grants Microsoft.KeyVault/vaults/secrets/readMetadata/action to Ada Operator or its groups");
-    harness.get_by_label(
-        "az keyvault set-policy --name kv-prod-web --resource-group rg-prod-app --object-id 0d5b7a91-3c2e-4f11-9a6b-1e2d3c4b5a61 --secret-permissions backup delete list recover restore set",
+    // Listing the vault and listing versions both need `list`: both denied, both fixed the same way.
+    assert_eq!(
+        harness
+            .query_all_by_label(
+                "Nothing grants Microsoft.KeyVault/vaults/secrets/readMetadata/action to Ada Operator or its groups"
+            )
+            .count(),
+        2
+    );
+    assert_eq!(
+        harness
+            .query_all_by_label(
+                "az keyvault set-policy --name kv-prod-web --resource-group rg-prod-app --object-id 0d5b7a91-3c2e-4f11-9a6b-1e2d3c4b5a61 --secret-permissions backup delete list recover restore set"
+            )
+            .count(),
+        2
     );
     harness.get_by_label("Copy fix for list").click();
     step_until(&mut harness, "the copy notice", |harness| {

@@ -250,10 +250,7 @@ impl AccessEvaluation {
     pub fn verdict(&self, object_type: ObjectType, permission: &str) -> Option<&Verdict> {
         self.verdicts.iter().find(|verdict| {
             verdict.operation.object_type == object_type
-                && verdict
-                    .operation
-                    .permission
-                    .eq_ignore_ascii_case(permission)
+                && verdict.operation.name.eq_ignore_ascii_case(permission)
         })
     }
 }
@@ -311,7 +308,7 @@ fn block_answer(permission: &RolePermission, data_action: &str) -> BlockAnswer {
 }
 
 /// Per role: which operations it grants and which it names but excludes, as bit sets over the index of
-/// `all_operations()` (44 < 64). Computed once per role, so the per-assignment work is a bit test.
+/// `all_operations()` (47 < 64). Computed once per role, so the per-assignment work is a bit test.
 struct RoleProfile<'a> {
     role: &'a RoleDefinition,
     grants: u64,

@@ -288,7 +288,12 @@ fn verdicts_table() {
                 Some(vec![]),
             ),
             secret("API-KEY"),
-            vec![(S, "get", true), (S, "list", false), (S, "set", false)],
+            vec![
+                (S, "get", true),
+                (S, "list", false),
+                (S, "list versions", true),
+                (S, "set", false),
+            ],
         ),
         (
             "object scope, another object: not granted",
@@ -442,7 +447,7 @@ fn verdicts_table() {
     ];
     for (what, data, target, expectations) in cases {
         let evaluation = evaluate(&data, &ben(), &target);
-        assert_eq!(evaluation.verdicts.len(), 44, "{what}");
+        assert_eq!(evaluation.verdicts.len(), 47, "{what}");
         for (object_type, permission, allowed) in expectations {
             let verdict = evaluation
                 .verdict(object_type, permission)
@@ -627,7 +632,7 @@ fn caveats_for_network_and_unreadable_deny_assignments() {
     );
     assert_eq!(
         evaluation.summary(ObjectType::Secret),
-        "0 of 8 secret operations allowed"
+        "0 of 9 secret operations allowed"
     );
 }
 

@@ -88,7 +88,7 @@ impl AccessEvaluation {
         self.principal.name()
     }
 
-    /// "3 of 8 secret operations allowed".
+    /// "3 of 9 secret operations allowed".
     pub fn summary(&self, object_type: super::ObjectType) -> String {
         let of_type: Vec<&Verdict> = self
             .verdicts

@@ -52,6 +52,9 @@ impl ObjectType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Operation {
     pub object_type: ObjectType,
+    /// What the explorer calls it (`get`, `list versions`); the permission name for all but
+    /// `list versions`, which needs `list` but, unlike listing, is checked on the one object.
+    pub name: &'static str,
     /// The access-policy permission name, lower case (`get`, `wrapkey`, `managecontacts`).
     pub permission: &'static str,
     /// The RBAC data action, without the `Microsoft.KeyVault/vaults/` prefix.
@@ -67,6 +70,15 @@ impl Operation {
     /// The full data action, e.g. `Microsoft.KeyVault/vaults/secrets/getSecret/action`.
     pub fn data_action(self) -> String {
         format!("{DATA_ACTION_PREFIX}{}", self.data_action_suffix)
+    }
+
+    /// The name shown in the UI (`wrapKey`, `list versions`).
+    pub fn label(self) -> &'static str {
+        match self.name {
+            "wrapkey" => "wrapKey",
+            "unwrapkey" => "unwrapKey",
+            other => other,
+        }
     }
 
     /// The name the Azure CLI and Portal show (`wrapKey`, `getrotationpolicy`), for `az` commands.
@@ -91,13 +103,13 @@ impl Operation {
         }
     }
 
-    /// Looks an operation up by object type and permission name (case-insensitive).
-    pub fn find(object_type: ObjectType, permission: &str) -> Option<Operation> {
+    /// Looks an operation up by object type and name (case-insensitive).
+    pub fn find(object_type: ObjectType, name: &str) -> Option<Operation> {
         object_type
             .operations()
             .iter()
             .copied()
-            .find(|operation| operation.permission.eq_ignore_ascii_case(permission))
+            .find(|operation| operation.name.eq_ignore_ascii_case(name))
     }
 }
 
@@ -109,6 +121,7 @@ const fn op(
 ) -> Operation {
     Operation {
         object_type,
+        name: permission,
         permission,
         data_action_suffix,
         vault_wide,
@@ -117,9 +130,22 @@ const fn op(
 
 use ObjectType::{Certificate as C, Key as K, Secret as S};
 
+/// Listing one object's versions: the `list` permission, checked on that object (an assignment scoped to
+/// the object grants it, unlike listing the vault).
+const fn list_versions(object_type: ObjectType, data_action_suffix: &'static str) -> Operation {
+    Operation {
+        object_type,
+        name: "list versions",
+        permission: "list",
+        data_action_suffix,
+        vault_wide: false,
+    }
+}
+
 const SECRET_OPERATIONS: &[Operation] = &[
     op(S, "get", "secrets/getSecret/action", false),
     op(S, "list", "secrets/readMetadata/action", true),
+    list_versions(S, "secrets/readMetadata/action"),
     op(S, "set", "secrets/setSecret/action", false),
     op(S, "delete", "secrets/delete", false),
     op(S, "recover", "secrets/recover/action", false),
@@ -131,6 +157,7 @@ const SECRET_OPERATIONS: &[Operation] = &[
 const KEY_OPERATIONS: &[Operation] = &[
     op(K, "get", "keys/read", false),
     op(K, "list", "keys/read", true),
+    list_versions(K, "keys/read"),
     op(K, "update", "keys/update/action", false),
     op(K, "create", "keys/create/action", false),
     op(K, "import", "keys/import/action", false),
@@ -154,6 +181,7 @@ const KEY_OPERATIONS: &[Operation] = &[
 const CERTIFICATE_OPERATIONS: &[Operation] = &[
     op(C, "get", "certificates/read", false),
     op(C, "list", "certificates/read", true),
+    list_versions(C, "certificates/read"),
     op(C, "update", "certificates/update/action", false),
     op(C, "create", "certificates/create/action", false),
     op(C, "import", "certificates/import/action", false),
@@ -221,8 +249,14 @@ mod tests {
             assert_eq!(operation.data_action(), data_action, "{permission}");
         }
         assert!(Operation::find(S, "wrapkey").is_none());
-        assert_eq!(SECRET_OPERATIONS.len(), 8);
-        assert_eq!(KEY_OPERATIONS.len(), 20);
-        assert_eq!(CERTIFICATE_OPERATIONS.len(), 16);
+        assert_eq!(SECRET_OPERATIONS.len(), 9);
+        assert_eq!(KEY_OPERATIONS.len(), 21);
+        assert_eq!(CERTIFICATE_OPERATIONS.len(), 17);
+        let versions = Operation::find(S, "list versions").expect("list versions");
+        assert_eq!((versions.permission, versions.vault_wide), ("list", false));
+        assert_eq!(
+            versions.data_action(),
+            "Microsoft.KeyVault/vaults/secrets/readMetadata/action"
+        );
     }
 }

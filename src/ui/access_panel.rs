@@ -246,9 +246,9 @@ fn evaluation_ui(
                     {
                         let is_highlight = access.highlight.as_ref().is_some_and(|highlight| {
                             highlight.object_type == object_type
-                                && highlight.permission == verdict.operation.permission
+                                && highlight.permission == verdict.operation.name
                         });
-                        let name = RichText::new(verdict.operation.cli_permission()).monospace();
+                        let name = RichText::new(verdict.operation.label()).monospace();
                         ui.label(if is_highlight {
                             name.strong().underline()
                         } else {
@@ -271,7 +271,7 @@ fn evaluation_ui(
                                 if ui
                                     .small_button(format!(
                                         "Copy fix for {}",
-                                        verdict.operation.cli_permission()
+                                        verdict.operation.label()
                                     ))
                                     .on_hover_text("Copy this az command")
                                     .clicked()

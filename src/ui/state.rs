@@ -544,7 +544,16 @@ impl AppState {
             Pending::VaultAccess(_) => self.access.data_status = status,
             Pending::PrincipalSearch(_) => self.access.search_status = status,
             Pending::AccessCheck(_) => self.access.check_status = status,
-            Pending::Versions(..) => self.versions.status = status,
+            Pending::Versions(vault, name) => {
+                if let Outcome::Failed(error) = &outcome {
+                    let target = Target::Object {
+                        object_type: ObjectType::Secret,
+                        name,
+                    };
+                    self.note_forbidden(error, &vault, ObjectType::Secret, "list versions", target);
+                }
+                self.versions.status = status;
+            }
             Pending::Value(id, purpose) => {
                 if let Outcome::Failed(error) = &outcome {
                     let target = Target::Object {
