@@ -1029,6 +1029,59 @@ mod tests {
     }
 
     #[test]
+    fn a_permission_403_offers_the_access_check_for_that_operation() {
+        let mut sink = RecordingSink::default();
+        let mut state = signed_in_state(&mut sink);
+        let vault = VaultUri::parse(V1).expect("uri");
+        state.handle(Intent::SelectVault(vault.clone()), &mut sink);
+        let (list_id, _) = sink.sent.last().cloned().expect("list");
+        state.apply(
+            event(list_id, EventKind::Finished(Outcome::Done)),
+            &mut sink,
+        );
+        state.handle(Intent::SelectSecret("api-key".into()), &mut sink);
+        let (versions_id, _) = sink.sent.last().cloned().expect("versions");
+        let forbidden = |inner: &str| WorkerError {
+            operation: "listing versions".into(),
+            source: FailureReason::Azure(crate::azure::AzureError::Service {
+                service: crate::azure::Service::KeyVault,
+                status: 403,
+                code: "Forbidden".into(),
+                message: "Caller is not authorized".into(),
+                inner_code: Some(inner.into()),
+            }),
+        };
+        state.apply(
+            event(
+                versions_id,
+                EventKind::Finished(Outcome::Failed(forbidden("ForbiddenByRbac"))),
+            ),
+            &mut sink,
+        );
+        let noted = state.forbidden.clone().expect("noted");
+        assert_eq!(noted.operation.permission, "list versions");
+        assert_eq!(
+            noted.target,
+            Target::Object {
+                object_type: ObjectType::Secret,
+                name: "api-key".into()
+            }
+        );
+        // A firewall 403 is not a permission problem: nothing to check.
+        state.forbidden = None;
+        state.handle(Intent::SelectSecret("other".into()), &mut sink);
+        let (versions_id, _) = sink.sent.last().cloned().expect("versions");
+        state.apply(
+            event(
+                versions_id,
+                EventKind::Finished(Outcome::Failed(forbidden("ForbiddenByFirewall"))),
+            ),
+            &mut sink,
+        );
+        assert!(state.forbidden.is_none());
+    }
+
+    #[test]
     fn the_sign_in_screen_cancels_signs_in_and_signs_out() {
         let mut sink = RecordingSink::default();
         let mut state = AppState::new(None);
