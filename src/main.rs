@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use vaultscope::auth::availability::sign_in_methods;
+use vaultscope::auth::device_code::AZURE_CLI_CLIENT_ID;
 use vaultscope::auth::environment::EnvironmentSnapshot;
 use vaultscope::auth::managed_identity::UserAssignedId;
 use vaultscope::auth::refresh_store::RefreshTokenStore;
@@ -18,10 +19,6 @@ use vaultscope::ui::VaultscopeApp;
 use vaultscope::ui::app::REMEMBERED_SIGN_IN_KEY;
 use vaultscope::ui::state::SignInForm;
 use vaultscope::worker::{SessionSettings, SignInMethod, spawn_worker};
-
-/// The Azure CLI's public client id, the default for device-code sign-in (it is pre-authorized for ARM,
-/// Key Vault and Graph in every tenant).
-const AZURE_CLI_CLIENT_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 
 /// The demo's CI service principal (ci-pipeline in `assets/demo-cloud.json`) and its seeded demo secret.
 const DEMO_CI_CLIENT_ID: &str = "be5b3a4f-9c8d-4f77-9a2b-7e8d9cab1ac8";

@@ -5,7 +5,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use reqwest::{Client, Method};
 use serde_json::{Value, json};
@@ -108,11 +107,7 @@ impl Matrix {
     fn start() -> Self {
         let cloud = TestCloud::start();
         let (worker, events) = cloud.signed_in_worker();
-        let http = cloud
-            .settings()
-            .cloud
-            .http_client(Duration::from_secs(30))
-            .expect("client");
+        let http = cloud.http_client();
         Self {
             cloud,
             worker,
@@ -177,12 +172,7 @@ impl Matrix {
 
     /// Whether the emulator lets `object_id` make the call: a 403 naming a permission means no.
     fn enforced(&self, vault: &VaultSummary, object_id: &str, probe: &Probe, name: &str) -> bool {
-        let port = self.cloud.emulator.port();
-        let token = self
-            .cloud
-            .emulator
-            .token_for(object_id, &format!("https://vault.localhost:{port}"))
-            .expect("token");
+        let token = self.cloud.token(object_id, "vault");
         let (_, _, method, path, body) = probe;
         let url = format!(
             "{}{}?api-version=7.6",

@@ -23,13 +23,7 @@ fn write_fake_az(dir: &Path, body: &str) {
 
 /// A fake `az account get-access-token` answering with emulator tokens for Ada, per scope.
 fn logged_in_az(cloud: &TestCloud, with_expires_on: bool) -> String {
-    let port = cloud.emulator.port();
-    let token = |host: &str| {
-        cloud
-            .emulator
-            .token_for(ADA, &format!("https://{host}.localhost:{port}"))
-            .expect("token")
-    };
+    let token = |host: &str| cloud.token(ADA, host);
     let expires_on = if with_expires_on {
         format!(
             r#","expires_on":{}"#,

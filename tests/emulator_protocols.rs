@@ -36,11 +36,7 @@ struct Probe {
 impl Probe {
     fn start() -> Self {
         let cloud = TestCloud::start();
-        let http = cloud
-            .settings()
-            .cloud
-            .http_client(Duration::from_secs(30))
-            .expect("client");
+        let http = cloud.http_client();
         Self { cloud, http }
     }
 
@@ -53,13 +49,7 @@ impl Probe {
     }
 
     fn token(&self, object_id: &str, audience_host: &str) -> String {
-        self.cloud
-            .emulator
-            .token_for(
-                object_id,
-                &format!("https://{audience_host}.localhost:{}", self.port()),
-            )
-            .expect("known principal")
+        self.cloud.token(object_id, audience_host)
     }
 
     /// One call; returns the status, the JSON body (or `Null`) and the headers.

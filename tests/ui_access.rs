@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use egui_kittest::kittest::Queryable;
 use reqwest::Method;
 use serde_json::json;
@@ -63,16 +61,9 @@ fn access_tab_shows_assignments_and_checks_a_searched_principal() {
 fn a_403_while_browsing_opens_the_check_for_me_with_the_fix() {
     let cloud = TestCloud::start();
     // Take list and get away from Ada's access policy on kv-prod-web, as an operator might by mistake.
-    let http = cloud
-        .settings()
-        .cloud
-        .http_client(Duration::from_secs(30))
-        .expect("client");
+    let http = cloud.http_client();
     let port = cloud.emulator.port();
-    let token = cloud
-        .emulator
-        .token_for(ADA, &format!("https://management.localhost:{port}"))
-        .expect("token");
+    let token = cloud.token(ADA, "management");
     let url = format!(
         "https://management.localhost:{port}/subscriptions/{PROD}/resourceGroups/rg-prod-app/providers/Microsoft.KeyVault/vaults/kv-prod-web/accessPolicies/remove?api-version=2026-04-01"
     );

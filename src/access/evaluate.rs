@@ -15,6 +15,7 @@ use crate::azure::access_models::{
     AccessPolicyEntry, DenyAssignment, DirectoryObject, EVERYONE_PRINCIPAL_ID, PrincipalKind,
     RoleAssignment, RoleDefinition, RolePermission,
 };
+use crate::azure::models::resource_group_of;
 
 /// Everything known about who may do what on one vault.
 #[derive(Debug, Clone, Default)]
@@ -545,16 +546,6 @@ fn policy_fix(data: &VaultAccessData, subject: &Subject, operation: Operation) -
         permissions.join(" ")
     ));
     command
-}
-
-fn resource_group_of(arm_id: &str) -> Option<&str> {
-    let mut parts = arm_id.split('/');
-    while let Some(part) = parts.next() {
-        if part.eq_ignore_ascii_case("resourceGroups") {
-            return parts.next();
-        }
-    }
-    None
 }
 
 fn evaluate_rbac(

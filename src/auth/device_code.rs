@@ -243,6 +243,10 @@ async fn read_json_or_entra_error<T: serde::de::DeserializeOwned>(
 }
 
 /// Called with each rotated refresh token, so it can be persisted (the OS keyring).
+/// The Azure CLI's public client id: the default for device-code sign-in (pre-authorized for ARM, Key
+/// Vault and Graph in every tenant).
+pub const AZURE_CLI_CLIENT_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
+
 pub type RefreshTokenSink = Arc<dyn Fn(&SecretString) + Send + Sync>;
 
 /// A `TokenCredential` that redeems one rotating refresh token per requested resource.

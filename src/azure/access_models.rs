@@ -57,7 +57,7 @@ pub struct RoleAssignmentProperties {
 impl RoleAssignment {
     /// The role definition's GUID (last segment of its id), lower case.
     pub fn role_guid(&self) -> String {
-        last_segment(&self.properties.role_definition_id).to_ascii_lowercase()
+        super::models::resource_name(&self.properties.role_definition_id).to_ascii_lowercase()
     }
 }
 
@@ -100,7 +100,7 @@ pub struct RolePermission {
 impl RoleDefinition {
     /// The GUID (last segment of the id), lower case.
     pub fn guid(&self) -> String {
-        last_segment(&self.id).to_ascii_lowercase()
+        super::models::resource_name(&self.id).to_ascii_lowercase()
     }
 }
 
@@ -228,10 +228,6 @@ impl DirectoryObject {
             .or_else(|| self.user_principal_name.clone())
             .unwrap_or_else(|| self.id.clone())
     }
-}
-
-fn last_segment(id: &str) -> &str {
-    id.trim_end_matches('/').rsplit('/').next().unwrap_or(id)
 }
 
 #[cfg(test)]

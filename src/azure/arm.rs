@@ -177,17 +177,12 @@ impl ArmClient {
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, AzureError> {
-        let host = url.host_str().unwrap_or_default().to_owned();
         let token = self
             .tokens
             .token_in(self.tenant.as_deref(), &self.scope)
             .await?;
-        let mut request = Outgoing::get(url);
-        request.bearer = Some(Arc::new(secrecy::SecretString::from(token.token.secret())));
-        let received = self
-            .pipeline
-            .execute(Service::ResourceManager, &request)
-            .await?;
-        received.json(Service::ResourceManager, &host)
+        self.pipeline
+            .send_json(Service::ResourceManager, Outgoing::get(url), &token)
+            .await
     }
 }

@@ -167,7 +167,6 @@ impl GraphClient {
                 pairs.append_pair(name, value);
             }
         }
-        let host = url.host_str().unwrap_or_default().to_owned();
         let token = self
             .tokens
             .token_in(self.tenant.as_deref(), &self.scope)
@@ -180,8 +179,8 @@ impl GraphClient {
                 .headers
                 .push(("ConsistencyLevel", "eventual".to_owned()));
         }
-        request.bearer = Some(Arc::new(secrecy::SecretString::from(token.token.secret())));
-        let received = self.pipeline.execute(Service::Graph, &request).await?;
-        received.json(Service::Graph, &host)
+        self.pipeline
+            .send_json(Service::Graph, request, &token)
+            .await
     }
 }

@@ -110,6 +110,21 @@ impl Pipeline {
         &self.http
     }
 
+    /// Sends `request` with `token` as its bearer and decodes the JSON answer (ARM and Graph; Key Vault
+    /// goes through its challenge first).
+    pub async fn send_json<T: DeserializeOwned>(
+        &self,
+        service: Service,
+        mut request: Outgoing,
+        token: &azure_core::credentials::AccessToken,
+    ) -> Result<T, AzureError> {
+        let host = request.url.host_str().unwrap_or_default().to_owned();
+        request.bearer = Some(std::sync::Arc::new(SecretString::from(
+            token.token.secret(),
+        )));
+        self.execute(service, &request).await?.json(service, &host)
+    }
+
     /// Sends `request`, retrying 429 and transient failures; returns whatever final status came back.
     pub async fn execute(
         &self,

@@ -152,7 +152,7 @@ fn method_for(kind: MethodKind, form: &SignInForm) -> SignInMethod {
         MethodKind::DeviceCode => SignInMethod::DeviceCode {
             tenant: non_empty(&form.tenant).unwrap_or_else(|| "organizations".into()),
             client_id: non_empty(&form.client_id)
-                .unwrap_or_else(|| super::state::AZURE_CLI_CLIENT_ID.into()),
+                .unwrap_or_else(|| crate::auth::device_code::AZURE_CLI_CLIENT_ID.into()),
         },
         MethodKind::ManagedIdentity => SignInMethod::ManagedIdentity {
             user_assigned: UserAssignedId::parse(&form.identity),

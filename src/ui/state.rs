@@ -51,16 +51,12 @@ impl Default for SignInForm {
     fn default() -> Self {
         Self {
             tenant: "organizations".into(),
-            client_id: AZURE_CLI_CLIENT_ID.into(),
+            client_id: crate::auth::device_code::AZURE_CLI_CLIENT_ID.into(),
             identity: String::new(),
             cli_tenant: String::new(),
         }
     }
 }
-
-/// The Azure CLI's public client id: the default for device-code sign-in (pre-authorized for ARM, Key
-/// Vault and Graph in every tenant).
-pub const AZURE_CLI_CLIENT_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 
 /// The life of something loaded from the worker.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -306,7 +302,11 @@ impl AppState {
     }
 
     pub fn selected_vault_summary(&self) -> Option<&VaultSummary> {
-        let uri = self.selected_vault.as_ref()?;
+        self.vault_summary(self.selected_vault.as_ref()?)
+    }
+
+    /// What ARM said about the vault at `uri`, if it is in the tree.
+    pub fn vault_summary(&self, uri: &VaultUri) -> Option<&VaultSummary> {
         self.subscriptions
             .iter()
             .flat_map(|node| &node.vaults)
@@ -595,10 +595,7 @@ impl AppState {
             return;
         }
         let vault_arm_id = self
-            .subscriptions
-            .iter()
-            .flat_map(|node| &node.vaults)
-            .find(|summary| &summary.uri == vault)
+            .vault_summary(vault)
             .and_then(|summary| summary.arm_id.clone());
         self.forbidden = Some(Forbidden {
             vault_arm_id,

@@ -9,6 +9,7 @@ use super::session::Session;
 use crate::access::{NetworkExposure, PermissionModel, Subject, VaultAccessData};
 use crate::azure::AzureError;
 use crate::azure::access_models::DirectoryObject;
+use crate::azure::models::subscription_scope;
 
 /// Reads everything about who may do what on the vault `arm_id`.
 pub async fn load_vault_access(
@@ -171,16 +172,5 @@ fn add_to_directory(
 ) {
     for object in objects {
         directory.insert(object.id.to_ascii_lowercase(), object);
-    }
-}
-
-/// `/subscriptions/{id}` of a resource id.
-fn subscription_scope(arm_id: &str) -> Option<String> {
-    let mut parts = arm_id.split('/').filter(|part| !part.is_empty());
-    match (parts.next(), parts.next()) {
-        (Some(word), Some(id)) if word.eq_ignore_ascii_case("subscriptions") => {
-            Some(format!("/subscriptions/{id}"))
-        }
-        _ => None,
     }
 }

@@ -12,7 +12,7 @@ use crate::auth::{AuthError, SignedInIdentity};
 use crate::azure::AzureError;
 use crate::azure::access_models::DirectoryObject;
 use crate::azure::identifiers::{ObjectId, VaultUri};
-use crate::azure::models::{SecretItem, Subscription, VaultSummary};
+use crate::azure::models::{SecretItem, Subscription, VaultSummary, resource_name};
 
 /// Identifies one command and all events answering it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -164,15 +164,6 @@ impl Command {
             },
         }
     }
-}
-
-/// The last segment of a resource id (the vault name).
-fn resource_name(arm_id: &str) -> &str {
-    arm_id
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or(arm_id)
 }
 
 /// An answer from the worker.

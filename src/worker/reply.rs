@@ -7,7 +7,7 @@ use std::sync::mpsc::Sender;
 
 use super::protocol::{Event, EventKind, FailureReason, Outcome, RequestId, WorkerError};
 
-/// Wakes the UI after an event was queued (`egui::Context::request_repaint` in the app).
+/// Wakes the UI after an event was queued (in the app, a repaint request to the window).
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
 /// The answering side of one command.

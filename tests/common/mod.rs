@@ -42,6 +42,25 @@ impl TestCloud {
         settings
     }
 
+    /// An HTTPS client trusting the emulator's CA, for plain HTTP calls to it.
+    pub fn http_client(&self) -> reqwest::Client {
+        self.settings()
+            .cloud
+            .http_client(Duration::from_secs(30))
+            .expect("client")
+    }
+
+    /// A token for a directory principal (by object id) and an emulator host (`management`, `vault`, …),
+    /// as Entra would issue it after that principal signed in.
+    pub fn token(&self, object_id: &str, audience_host: &str) -> String {
+        self.emulator
+            .token_for(
+                object_id,
+                &format!("https://{audience_host}.localhost:{}", self.emulator.port()),
+            )
+            .expect("known principal")
+    }
+
     pub fn demo_sign_in(&self) -> SignInMethod {
         SignInMethod::DeviceCode {
             tenant: self.emulator.demo_tenant_id(),
