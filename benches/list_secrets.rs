@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
+use vaultscope::azure::models::ListKind;
 use vaultscope::emulator::{Emulator, EmulatorConfig};
 use vaultscope::worker::{
     Command, Event, EventKind, Outcome, RequestId, SessionSettings, SignInMethod, spawn_worker,
@@ -50,7 +51,7 @@ fn main() {
     let mut pages = 0;
     for run in 0..=RUNS {
         let started = Instant::now();
-        let id = worker.send(Command::ListSecrets {
+        let id = worker.send(Command::LoadVault {
             vault: vault.clone(),
         });
         let (page_count, secrets) = count_pages(&events, id);
@@ -104,7 +105,8 @@ fn expect_done(events: &Receiver<Event>, id: RequestId) {
     }
 }
 
-/// Counts the pages and items of one listing until its terminal event.
+/// Counts the pages and items of the secrets list of one vault load until its terminal event (the load
+/// also lists keys, certificates and deleted items side by side).
 fn count_pages(events: &Receiver<Event>, id: RequestId) -> (usize, usize) {
     let (mut pages, mut items) = (0, 0);
     loop {
@@ -115,7 +117,9 @@ fn count_pages(events: &Receiver<Event>, id: RequestId) -> (usize, usize) {
             continue;
         }
         match event.kind {
-            EventKind::SecretsPage { items: page, .. } => {
+            EventKind::ObjectsPage {
+                items: page, list, ..
+            } if list == ListKind::default() => {
                 pages += 1;
                 items += page.len();
             }

@@ -16,7 +16,8 @@ use vaultscope::cloud::CloudProfile;
 use vaultscope::emulator::faults::Faults;
 use vaultscope::emulator::{Emulator, EmulatorConfig, seed};
 use vaultscope::ui::VaultscopeApp;
-use vaultscope::ui::app::REMEMBERED_SIGN_IN_KEY;
+use vaultscope::ui::app::{REMEMBERED_SIGN_IN_KEY, VAULT_BOOKMARKS_KEY};
+use vaultscope::ui::explorer_state::VaultBookmarks;
 use vaultscope::ui::state::SignInForm;
 use vaultscope::worker::{SessionSettings, SignInMethod, spawn_worker};
 
@@ -55,6 +56,9 @@ struct Cli {
     /// Seconds a copied secret value stays on the clipboard (cleared only if it is still ours).
     #[arg(long, global = true, default_value_t = 30)]
     clear_clipboard_after: u64,
+    /// How many vaults load at once ("Load all", or several opened quickly).
+    #[arg(long, global = true, default_value_t = vaultscope::worker::session::DEFAULT_PARALLEL_VAULT_LOADS)]
+    parallel_vault_loads: usize,
 }
 
 /// The sign-in methods of `--sign-in`.
@@ -178,6 +182,7 @@ fn main() -> anyhow::Result<()> {
                 sign_in,
                 GuiMode::Azure,
                 Duration::from_secs(cli.clear_clipboard_after),
+                cli.parallel_vault_loads,
             )
         }
         Some(Commands::Demo {
@@ -205,6 +210,7 @@ fn main() -> anyhow::Result<()> {
                 sign_in,
                 mode,
                 Duration::from_secs(cli.clear_clipboard_after),
+                cli.parallel_vault_loads,
             );
             drop(emulator);
             result
@@ -304,6 +310,7 @@ fn run_gui(
     sign_in: Option<SignInMethod>,
     mode: GuiMode,
     clear_clipboard_after: Duration,
+    parallel_vault_loads: usize,
 ) -> anyhow::Result<()> {
     let icon = eframe::icon_data::from_png_bytes(include_bytes!("../assets/icon.png"))
         .context("the bundled icon is not a valid PNG")?;
@@ -318,6 +325,7 @@ fn run_gui(
     };
     let cloud_label = cloud.display_name().to_owned();
     let mut settings = SessionSettings::new(cloud);
+    settings.parallel_vault_loads = parallel_vault_loads.max(1);
     settings.environment = match &mode {
         GuiMode::Azure => EnvironmentSnapshot::from_process(),
         GuiMode::Demo { environment, .. } => EnvironmentSnapshot::from_pairs(environment.clone()),
@@ -360,6 +368,10 @@ fn run_gui(
                 .storage
                 .and_then(|storage| eframe::get_value(storage, REMEMBERED_SIGN_IN_KEY))
                 .flatten();
+            let bookmarks: VaultBookmarks = creation
+                .storage
+                .and_then(|storage| eframe::get_value(storage, VAULT_BOOKMARKS_KEY))
+                .unwrap_or_default();
             // The demo's emulator is new each time, so only real Azure has a sign-in worth resuming.
             let sign_in = sign_in.or_else(|| {
                 remembered
@@ -370,7 +382,8 @@ fn run_gui(
                 VaultscopeApp::new(worker, events, sign_in, cloud_label)
                     .with_sign_in_methods(methods)
                     .with_sign_in_form(form)
-                    .with_clipboard_clear_after(clear_clipboard_after),
+                    .with_clipboard_clear_after(clear_clipboard_after)
+                    .with_bookmarks(bookmarks),
             ))
         }),
     )

@@ -78,7 +78,7 @@ fn the_next_launch_signs_in_silently_until_sign_out() {
         cloud.emulator.port()
     ))
     .expect("uri");
-    let (_, listed) = second.run(Command::ListSecrets { vault });
+    let (_, listed) = second.run(Command::LoadVault { vault });
     assert!(matches!(listed, Outcome::Done), "{listed:?}");
     let (_, searched) = second.run(Command::SearchPrincipals { text: "ops".into() });
     assert!(matches!(searched, Outcome::Done), "{searched:?}");

@@ -91,7 +91,7 @@ fn sign_in(
             cloud.emulator.port()
         ))
         .expect("uri");
-        let id = worker.send(Command::ListSecrets { vault: uri });
+        let id = worker.send(Command::LoadVault { vault: uri });
         let (pages, listed) = wait_for(&events, id);
         assert!(
             matches!(listed, Outcome::Done),

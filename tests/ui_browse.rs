@@ -15,7 +15,9 @@ fn clicking_a_vault_lists_its_secrets_and_a_secret_shows_its_details() {
 
     wait_for_vault_tree(&mut harness);
     harness.get_by_label_contains("Signed in as Ada Operator");
-    harness.get_by_label("Select a vault on the left to list its secrets.");
+    harness.get_by_label(
+        "Select a vault on the left, paste a URI, or press Ctrl+K to search loaded vaults.",
+    );
 
     harness.get_by_label("kv-prod-orders").click();
     step_until(&mut harness, "the secrets of kv-prod-orders", |harness| {

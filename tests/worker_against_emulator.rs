@@ -1,12 +1,15 @@
 //! Integration: the worker, signed in by device code as the demo user, lists subscriptions and vaults, pages
-//! through the 5,000-secret vault and reads a value from the emulator over HTTPS on an ephemeral port.
+//! through the 5,000-secret vault and reads a value from the emulator over HTTPS on an ephemeral port; loads
+//! keys, certificates and deleted items, versions and details.
 
 mod common;
 
 use std::collections::HashSet;
 
 use secrecy::ExposeSecret;
-use vaultscope::azure::identifiers::ObjectId;
+use vaultscope::azure::identifiers::{ObjectId, ObjectKind, VaultUri};
+use vaultscope::azure::models::ListKind;
+use vaultscope::azure::object_details::ObjectDetails;
 use vaultscope::worker::{Command, EventKind, Outcome};
 
 use common::{TestCloud, wait_for};
@@ -61,7 +64,7 @@ fn lists_vaults_pages_through_five_thousand_secrets_and_reads_a_value() {
         .iter()
         .find(|vault| vault.name == "kv-fabrikam-partner")
         .expect("the partner vault");
-    let id = worker.send(Command::ListSecrets {
+    let id = worker.send(Command::LoadVault {
         vault: partner.uri.clone(),
     });
     let (pages, outcome) = wait_for(&events, id);
@@ -69,7 +72,7 @@ fn lists_vaults_pages_through_five_thousand_secrets_and_reads_a_value() {
     let partner_secrets: usize = pages
         .iter()
         .map(|kind| match kind {
-            EventKind::SecretsPage { items, .. } => items.len(),
+            EventKind::ObjectsPage { items, list, .. } if *list == SECRETS => items.len(),
             _ => 0,
         })
         .sum();
@@ -101,17 +104,26 @@ fn lists_vaults_pages_through_five_thousand_secrets_and_reads_a_value() {
         .find(|vault| vault.name == "kv-loadtest-5k")
         .expect("the big vault");
 
-    let id = worker.send(Command::ListSecrets {
+    let id = worker.send(Command::LoadVault {
         vault: big.uri.clone(),
     });
     let (pages, outcome) = wait_for(&events, id);
     assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
-    assert_eq!(pages.len(), 200, "5,000 secrets in pages of 25");
+    let ended = pages
+        .iter()
+        .filter(|kind| matches!(kind, EventKind::ListEnded { error: None, .. }))
+        .count();
+    assert_eq!(ended, 6, "all six lists ended well");
+    let secret_pages: Vec<_> = pages
+        .into_iter()
+        .filter_map(|kind| match kind {
+            EventKind::ObjectsPage { items, list, .. } if list == SECRETS => Some(items),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(secret_pages.len(), 200, "5,000 secrets in pages of 25");
     let mut names = HashSet::new();
-    for kind in pages {
-        let EventKind::SecretsPage { items, .. } = kind else {
-            panic!("unexpected event");
-        };
+    for items in secret_pages {
         assert!(items.len() <= 25);
         for item in items {
             assert!(names.insert(item.name()), "no duplicates across pages");
@@ -210,12 +222,14 @@ fn listing_survives_throttling_server_errors_and_dropped_connections() {
         cloud.emulator.port()
     ))
     .expect("vault uri");
-    let id = worker.send(Command::ListSecrets { vault });
+    let id = worker.send(Command::LoadVault { vault });
     let (pages, outcome) = wait_for(&events, id);
     assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
     let mut names = HashSet::new();
     for kind in pages {
-        if let EventKind::SecretsPage { items, .. } = kind {
+        if let EventKind::ObjectsPage { items, list, .. } = kind
+            && list == SECRETS
+        {
             names.extend(items.into_iter().map(|item| item.name()));
         }
     }
@@ -231,4 +245,121 @@ fn listing_survives_throttling_server_errors_and_dropped_connections() {
         .filter(|entry| entry.status.is_none_or(|status| status >= 429))
         .count();
     assert!(faults_seen > 0, "faults were injected");
+}
+
+const SECRETS: ListKind = ListKind::live(ObjectKind::Secret);
+
+#[test]
+fn keys_certificates_deleted_items_versions_and_details() {
+    let cloud = TestCloud::start();
+    let (worker, events) = cloud.signed_in_worker();
+    let vault = VaultUri::parse(&format!(
+        "https://kv-dev-shared.vault.localhost:{}/",
+        cloud.emulator.port()
+    ))
+    .expect("uri");
+    let id = worker.send(Command::LoadVault {
+        vault: vault.clone(),
+    });
+    let (seen, outcome) = wait_for(&events, id);
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    let mut counts = std::collections::HashMap::new();
+    for kind in &seen {
+        if let EventKind::ObjectsPage { list, items, .. } = kind {
+            *counts.entry(*list).or_insert(0) += items.len();
+        }
+        if let EventKind::ListEnded { list, error, .. } = kind {
+            assert!(error.is_none(), "{list:?}: {error:?}");
+        }
+    }
+    assert_eq!(
+        counts[&ListKind::live(ObjectKind::Key)],
+        3,
+        "one key is deleted"
+    );
+    assert_eq!(counts[&ListKind::deleted(ObjectKind::Key)], 1);
+    assert_eq!(counts[&ListKind::live(ObjectKind::Certificate)], 2);
+    assert_eq!(counts[&ListKind::deleted(ObjectKind::Secret)], 3);
+    let deleted_key = seen
+        .iter()
+        .find_map(|kind| match kind {
+            EventKind::ObjectsPage { list, items, .. }
+                if *list == ListKind::deleted(ObjectKind::Key) =>
+            {
+                items.first().cloned()
+            }
+            _ => None,
+        })
+        .expect("deleted key");
+    assert_eq!(deleted_key.name(), "shared-sops");
+    assert!(
+        deleted_key
+            .recovery_id
+            .as_deref()
+            .is_some_and(|id| id.contains("/deletedkeys/shared-sops"))
+    );
+    assert!(deleted_key.scheduled_purge_date > deleted_key.deleted_date);
+
+    // Versions of a key, newest last from the service; details of the RSA key.
+    let key = ObjectId::parse(&format!("{vault}keys/shared-data-encryption")).expect("id");
+    let id = worker.send(Command::ListVersions { id: key.clone() });
+    let (seen, outcome) = wait_for(&events, id);
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    let versions: usize = seen
+        .iter()
+        .map(|kind| match kind {
+            EventKind::VersionsPage { items, .. } => items.len(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(versions, 2);
+    let id = worker.send(Command::GetDetails { id: key });
+    let (seen, outcome) = wait_for(&events, id);
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    match &seen[..] {
+        [
+            EventKind::Details {
+                details: ObjectDetails::Key(key),
+                ..
+            },
+        ] => {
+            assert_eq!(key.summary(), "RSA 2048");
+            assert_eq!(
+                key.operations,
+                ["encrypt", "decrypt", "wrapKey", "unwrapKey"]
+            );
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // A certificate: subject, SANs and validity from its DER, the policy summarised.
+    let certificate = ObjectId::parse(&format!("{vault}certificates/shared-tls")).expect("id");
+    let id = worker.send(Command::GetDetails { id: certificate });
+    let (seen, outcome) = wait_for(&events, id);
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    match &seen[..] {
+        [
+            EventKind::Details {
+                details: ObjectDetails::Certificate(details),
+                raw,
+                ..
+            },
+        ] => {
+            assert_eq!(details.subject, "CN=shared.contoso.demo");
+            assert_eq!(
+                details.subject_alternative_names,
+                ["DNS:shared.contoso.demo", "DNS:www.shared.contoso.demo"]
+            );
+            assert!(details.not_after > details.not_before);
+            let policy = details.policy.as_ref().expect("policy");
+            assert_eq!(policy.issuer_name.as_deref(), Some("Self"));
+            assert_eq!(policy.lifetime_actions, ["AutoRenew at 80 % of lifetime"]);
+            assert!(raw.get("cer").is_some());
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    // A secret's details are never read through the bundle (that would read its value).
+    let secret = ObjectId::parse(&format!("{vault}secrets/catalog-api-key")).expect("id");
+    let id = worker.send(Command::GetDetails { id: secret });
+    let (_, outcome) = wait_for(&events, id);
+    assert!(matches!(outcome, Outcome::Failed(_)), "{outcome:?}");
 }

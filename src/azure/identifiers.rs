@@ -22,6 +22,24 @@ impl ObjectKind {
             Self::Certificate => "certificates",
         }
     }
+
+    /// "secret", "key", "certificate".
+    pub fn singular(self) -> &'static str {
+        match self {
+            Self::Secret => "secret",
+            Self::Key => "key",
+            Self::Certificate => "certificate",
+        }
+    }
+
+    /// "Secrets", "Keys", "Certificates".
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Secret => "Secrets",
+            Self::Key => "Keys",
+            Self::Certificate => "Certificates",
+        }
+    }
 }
 
 /// A parsed vault URI, normalised to `https://host[:port]/`.

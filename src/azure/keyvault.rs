@@ -1,4 +1,5 @@
-//! Key Vault data-plane client for secrets: list (paged), versions (paged), get. Authenticates through the
+//! Key Vault data-plane client: list secrets, keys, certificates and their deleted items (paged), versions
+//! (paged), get a secret value, get a key or certificate bundle. Authenticates through the
 //! vault's 401 challenge, caching the challenged scope per vault host and checking its domain first.
 
 use std::collections::HashMap;
@@ -10,8 +11,8 @@ use url::Url;
 
 use super::challenge::{Challenge, parse_challenge, verify_challenge_domain};
 use super::error::{AzureError, Service};
-use super::identifiers::VaultUri;
-use super::models::{SecretBundle, SecretItem};
+use super::identifiers::{ObjectId, ObjectKind, VaultUri};
+use super::models::{ListKind, ObjectItem, SecretBundle};
 use super::pipeline::{Outgoing, Page, Pipeline, Received};
 use crate::auth::TokenCache;
 
@@ -38,31 +39,53 @@ impl KeyVaultClient {
         }
     }
 
-    /// One page of a vault's secrets (no values).
-    pub async fn list_secrets_page(
+    /// One page of a vault's secrets, keys or certificates, live or deleted (never values).
+    pub async fn list_page(
         &self,
         vault: &VaultUri,
+        list: ListKind,
         next_link: Option<&str>,
-    ) -> Result<Page<SecretItem>, AzureError> {
+    ) -> Result<Page<ObjectItem>, AzureError> {
         let url = match next_link {
             Some(link) => checked_next_link(vault, link)?,
-            None => page_url(vault, "secrets")?,
+            None => page_url(vault, &list.collection())?,
         };
         self.get_json(url).await
     }
 
-    /// One page of a secret's versions (no values).
-    pub async fn list_secret_versions_page(
+    /// One page of an object's versions (no values).
+    pub async fn list_versions_page(
         &self,
         vault: &VaultUri,
+        kind: ObjectKind,
         name: &str,
         next_link: Option<&str>,
-    ) -> Result<Page<SecretItem>, AzureError> {
+    ) -> Result<Page<ObjectItem>, AzureError> {
         let url = match next_link {
             Some(link) => checked_next_link(vault, link)?,
-            None => page_url(vault, &format!("secrets/{}/versions", path_segment(name)?))?,
+            None => page_url(
+                vault,
+                &format!("{}/{}/versions", kind.collection(), path_segment(name)?),
+            )?,
         };
         self.get_json(url).await
+    }
+
+    /// A key or certificate bundle as JSON (public material, attributes, a certificate's DER and policy).
+    /// Refuses secrets: their bundle is the value, read only through [`Self::get_secret`].
+    pub async fn get_bundle(&self, id: &ObjectId) -> Result<serde_json::Value, AzureError> {
+        if id.kind == ObjectKind::Secret {
+            return Err(AzureError::InvalidUri(format!(
+                "{}: a secret's bundle holds its value; read it with get_secret",
+                id.versioned()
+            )));
+        }
+        let mut path = format!("{}/{}", id.kind.collection(), path_segment(&id.name)?);
+        if let Some(version) = &id.version {
+            path = format!("{path}/{}", path_segment(version)?);
+        }
+        self.get_json(id.vault.url(&path, KEYVAULT_API_VERSION)?)
+            .await
     }
 
     /// A secret with its value; the latest version when `version` is `None`.

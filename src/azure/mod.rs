@@ -9,6 +9,7 @@ pub mod graph;
 pub mod identifiers;
 pub mod keyvault;
 pub mod models;
+pub mod object_details;
 pub mod pipeline;
 
 pub use error::{AzureError, Service};

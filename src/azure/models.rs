@@ -159,59 +159,164 @@ pub struct VirtualNetworkRule {
 }
 
 /// Attributes shared by secrets, keys and certificates; times are Unix seconds.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectAttributes {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nbf: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exp: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recoverable_days: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_level: Option<String>,
+    /// Keys: whether the private key may be exported (release policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exportable: Option<bool>,
 }
 
-/// One row of a secret list or version list (no value).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// One row of a secret, key or certificate list, version list or deleted list (never a value).
+///
+/// Key lists carry `kid` where the others carry `id`; deleted lists add the recovery fields. Serialized back
+/// (absent fields skipped) for the raw JSON view.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SecretItem {
-    /// Versionless in `/secrets`, versioned in `/secrets/{name}/versions`.
-    pub id: String,
+pub struct ObjectItem {
+    /// Versionless in collection lists, versioned in version lists (secrets, certificates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The identifier of keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
     #[serde(default)]
     pub attributes: ObjectAttributes,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed: Option<bool>,
+    /// Certificates: the SHA-1 thumbprint, base64url.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub x5t: Option<String>,
+    /// Deleted items: where to recover from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_date: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_purge_date: Option<i64>,
 }
 
-impl SecretItem {
-    /// The parsed identifier; `None` when the service sent something that is not a secret id.
-    pub fn object_id(&self) -> Option<ObjectId> {
-        ObjectId::parse(&self.id)
-            .ok()
-            .filter(|id| id.kind == ObjectKind::Secret)
+impl ObjectItem {
+    /// The identifier as sent (`id`, or `kid` for keys).
+    pub fn identifier(&self) -> &str {
+        self.id.as_deref().or(self.kid.as_deref()).unwrap_or("")
     }
 
-    /// The secret name (last-but-version path segment).
+    /// The parsed identifier; `None` when the service sent something that is not an object id.
+    pub fn object_id(&self) -> Option<ObjectId> {
+        ObjectId::parse(self.identifier()).ok()
+    }
+
+    /// The object name (last-but-version path segment).
     pub fn name(&self) -> String {
         self.object_id()
             .map(|id| id.name)
-            .unwrap_or_else(|| self.id.clone())
+            .unwrap_or_else(|| self.identifier().to_owned())
     }
 
     /// The version, for rows of a version list.
     pub fn version(&self) -> Option<String> {
         self.object_id().and_then(|id| id.version)
+    }
+
+    /// Whether the item is enabled (Key Vault's default when the attribute is absent).
+    pub fn enabled(&self) -> bool {
+        self.attributes.enabled.unwrap_or(true)
+    }
+
+    /// The certificate thumbprint as upper-case hex (how the portal and Windows show it).
+    pub fn thumbprint_hex(&self) -> Option<String> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(self.x5t.as_deref()?.trim_end_matches('='))
+            .ok()?;
+        Some(bytes.iter().map(|byte| format!("{byte:02X}")).collect())
+    }
+}
+
+/// Which list of a vault: secrets, keys or certificates, live or soft-deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ListKind {
+    pub kind: ObjectKind,
+    pub deleted: bool,
+}
+
+impl Default for ListKind {
+    /// Live secrets, the list the explorer opens on.
+    fn default() -> Self {
+        Self::live(ObjectKind::Secret)
+    }
+}
+
+impl ListKind {
+    /// Every list of a vault, in the order the explorer shows them.
+    pub const ALL: [ListKind; 6] = [
+        ListKind::live(ObjectKind::Secret),
+        ListKind::live(ObjectKind::Key),
+        ListKind::live(ObjectKind::Certificate),
+        ListKind::deleted(ObjectKind::Secret),
+        ListKind::deleted(ObjectKind::Key),
+        ListKind::deleted(ObjectKind::Certificate),
+    ];
+
+    pub const fn live(kind: ObjectKind) -> Self {
+        Self {
+            kind,
+            deleted: false,
+        }
+    }
+
+    pub const fn deleted(kind: ObjectKind) -> Self {
+        Self {
+            kind,
+            deleted: true,
+        }
+    }
+
+    /// The URL path of the list (`secrets`, `deletedkeys`, …).
+    pub fn collection(self) -> String {
+        if self.deleted {
+            format!("deleted{}", self.kind.collection())
+        } else {
+            self.kind.collection().to_owned()
+        }
+    }
+
+    /// "secrets", "deleted keys".
+    pub fn label(self) -> String {
+        if self.deleted {
+            format!("deleted {}", self.kind.collection())
+        } else {
+            self.kind.collection().to_owned()
+        }
+    }
+
+    /// Position in [`ListKind::ALL`].
+    pub fn index(self) -> usize {
+        let kind = match self.kind {
+            ObjectKind::Secret => 0,
+            ObjectKind::Key => 1,
+            ObjectKind::Certificate => 2,
+        };
+        if self.deleted { kind + 3 } else { kind }
     }
 }
 
@@ -316,13 +421,43 @@ mod tests {
     }
 
     #[test]
-    fn secret_item_name_and_version() {
-        let item: SecretItem = serde_json::from_str(
+    fn object_item_name_and_version() {
+        let item: ObjectItem = serde_json::from_str(
             r#"{"id":"https://kv.vault.azure.net/secrets/api-key/0123","attributes":{"enabled":false,"updated":5}}"#,
         )
         .expect("item");
         assert_eq!(item.name(), "api-key");
         assert_eq!(item.version().as_deref(), Some("0123"));
         assert_eq!(item.attributes.enabled, Some(false));
+        let key: ObjectItem = serde_json::from_str(
+            r#"{"kid":"https://kv.vault.azure.net/keys/signing","attributes":{}}"#,
+        )
+        .expect("key item");
+        assert_eq!(key.name(), "signing");
+        assert_eq!(key.object_id().map(|id| id.kind), Some(ObjectKind::Key));
+        let cert: ObjectItem = serde_json::from_str(
+            r#"{"id":"https://kv.vault.azure.net/certificates/web","x5t":"3q2-7w"}"#,
+        )
+        .expect("certificate item");
+        assert_eq!(cert.thumbprint_hex().as_deref(), Some("DEADBEEF"));
+        assert_eq!(
+            serde_json::to_value(&key).expect("json"),
+            serde_json::json!({"kid":"https://kv.vault.azure.net/keys/signing","attributes":{}})
+        );
+    }
+
+    #[test]
+    fn list_kinds_name_their_collections() {
+        for (index, list) in ListKind::ALL.iter().enumerate() {
+            assert_eq!(list.index(), index);
+        }
+        assert_eq!(
+            ListKind::deleted(ObjectKind::Key).collection(),
+            "deletedkeys"
+        );
+        assert_eq!(
+            ListKind::live(ObjectKind::Certificate).label(),
+            "certificates"
+        );
     }
 }

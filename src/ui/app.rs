@@ -8,15 +8,29 @@ use secrecy::ExposeSecret;
 
 use super::access_state::CentreView;
 use super::clipboard::{ClipboardBackend, ClipboardGuard, CopyOutcome, SystemClipboard};
+use super::explorer_state::VaultBookmarks;
 use super::state::{AppState, Intent, SignInState};
-use super::{access_panel, details_panel, secrets_panel, sign_in_panel, status_bar, tree_panel};
+use super::{
+    access_panel, details_panel, objects_panel, search_panel, sign_in_panel, status_bar, tree_panel,
+};
 use crate::worker::{Event, SignInMethod, WorkerHandle};
 
-/// Filtered row indices, recomputed only when the vault, the filter or the row count changes.
+/// What the filtered rows depend on: vault, list, filter text, quick filters, row count and a generation
+/// that changes when a reload swaps rows in.
+type FilterKey = (
+    String,
+    usize,
+    String,
+    super::explorer_state::QuickFilters,
+    usize,
+    u64,
+);
+
+/// Filtered row indices, recomputed only when what they depend on changes (not per frame: 100,000 rows).
 #[derive(Default)]
 struct FilterCache {
-    key: Option<(String, String, usize)>,
-    indices: Vec<usize>,
+    key: Option<FilterKey>,
+    indices: std::sync::Arc<[usize]>,
 }
 
 /// The Vaultscope window.
@@ -120,6 +134,12 @@ impl VaultscopeApp {
         &self.state
     }
 
+    /// Starts with these recent and pinned vaults (from eframe storage).
+    pub fn with_bookmarks(mut self, bookmarks: VaultBookmarks) -> Self {
+        self.state.bookmarks = bookmarks;
+        self
+    }
+
     /// Applies every event that arrived since the last frame. Never blocks.
     pub fn drain_events(&mut self) {
         if !self.started {
@@ -131,19 +151,63 @@ impl VaultscopeApp {
         }
     }
 
-    fn filtered_indices(&mut self) -> Vec<usize> {
+    fn filtered_indices(&mut self) -> std::sync::Arc<[usize]> {
         let key = self.state.selected_vault.as_ref().map(|vault| {
-            let rows = self
-                .state
-                .selected_secret_list()
-                .map_or(0, |list| list.items.len());
-            (vault.as_str().to_owned(), self.state.filter.clone(), rows)
+            let rows = self.state.selected_list_rows();
+            (
+                vault.as_str().to_owned(),
+                self.state.selected_list.index(),
+                self.state.filter.clone(),
+                self.state.list_filters,
+                rows.map_or(0, |list| list.items.len()),
+                rows.map_or(0, |list| list.generation),
+            )
         });
         if key != self.filter_cache.key {
-            self.filter_cache.indices = self.state.filtered_indices();
+            self.filter_cache.indices = self.state.filtered_indices().into();
             self.filter_cache.key = key;
         }
         self.filter_cache.indices.clone()
+    }
+
+    /// Keyboard: Ctrl+K search; outside text fields, arrows/Page keys move, Enter opens, Esc closes and
+    /// Ctrl+C copies the selected object's identifier.
+    fn keyboard(&self, ctx: &egui::Context, intents: &mut Vec<Intent>) {
+        use egui::{Key, Modifiers};
+        let typing = ctx.egui_wants_keyboard_input();
+        ctx.input_mut(|input| {
+            if input.consume_key(Modifiers::COMMAND, Key::K) {
+                intents.push(Intent::OpenSearch);
+            }
+            if self.state.search.open || typing {
+                return;
+            }
+            for (key, delta) in [
+                (Key::ArrowDown, 1),
+                (Key::ArrowUp, -1),
+                (Key::PageDown, 20),
+                (Key::PageUp, -20),
+                (Key::End, i64::MAX / 2),
+                (Key::Home, -(i64::MAX / 2)),
+            ] {
+                if input.consume_key(Modifiers::NONE, key) {
+                    intents.push(Intent::MoveCursor(delta));
+                }
+            }
+            if input.consume_key(Modifiers::NONE, Key::Enter) {
+                intents.push(Intent::OpenCursor);
+            }
+            if input.consume_key(Modifiers::NONE, Key::Escape) {
+                intents.push(Intent::Close);
+            }
+            let copy_event = input
+                .events
+                .iter()
+                .any(|event| matches!(event, egui::Event::Copy));
+            if copy_event || input.consume_key(Modifiers::COMMAND, Key::C) {
+                intents.push(Intent::CopySelectedIdentifier);
+            }
+        });
     }
 
     /// Draws one frame into `ui` and applies its intents.
@@ -153,6 +217,7 @@ impl VaultscopeApp {
             status_bar::status_bar_ui(ui, &self.state, &self.cloud_label, &mut intents);
         });
         if matches!(self.state.sign_in, SignInState::SignedIn(_)) {
+            self.keyboard(ui.ctx(), &mut intents);
             let filtered = self.filtered_indices();
             egui::Panel::left("tree")
                 .resizable(true)
@@ -172,9 +237,11 @@ impl VaultscopeApp {
                     CentreView::Access if self.state.selected_vault.is_some() => {
                         access_panel::access_ui(ui, &self.state, &mut intents)
                     }
-                    _ => secrets_panel::secrets_ui(ui, &self.state, &filtered, &mut intents),
+                    _ => objects_panel::objects_ui(ui, &self.state, &filtered, &mut intents),
                 }
             });
+            search_panel::search_ui(ui.ctx(), &self.state, &mut intents);
+            self.state.search.cursor_moved = false;
         } else {
             egui::CentralPanel::default().show(ui, |ui| {
                 sign_in_panel::sign_in_ui(ui, &self.state, &mut intents)
@@ -195,7 +262,7 @@ impl VaultscopeApp {
 fn centre_tabs_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
     ui.horizontal(|ui| {
         for (view, label) in [
-            (CentreView::Secrets, "Secrets"),
+            (CentreView::Secrets, "Contents"),
             (CentreView::Access, "Access"),
         ] {
             if ui.selectable_label(state.centre == view, label).clicked() && state.centre != view {
@@ -233,6 +300,8 @@ fn centre_tabs_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
 
 /// The eframe storage key of the remembered device-code sign-in (tenant and client id only).
 pub const REMEMBERED_SIGN_IN_KEY: &str = "remembered_device_code";
+/// The eframe storage key of recent and pinned vaults (URIs only).
+pub const VAULT_BOOKMARKS_KEY: &str = "vault_bookmarks";
 
 impl eframe::App for VaultscopeApp {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
@@ -241,6 +310,7 @@ impl eframe::App for VaultscopeApp {
             REMEMBERED_SIGN_IN_KEY,
             &self.remembered_device_code(),
         );
+        eframe::set_value(storage, VAULT_BOOKMARKS_KEY, &self.state.bookmarks);
     }
 
     fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {

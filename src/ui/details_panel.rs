@@ -1,110 +1,149 @@
-//! Right panel: the selected secret's attributes, tags, identifiers to copy, its value (masked until an
-//! explicit reveal) and its versions, newest first.
+//! Right panel: the selected secret's, key's or certificate's attributes, tags, kind-specific details (key
+//! type, size or curve and operations; certificate subject, SANs, issuer, validity, thumbprint and policy),
+//! identifiers to copy, a secret's value (masked until an explicit reveal), its versions newest first, and
+//! the raw JSON with any value redacted.
 
 use egui::{RichText, Ui};
 use secrecy::ExposeSecret;
 
 use super::format;
 use super::state::{AppState, Intent, LoadStatus};
-use crate::azure::identifiers::ObjectId;
-use crate::azure::models::SecretItem;
+use crate::azure::identifiers::{ObjectId, ObjectKind};
+use crate::azure::models::ObjectItem;
+use crate::azure::object_details::{CertificateDetails, KeyDetails, ObjectDetails, redacted_json};
 
 const MASK: &str = "••••••••••••";
 
 pub fn details_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
-    let (Some(item), Some(id)) = (state.selected_secret_item(), state.selected_object_id()) else {
-        ui.weak("Select a secret to see its details, versions and value.");
+    let Some(id) = state.selected_object_id() else {
+        ui.weak("Select a secret, key or certificate to see its details, versions and value.");
         return;
     };
+    let deleted = state.selected_list.deleted;
+    let shown = state.selected_version_item();
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            ui.heading(&id.name);
-            // Attributes of the selected version when it is in the version list, else of the latest.
-            let shown: &SecretItem = id
-                .version
-                .as_ref()
-                .and_then(|version| {
-                    state
-                        .versions
-                        .items
-                        .iter()
-                        .find(|v| v.version().as_deref() == Some(version.as_str()))
-                })
-                .unwrap_or(item);
+            ui.horizontal(|ui| {
+                ui.heading(&id.name);
+                ui.weak(if deleted {
+                    format!("deleted {}", id.kind.singular())
+                } else {
+                    id.kind.singular().to_owned()
+                });
+            });
             ui.label(match &id.version {
                 Some(version) => format!("Version {version}"),
                 None => "Latest version".to_owned(),
             });
             ui.add_space(4.0);
-            copy_buttons_ui(ui, &id, latest_version(state), intents);
+            copy_buttons_ui(ui, &id, latest_version(state), shown, deleted, intents);
             ui.add_space(6.0);
-            value_ui(ui, state, &id, intents);
-            ui.add_space(6.0);
+            if id.kind == ObjectKind::Secret && !deleted {
+                value_ui(ui, state, &id, intents);
+                ui.add_space(6.0);
+            }
             ui.separator();
-            attributes_ui(ui, shown);
+            match shown {
+                Some(item) => attributes_ui(ui, item),
+                None if state
+                    .selected_list_rows()
+                    .is_some_and(|rows| rows.status.is_loading()) =>
+                {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.weak("loading…");
+                    });
+                }
+                None => {
+                    ui.weak("Not in the loaded list (opened by URI before the list arrived, or no longer there).");
+                }
+            }
+            kind_details_ui(ui, state);
+            if !deleted {
+                ui.separator();
+                versions_ui(ui, state, intents);
+            }
             ui.separator();
-            versions_ui(ui, state, intents);
+            raw_json_ui(ui, state, shown, intents);
         });
 }
 
 /// The id of the newest version, for the versioned identifier when "latest" is selected.
 fn latest_version(state: &AppState) -> Option<String> {
-    state.versions.items.first().and_then(SecretItem::version)
+    state.versions.items.first().and_then(ObjectItem::version)
 }
 
-fn copy_buttons_ui(ui: &mut Ui, id: &ObjectId, latest: Option<String>, intents: &mut Vec<Intent>) {
+fn copy_buttons_ui(
+    ui: &mut Ui,
+    id: &ObjectId,
+    latest: Option<String>,
+    shown: Option<&ObjectItem>,
+    deleted: bool,
+    intents: &mut Vec<Intent>,
+) {
     let mut versioned = id.clone();
     if versioned.version.is_none() {
         versioned.version = latest;
     }
+    let mut copy = |ui: &mut Ui, label: &str, what: &str, text: String| {
+        if ui.button(label).on_hover_text(&text).clicked() {
+            intents.push(Intent::CopyText {
+                what: what.to_owned(),
+                text,
+            });
+        }
+    };
     ui.horizontal_wrapped(|ui| {
-        if ui
-            .button("Copy URI")
-            .on_hover_text(id.versionless())
-            .clicked()
-        {
-            intents.push(Intent::CopyText {
-                what: "the versionless identifier".into(),
-                text: id.versionless(),
-            });
-        }
-        let versioned_button = ui.add_enabled(
-            versioned.version.is_some(),
-            egui::Button::new("Copy versioned URI"),
+        copy(
+            ui,
+            "Copy URI",
+            "the versionless identifier",
+            id.versionless(),
         );
-        if versioned_button
-            .on_hover_text(versioned.versioned())
-            .clicked()
-        {
-            intents.push(Intent::CopyText {
-                what: "the versioned identifier".into(),
-                text: versioned.versioned(),
-            });
+        if versioned.version.is_some() {
+            copy(
+                ui,
+                "Copy versioned URI",
+                "the versioned identifier",
+                versioned.versioned(),
+            );
+        } else {
+            ui.add_enabled(false, egui::Button::new("Copy versioned URI"))
+                .on_disabled_hover_text("The versions have not arrived yet");
         }
-        if ui.button("Copy name").clicked() {
-            intents.push(Intent::CopyText {
-                what: "the name".into(),
-                text: id.name.clone(),
-            });
+        copy(ui, "Copy name", "the name", id.name.clone());
+        let singular = id.kind.singular();
+        if deleted {
+            if let Some(recovery_id) = shown.and_then(|item| item.recovery_id.clone()) {
+                copy(
+                    ui,
+                    "Copy recovery id",
+                    "the recovery id",
+                    recovery_id.clone(),
+                );
+                copy(
+                    ui,
+                    "Copy az command",
+                    "the az command",
+                    format!("az keyvault {singular} show-deleted --id {recovery_id}"),
+                );
+            }
+        } else {
+            copy(
+                ui,
+                "Copy az command",
+                "the az command",
+                format!("az keyvault {singular} show --id {}", versioned.versioned()),
+            );
         }
-        let show = format!("az keyvault secret show --id {}", versioned.versioned());
-        if ui.button("Copy az command").on_hover_text(&show).clicked() {
-            intents.push(Intent::CopyText {
-                what: "the az command".into(),
-                text: show,
-            });
-        }
-        let reference = id.app_service_reference(id.version.is_some());
-        if ui
-            .button("Copy App Service reference")
-            .on_hover_text(&reference)
-            .clicked()
-        {
-            intents.push(Intent::CopyText {
-                what: "the App Service reference".into(),
-                text: reference,
-            });
+        if id.kind == ObjectKind::Secret && !deleted {
+            copy(
+                ui,
+                "Copy App Service reference",
+                "the App Service reference",
+                id.app_service_reference(id.version.is_some()),
+            );
         }
     });
 }
@@ -160,9 +199,9 @@ fn value_ui(ui: &mut Ui, state: &AppState, id: &ObjectId, intents: &mut Vec<Inte
     }
 }
 
-fn attributes_ui(ui: &mut Ui, item: &SecretItem) {
+fn attributes_ui(ui: &mut Ui, item: &ObjectItem) {
     let now = format::now_unix();
-    egui::Grid::new("secret-attributes")
+    egui::Grid::new("object-attributes")
         .num_columns(2)
         .spacing([12.0, 4.0])
         .striped(true)
@@ -170,15 +209,13 @@ fn attributes_ui(ui: &mut Ui, item: &SecretItem) {
             let attributes = &item.attributes;
             let row = |ui: &mut Ui, key: &str, value: String| {
                 ui.label(key);
-                ui.label(value);
+                ui.add(egui::Label::new(value).wrap());
                 ui.end_row();
             };
-            row(ui, "Enabled", yes_no(attributes.enabled.unwrap_or(true)));
-            row(
-                ui,
-                "Content type",
-                item.content_type.clone().unwrap_or_default(),
-            );
+            row(ui, "Enabled", yes_no(item.enabled()));
+            if let Some(content_type) = &item.content_type {
+                row(ui, "Content type", content_type.clone());
+            }
             row(ui, "Created", format::timestamp(attributes.created));
             row(ui, "Updated", format::timestamp(attributes.updated));
             row(ui, "Not before", format::timestamp(attributes.nbf));
@@ -197,11 +234,30 @@ fn attributes_ui(ui: &mut Ui, item: &SecretItem) {
                     .unwrap_or_default(),
             );
             row(ui, "Managed", yes_no(item.managed.unwrap_or(false)));
+            if let Some(exportable) = attributes.exportable {
+                row(ui, "Exportable", yes_no(exportable));
+            }
+            if let Some(thumbprint) = item.thumbprint_hex() {
+                row(ui, "Thumbprint (SHA-1)", thumbprint);
+            }
+            if item.deleted_date.is_some() || item.recovery_id.is_some() {
+                row(ui, "Deleted", format::timestamp(item.deleted_date));
+                row(
+                    ui,
+                    "Scheduled purge",
+                    format::timestamp(item.scheduled_purge_date),
+                );
+                row(
+                    ui,
+                    "Recovery id",
+                    item.recovery_id.clone().unwrap_or_default(),
+                );
+            }
         });
+    ui.add_space(4.0);
+    ui.label(RichText::new(format!("Tags ({})", item.tags.len())).strong());
     if !item.tags.is_empty() {
-        ui.add_space(4.0);
-        ui.label(RichText::new("Tags").strong());
-        egui::Grid::new("secret-tags")
+        egui::Grid::new("object-tags")
             .num_columns(2)
             .show(ui, |ui| {
                 for (key, value) in &item.tags {
@@ -213,11 +269,150 @@ fn attributes_ui(ui: &mut Ui, item: &SecretItem) {
     }
 }
 
+/// The key's or certificate's details read for the selected version.
+fn kind_details_ui(ui: &mut Ui, state: &AppState) {
+    let details = &state.details;
+    if details.id.is_none() {
+        return;
+    }
+    ui.separator();
+    match (&details.status, &details.details) {
+        (LoadStatus::Failed(message), _) => {
+            ui.colored_label(ui.visuals().error_fg_color, message);
+        }
+        (_, Some(ObjectDetails::Key(key))) => key_ui(ui, key),
+        (_, Some(ObjectDetails::Certificate(certificate))) => certificate_ui(ui, certificate),
+        (LoadStatus::Loading, _) => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.weak("reading details…");
+            });
+        }
+        _ => {}
+    }
+}
+
+fn grid_row(ui: &mut Ui, key: &str, value: impl Into<String>) {
+    ui.label(key);
+    ui.add(egui::Label::new(value.into()).wrap());
+    ui.end_row();
+}
+
+fn key_ui(ui: &mut Ui, key: &KeyDetails) {
+    ui.label(RichText::new("Key").strong());
+    egui::Grid::new("key-details")
+        .num_columns(2)
+        .spacing([12.0, 4.0])
+        .show(ui, |ui| {
+            grid_row(ui, "Type", key.key_type.clone());
+            if let Some(bits) = key.size_bits {
+                grid_row(ui, "Size", format!("{bits} bits"));
+            }
+            if let Some(curve) = &key.curve {
+                grid_row(ui, "Curve", curve.clone());
+            }
+            grid_row(ui, "Operations", key.operations.join(", "));
+        });
+}
+
+fn certificate_ui(ui: &mut Ui, certificate: &CertificateDetails) {
+    ui.label(RichText::new("Certificate").strong());
+    if let Some(error) = &certificate.parse_error {
+        ui.colored_label(ui.visuals().warn_fg_color, error);
+    }
+    let now = format::now_unix();
+    egui::Grid::new("certificate-details")
+        .num_columns(2)
+        .spacing([12.0, 4.0])
+        .show(ui, |ui| {
+            grid_row(ui, "Subject", certificate.subject.clone());
+            grid_row(ui, "Issuer", certificate.issuer.clone());
+            grid_row(ui, "SANs", certificate.subject_alternative_names.join(", "));
+            grid_row(ui, "Valid from", format::timestamp(certificate.not_before));
+            grid_row(ui, "Valid to", format::expiry(certificate.not_after, now).0);
+            grid_row(ui, "Serial", certificate.serial_hex.clone());
+        });
+    if let Some(policy) = &certificate.policy {
+        ui.add_space(4.0);
+        ui.label(RichText::new("Policy").strong());
+        egui::Grid::new("certificate-policy")
+            .num_columns(2)
+            .spacing([12.0, 4.0])
+            .show(ui, |ui| {
+                let text = |value: &Option<String>| value.clone().unwrap_or_default();
+                grid_row(ui, "Issuer", text(&policy.issuer_name));
+                grid_row(ui, "Subject", text(&policy.subject));
+                grid_row(
+                    ui,
+                    "Validity",
+                    policy
+                        .validity_months
+                        .map(|months| format!("{months} months"))
+                        .unwrap_or_default(),
+                );
+                grid_row(ui, "Key", text(&policy.key));
+                grid_row(
+                    ui,
+                    "Exportable",
+                    policy.exportable.map(yes_no).unwrap_or_default(),
+                );
+                grid_row(
+                    ui,
+                    "Reuse key",
+                    policy.reuse_key.map(yes_no).unwrap_or_default(),
+                );
+                grid_row(ui, "Content type", text(&policy.content_type));
+                grid_row(ui, "Lifetime actions", policy.lifetime_actions.join("; "));
+            });
+    }
+}
+
+/// The bundle JSON for keys and certificates, else the list row's JSON; never a value.
+fn raw_json_ui(
+    ui: &mut Ui,
+    state: &AppState,
+    shown: Option<&ObjectItem>,
+    intents: &mut Vec<Intent>,
+) {
+    let label = if state.show_raw_json {
+        "Hide raw JSON"
+    } else {
+        "Show raw JSON"
+    };
+    if ui
+        .button(label)
+        .on_hover_text("The JSON Key Vault returned, with any value redacted")
+        .clicked()
+    {
+        intents.push(Intent::ToggleRawJson);
+    }
+    if !state.show_raw_json {
+        return;
+    }
+    let json = match (&state.details.raw, shown) {
+        (Some(raw), _) => redacted_json(raw),
+        (None, Some(item)) => serde_json::to_value(item)
+            .map(|value| redacted_json(&value))
+            .unwrap_or_default(),
+        (None, None) => String::new(),
+    };
+    let mut text = json.as_str();
+    ui.add(
+        egui::TextEdit::multiline(&mut text)
+            .font(egui::TextStyle::Monospace)
+            .desired_width(f32::INFINITY)
+            .desired_rows(8),
+    );
+}
+
 fn yes_no(flag: bool) -> String {
     if flag { "yes" } else { "no" }.to_owned()
 }
 
 fn versions_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
+    if state.versions.id.is_none() {
+        return;
+    }
     ui.horizontal(|ui| {
         ui.label(RichText::new(format!("Versions ({})", state.versions.items.len())).strong());
         if state.versions.status.is_loading() {

@@ -68,6 +68,17 @@ pub enum ExpiryState {
     Later,
 }
 
+/// "just now", "5 s ago", "3 min ago", "2 h ago".
+pub fn age(elapsed: std::time::Duration) -> String {
+    let seconds = elapsed.as_secs();
+    match seconds {
+        0..5 => "just now".to_owned(),
+        5..60 => format!("{seconds} s ago"),
+        60..3_600 => format!("{} min ago", seconds / 60),
+        _ => format!("{} h ago", seconds / 3_600),
+    }
+}
+
 pub fn now_unix() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
@@ -81,6 +92,15 @@ mod tests {
         assert_eq!(timestamp(Some(0)), "1970-01-01 00:00 UTC");
         assert_eq!(timestamp(None), "");
         assert_eq!(date(Some(1_782_000_000)), "2026-06-21");
+    }
+
+    #[test]
+    fn ages() {
+        use std::time::Duration;
+        assert_eq!(age(Duration::from_secs(2)), "just now");
+        assert_eq!(age(Duration::from_secs(42)), "42 s ago");
+        assert_eq!(age(Duration::from_secs(185)), "3 min ago");
+        assert_eq!(age(Duration::from_secs(7_300)), "2 h ago");
     }
 
     #[test]

@@ -8,11 +8,15 @@ use std::collections::HashMap;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::access_state::{AccessState, CentreView, Forbidden, HighlightedOperation};
+use super::explorer_state::{
+    DetailsState, QuickFilters, SearchHit, SearchResults, VaultBookmarks, VaultContents,
+    VersionList, filter_list, object_type,
+};
 use crate::access::{ObjectType, Target};
 use crate::auth::SignedInIdentity;
 use crate::auth::device_code::DeviceCodePrompt;
 use crate::azure::identifiers::{ObjectId, ObjectKind, VaultUri};
-use crate::azure::models::{SecretItem, Subscription, VaultSummary};
+use crate::azure::models::{ListKind, ObjectItem, Subscription, VaultSummary};
 use crate::worker::{
     Command, Event, EventKind, Outcome, PrincipalRef, RequestId, SignInMethod, WorkerError,
 };
@@ -94,24 +98,6 @@ pub struct SubscriptionNode {
     pub vaults_status: LoadStatus,
 }
 
-/// The secrets of one vault, as far as loaded.
-#[derive(Debug, Clone, Default)]
-pub struct SecretList {
-    pub items: Vec<SecretItem>,
-    /// Lower-cased names, parallel to `items`, for filtering without allocating per frame.
-    pub names_lower: Vec<String>,
-    pub status: LoadStatus,
-}
-
-/// The versions of the selected secret.
-#[derive(Debug, Clone, Default)]
-pub struct VersionList {
-    pub vault: Option<VaultUri>,
-    pub name: String,
-    pub items: Vec<SecretItem>,
-    pub status: LoadStatus,
-}
-
 /// A value fetched after the person asked for it. Shown only while `visible`.
 pub struct FetchedValue {
     pub id: ObjectId,
@@ -141,8 +127,35 @@ pub enum Intent {
     RefreshSubscriptions,
     SelectVault(VaultUri),
     RefreshVault,
-    SelectSecret(String),
+    /// Load every vault in the tree (and opened by URI) that is not loaded yet, or all again.
+    LoadAllVaults,
+    /// Show secrets, keys, certificates or one of the deleted lists of the selected vault.
+    SelectList(ListKind),
+    /// Select an object of the shown list by name.
+    SelectObject(String),
     SelectVersion(Option<String>),
+    /// Go to a vault, secret, key or certificate URI (versioned or not).
+    OpenUri(String),
+    SetUriInput(String),
+    TogglePin(VaultUri),
+    /// Keyboard: move the highlighted row by this many rows (negative: up).
+    MoveCursor(i64),
+    /// Keyboard: open the highlighted row.
+    OpenCursor,
+    /// Keyboard: close what is open (search, then the selected object).
+    Close,
+    /// Copy the selected object's identifier (versioned when a version is selected).
+    CopySelectedIdentifier,
+    OpenSearch,
+    /// The search field took the focus the opening asked for.
+    SearchFocused,
+    SetSearchCursor(usize),
+    SetSearch(String),
+    SetSearchFilters(QuickFilters),
+    /// Go to a search result.
+    OpenSearchHit(SearchHit),
+    SetListFilters(QuickFilters),
+    ToggleRawJson,
     /// Fetch (if needed) and show the value of this secret version.
     RevealValue(ObjectId),
     HideValue,
@@ -182,8 +195,9 @@ enum Pending {
     SignOut,
     Subscriptions,
     Vaults(String),
-    Secrets(VaultUri),
-    Versions(VaultUri, String),
+    LoadVault(VaultUri),
+    Versions(ObjectId),
+    Details(ObjectId),
     Value(ObjectId, ValuePurpose),
     VaultAccess(String),
     PrincipalSearch(String),
@@ -204,6 +218,24 @@ pub struct ClipboardRequest {
     pub is_secret: bool,
 }
 
+/// The Ctrl+K search box.
+#[derive(Debug, Clone, Default)]
+pub struct SearchState {
+    pub open: bool,
+    pub query: String,
+    pub filters: QuickFilters,
+    pub results: SearchResults,
+    /// The highlighted result.
+    pub cursor: usize,
+    /// Set when the box opens, so the view focuses its text field once.
+    pub focus_requested: bool,
+    /// The keyboard moved the cursor this frame: the view scrolls it into sight once.
+    pub cursor_moved: bool,
+}
+
+/// How many search results are listed (the count says how many matched in all).
+pub const SEARCH_RESULT_LIMIT: usize = 500;
+
 /// The whole UI state.
 #[derive(Default)]
 pub struct AppState {
@@ -220,11 +252,26 @@ pub struct AppState {
     pub tenants: Vec<crate::azure::models::Tenant>,
     pub subscriptions_status: LoadStatus,
     pub selected_vault: Option<VaultUri>,
-    pub secret_lists: HashMap<VaultUri, SecretList>,
-    pub selected_secret: Option<String>,
+    /// Everything loaded, per vault.
+    pub vaults: HashMap<VaultUri, VaultContents>,
+    /// Vaults opened by URI that ARM does not list (data-plane access only), in opening order.
+    pub opened_vaults: Vec<VaultUri>,
+    pub bookmarks: VaultBookmarks,
+    /// The "open by URI" field.
+    pub uri_input: String,
+    /// Which list of the selected vault is shown.
+    pub selected_list: ListKind,
+    /// The selected object's name in that list.
+    pub selected_object: Option<String>,
     /// `None`: the latest version.
     pub selected_version: Option<String>,
+    /// The keyboard's row in the filtered list.
+    pub cursor: Option<usize>,
     pub versions: VersionList,
+    pub details: DetailsState,
+    pub show_raw_json: bool,
+    pub list_filters: QuickFilters,
+    pub search: SearchState,
     pub value: Option<FetchedValue>,
     pub value_status: LoadStatus,
     pub filter: String,
@@ -259,10 +306,15 @@ impl AppState {
         self.tenants.clear();
         self.subscriptions_status = LoadStatus::NotLoaded;
         self.selected_vault = None;
-        self.secret_lists.clear();
-        self.selected_secret = None;
+        self.vaults.clear();
+        self.opened_vaults.clear();
+        self.selected_list = ListKind::live(ObjectKind::Secret);
+        self.selected_object = None;
         self.selected_version = None;
+        self.cursor = None;
         self.versions = VersionList::default();
+        self.details = DetailsState::default();
+        self.search = SearchState::default();
         self.value = None;
         self.value_status = LoadStatus::NotLoaded;
         self.filter.clear();
@@ -313,46 +365,88 @@ impl AppState {
             .find(|vault| &vault.uri == uri)
     }
 
-    pub fn selected_secret_list(&self) -> Option<&SecretList> {
-        self.secret_lists.get(self.selected_vault.as_ref()?)
+    /// The selected vault's loaded contents.
+    pub fn selected_contents(&self) -> Option<&VaultContents> {
+        self.vaults.get(self.selected_vault.as_ref()?)
     }
 
-    /// The selected secret's row in the list.
-    pub fn selected_secret_item(&self) -> Option<&SecretItem> {
-        let name = self.selected_secret.as_ref()?;
-        let list = self.selected_secret_list()?;
-        let lower = name.to_ascii_lowercase();
-        list.names_lower
-            .iter()
-            .position(|candidate| *candidate == lower)
-            .and_then(|index| list.items.get(index))
+    /// The shown list of the selected vault.
+    pub fn selected_list_rows(&self) -> Option<&super::explorer_state::ObjectList> {
+        Some(self.selected_contents()?.list(self.selected_list))
     }
 
-    /// The identifier of the selected secret at the selected version (latest: versionless).
+    /// The selected object's row in the shown list.
+    pub fn selected_item(&self) -> Option<&ObjectItem> {
+        let list = self.selected_list_rows()?;
+        list.items
+            .get(list.position(self.selected_object.as_ref()?)?)
+    }
+
+    /// The row of the selected version: from the version list, else the list row (latest).
+    pub fn selected_version_item(&self) -> Option<&ObjectItem> {
+        if let Some(version) = &self.selected_version
+            && let Some(item) = self
+                .versions
+                .items
+                .iter()
+                .find(|item| item.version().as_deref() == Some(version.as_str()))
+        {
+            return Some(item);
+        }
+        self.selected_item()
+    }
+
+    /// The identifier of the selected object at the selected version (latest: versionless).
     pub fn selected_object_id(&self) -> Option<ObjectId> {
         Some(ObjectId {
             vault: self.selected_vault.clone()?,
-            kind: ObjectKind::Secret,
-            name: self.selected_secret.clone()?,
+            kind: self.selected_list.kind,
+            name: self.selected_object.clone()?,
             version: self.selected_version.clone(),
         })
     }
 
-    /// Indices of the selected vault's secrets matching the filter.
+    /// Indices of the shown list's rows matching the filter and quick filters.
     pub fn filtered_indices(&self) -> Vec<usize> {
-        let Some(list) = self.selected_secret_list() else {
+        let Some(list) = self.selected_list_rows() else {
             return Vec::new();
         };
-        let needle = self.filter.trim().to_ascii_lowercase();
-        if needle.is_empty() {
-            return (0..list.items.len()).collect();
-        }
-        list.names_lower
+        filter_list(
+            list,
+            &self.filter.trim().to_lowercase(),
+            &self.list_filters,
+            super::format::now_unix(),
+        )
+    }
+
+    /// Every vault the explorer knows: the tree's, then those opened by URI.
+    pub fn known_vaults(&self) -> Vec<VaultUri> {
+        let mut vaults: Vec<VaultUri> = self
+            .subscriptions
             .iter()
-            .enumerate()
-            .filter(|(_, name)| name.contains(&needle))
-            .map(|(index, _)| index)
-            .collect()
+            .flat_map(|node| node.vaults.iter().map(|vault| vault.uri.clone()))
+            .collect();
+        for uri in &self.opened_vaults {
+            if !vaults.contains(uri) {
+                vaults.push(uri.clone());
+            }
+        }
+        vaults
+    }
+
+    /// Vaults still loading (queued or running) and loaded, for the progress line.
+    pub fn load_progress(&self) -> (usize, usize) {
+        let loading = self
+            .vaults
+            .values()
+            .filter(|contents| contents.status.is_loading())
+            .count();
+        let loaded = self
+            .vaults
+            .values()
+            .filter(|contents| contents.loaded_at.is_some())
+            .count();
+        (loading, loaded)
     }
 
     /// Applies one worker event.
@@ -431,20 +525,47 @@ impl AppState {
                     node.vaults.sort_by_key(|vault| vault.name.to_lowercase());
                 }
             }
-            (Pending::Secrets(vault), EventKind::SecretsPage { items, .. }) => {
-                let list = self.secret_lists.entry(vault).or_default();
-                list.names_lower
-                    .extend(items.iter().map(|item| item.name().to_ascii_lowercase()));
-                list.items.extend(items);
+            (Pending::LoadVault(vault), EventKind::ObjectsPage { list, items, .. }) => {
+                if let Some(contents) = self.vaults.get_mut(&vault) {
+                    contents.started = true;
+                    contents.add_page(list, items);
+                }
+                if self.search.open {
+                    self.run_search();
+                }
             }
-            (Pending::Versions(vault, name), EventKind::VersionsPage { items, .. })
-                if self.versions.vault.as_ref() == Some(&vault) && self.versions.name == name =>
+            (Pending::LoadVault(vault), EventKind::ListEnded { list, error, .. }) => {
+                if let Some(error) = &error
+                    && !list.deleted
+                {
+                    let permission = "list";
+                    self.note_forbidden(
+                        error,
+                        &vault,
+                        object_type(list.kind),
+                        permission,
+                        Target::Vault,
+                    );
+                }
+                if let Some(contents) = self.vaults.get_mut(&vault) {
+                    contents.started = true;
+                    contents.end_list(list, error.as_ref().map(explain));
+                }
+            }
+            (Pending::Versions(id), EventKind::VersionsPage { items, .. })
+                if self.versions.id.as_ref() == Some(&id) =>
             {
                 self.versions.items.extend(items);
                 // Newest first.
                 self.versions
                     .items
                     .sort_by_key(|item| std::cmp::Reverse(item.attributes.created.unwrap_or(0)));
+            }
+            (Pending::Details(requested), EventKind::Details { details, raw, .. })
+                if self.details.id.as_ref() == Some(&requested) =>
+            {
+                self.details.details = Some(details);
+                self.details.raw = Some(*raw);
             }
             (Pending::Value(requested, purpose), EventKind::SecretValue { id, value }) => {
                 if purpose == ValuePurpose::Copy {
@@ -533,24 +654,33 @@ impl AppState {
                     node.vaults_status = status;
                 }
             }
-            Pending::Secrets(vault) => {
-                if let Outcome::Failed(error) = &outcome {
-                    self.note_forbidden(error, &vault, ObjectType::Secret, "list", Target::Vault);
+            Pending::LoadVault(vault) => {
+                if let Some(contents) = self.vaults.get_mut(&vault) {
+                    contents.end_load(status);
                 }
-                if let Some(list) = self.secret_lists.get_mut(&vault) {
-                    list.status = status;
+                if self.search.open {
+                    self.run_search();
                 }
             }
+            Pending::Details(_) => self.details.status = status,
             Pending::VaultAccess(_) => self.access.data_status = status,
             Pending::PrincipalSearch(_) => self.access.search_status = status,
             Pending::AccessCheck(_) => self.access.check_status = status,
-            Pending::Versions(vault, name) => {
+            Pending::Versions(id) => {
                 if let Outcome::Failed(error) = &outcome {
+                    let object_type = object_type(id.kind);
                     let target = Target::Object {
-                        object_type: ObjectType::Secret,
-                        name,
+                        object_type,
+                        name: id.name,
                     };
-                    self.note_forbidden(error, &vault, ObjectType::Secret, "list versions", target);
+                    // Secrets have their own "list versions" operation; keys and certificates list
+                    // versions with their `list` permission.
+                    let permission = if id.kind == ObjectKind::Secret {
+                        "list versions"
+                    } else {
+                        "list"
+                    };
+                    self.note_forbidden(error, &id.vault, object_type, permission, target);
                 }
                 self.versions.status = status;
             }
@@ -706,51 +836,200 @@ impl AppState {
         self.subscriptions_status = LoadStatus::Loading;
     }
 
-    fn load_secrets(&mut self, vault: VaultUri, sink: &mut dyn CommandSink) {
-        // The worker cancels a superseded listing; mark it incomplete so it is fetched again when revisited.
-        let interrupted: Vec<VaultUri> = self
-            .pending
-            .values()
-            .filter_map(|pending| match pending {
-                Pending::Secrets(vault) => Some(vault.clone()),
-                _ => None,
-            })
-            .collect();
-        for vault in interrupted {
-            if let Some(list) = self.secret_lists.get_mut(&vault) {
-                list.status = LoadStatus::NotLoaded;
-            }
-        }
+    /// Loads (or reloads) a vault; what it showed stays until each list arrives whole.
+    fn load_vault(&mut self, vault: VaultUri, sink: &mut dyn CommandSink) {
+        // The worker cancels an earlier load of the same vault; its terminal event is dropped here.
         self.pending
-            .retain(|_, pending| !matches!(pending, Pending::Secrets(_)));
-        let id = sink.send(Command::ListSecrets {
+            .retain(|_, pending| !matches!(pending, Pending::LoadVault(v) if *v == vault));
+        let id = sink.send(Command::LoadVault {
             vault: vault.clone(),
         });
-        self.pending.insert(id, Pending::Secrets(vault.clone()));
-        self.secret_lists.insert(
-            vault,
-            SecretList {
-                status: LoadStatus::Loading,
-                ..Default::default()
-            },
-        );
+        self.pending.insert(id, Pending::LoadVault(vault.clone()));
+        self.vaults.entry(vault).or_default().begin_load();
     }
 
-    fn load_versions(&mut self, vault: VaultUri, name: String, sink: &mut dyn CommandSink) {
+    fn load_versions(&mut self, id: ObjectId, sink: &mut dyn CommandSink) {
         self.pending
             .retain(|_, pending| !matches!(pending, Pending::Versions(..)));
-        let id = sink.send(Command::ListSecretVersions {
-            vault: vault.clone(),
-            name: name.clone(),
-        });
-        self.pending
-            .insert(id, Pending::Versions(vault.clone(), name.clone()));
+        let request = sink.send(Command::ListVersions { id: id.clone() });
+        self.pending.insert(request, Pending::Versions(id.clone()));
         self.versions = VersionList {
-            vault: Some(vault),
-            name,
+            id: Some(id),
             items: Vec::new(),
             status: LoadStatus::Loading,
         };
+    }
+
+    /// Reads the key's or certificate's bundle for the selected version (secrets need no second read).
+    fn load_details(&mut self, sink: &mut dyn CommandSink) {
+        self.pending
+            .retain(|_, pending| !matches!(pending, Pending::Details(..)));
+        self.details = DetailsState::default();
+        let Some(id) = self.selected_object_id() else {
+            return;
+        };
+        if id.kind == ObjectKind::Secret || self.selected_list.deleted {
+            return;
+        }
+        let request = sink.send(Command::GetDetails { id: id.clone() });
+        self.pending.insert(request, Pending::Details(id.clone()));
+        self.details = DetailsState {
+            id: Some(id),
+            status: LoadStatus::Loading,
+            ..DetailsState::default()
+        };
+    }
+
+    /// Selects an object of the shown list: its versions and details load, its value is forgotten.
+    fn select_object(&mut self, name: String, sink: &mut dyn CommandSink) {
+        if self.selected_object.as_deref() == Some(&name) {
+            return;
+        }
+        self.selected_object = Some(name.clone());
+        self.selected_version = None;
+        self.forget_value();
+        if let Some(vault) = self.selected_vault.clone() {
+            if self.selected_list.deleted {
+                // Deleted objects have no version list; their row says everything.
+                self.pending
+                    .retain(|_, pending| !matches!(pending, Pending::Versions(..)));
+                self.versions = VersionList::default();
+            } else {
+                self.load_versions(
+                    ObjectId {
+                        vault,
+                        kind: self.selected_list.kind,
+                        name,
+                        version: None,
+                    },
+                    sink,
+                );
+            }
+        }
+        self.load_details(sink);
+    }
+
+    /// Selects a vault (loading it when it has not been), keeping the shown list kind.
+    fn select_vault(&mut self, vault: VaultUri, sink: &mut dyn CommandSink) {
+        if self.selected_vault.as_ref() != Some(&vault) {
+            self.selected_vault = Some(vault.clone());
+            self.clear_object_selection();
+            self.cursor = None;
+            self.pending.retain(|_, pending| {
+                !matches!(pending, Pending::VaultAccess(_) | Pending::AccessCheck(_))
+            });
+            self.access.reset_for(None);
+            if self.centre == CentreView::Access {
+                self.show_access(sink);
+            }
+        }
+        self.bookmarks.touch(&vault);
+        if self.vault_summary(&vault).is_none() && !self.opened_vaults.contains(&vault) {
+            self.opened_vaults.push(vault.clone());
+        }
+        let needs_load = self
+            .vaults
+            .get(&vault)
+            .is_none_or(|contents| contents.loaded_at.is_none() && !contents.status.is_loading());
+        if needs_load {
+            self.load_vault(vault, sink);
+        }
+    }
+
+    fn clear_object_selection(&mut self) {
+        self.selected_object = None;
+        self.selected_version = None;
+        self.versions = VersionList::default();
+        self.details = DetailsState::default();
+        self.pending
+            .retain(|_, pending| !matches!(pending, Pending::Versions(..) | Pending::Details(..)));
+        self.forget_value();
+    }
+
+    /// Goes to a vault or object URI: selects the vault (opening it when ARM does not list it), the list
+    /// of the object's kind, the object and its version.
+    fn open_uri(&mut self, text: &str, sink: &mut dyn CommandSink) {
+        let text = text.trim();
+        if let Ok(id) = ObjectId::parse(text) {
+            let deleted = text.to_ascii_lowercase().contains("/deleted");
+            self.select_vault(id.vault.clone(), sink);
+            self.centre = CentreView::Secrets;
+            self.set_list(ListKind {
+                kind: id.kind,
+                deleted,
+            });
+            self.select_object(id.name.clone(), sink);
+            if id.version.is_some() {
+                self.selected_version = id.version.clone();
+                self.load_details(sink);
+            }
+            self.uri_input.clear();
+        } else {
+            match VaultUri::parse(text) {
+                Ok(vault) if Self::is_vault_root(text) => {
+                    self.select_vault(vault, sink);
+                    self.uri_input.clear();
+                }
+                Ok(_) | Err(_) => {
+                    self.notice = Some(Notice {
+                        text: format!(
+                            "Not a vault, secret, key or certificate URI: {text} (expected https://<vault>.vault.azure.net[/secrets|keys|certificates/<name>[/<version>]])"
+                        ),
+                        is_error: true,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Whether `text` names a vault root (`https://host[:port][/]`), not some other path on it.
+    fn is_vault_root(text: &str) -> bool {
+        url::Url::parse(text).is_ok_and(|url| url.path().trim_matches('/').is_empty())
+    }
+
+    fn set_list(&mut self, list: ListKind) {
+        if self.selected_list != list {
+            self.selected_list = list;
+            self.clear_object_selection();
+            self.cursor = None;
+        }
+    }
+
+    /// Runs the Ctrl+K search again (after typing, filter changes, or new pages).
+    fn run_search(&mut self) {
+        self.search.results = super::explorer_state::search(
+            &self.vaults,
+            &self.search.query,
+            &self.search.filters,
+            super::format::now_unix(),
+            SEARCH_RESULT_LIMIT,
+        );
+        self.search.cursor = self
+            .search
+            .cursor
+            .min(self.search.results.hits.len().saturating_sub(1));
+    }
+
+    fn open_search_hit(&mut self, hit: SearchHit, sink: &mut dyn CommandSink) {
+        let Some(name) = self
+            .vaults
+            .get(&hit.vault)
+            .and_then(|contents| contents.list(hit.list).items.get(hit.index))
+            .map(ObjectItem::name)
+        else {
+            return;
+        };
+        self.search.open = false;
+        self.centre = CentreView::Secrets;
+        self.select_vault(hit.vault, sink);
+        self.set_list(hit.list);
+        self.filter.clear();
+        self.list_filters = QuickFilters::default();
+        self.select_object(name, sink);
+        self.cursor = self
+            .filtered_indices()
+            .iter()
+            .position(|&index| index == hit.index);
     }
 
     fn request_value(&mut self, id: ObjectId, purpose: ValuePurpose, sink: &mut dyn CommandSink) {
@@ -803,48 +1082,125 @@ impl AppState {
             }
             Intent::OpenUrl(url) => self.url_to_open = Some(url),
             Intent::RefreshSubscriptions => self.load_subscriptions(sink),
-            Intent::SelectVault(vault) => {
-                if self.selected_vault.as_ref() != Some(&vault) {
-                    self.selected_vault = Some(vault.clone());
-                    self.selected_secret = None;
-                    self.selected_version = None;
-                    self.versions = VersionList::default();
-                    self.forget_value();
-                    self.pending.retain(|_, pending| {
-                        !matches!(pending, Pending::VaultAccess(_) | Pending::AccessCheck(_))
-                    });
-                    self.access.reset_for(None);
-                    if self.centre == CentreView::Access {
-                        self.show_access(sink);
-                    }
-                }
-                let needs_load = self.secret_lists.get(&vault).is_none_or(|list| {
-                    matches!(list.status, LoadStatus::NotLoaded | LoadStatus::Failed(_))
-                });
-                if needs_load {
-                    self.load_secrets(vault, sink);
-                }
-            }
+            Intent::SelectVault(vault) => self.select_vault(vault, sink),
             Intent::RefreshVault => {
                 if let Some(vault) = self.selected_vault.clone() {
-                    self.load_secrets(vault, sink);
+                    self.load_vault(vault, sink);
                 }
             }
-            Intent::SelectSecret(name) => {
-                if self.selected_secret.as_deref() == Some(&name) {
-                    return;
-                }
-                self.selected_secret = Some(name.clone());
-                self.selected_version = None;
-                self.forget_value();
-                if let Some(vault) = self.selected_vault.clone() {
-                    self.load_versions(vault, name, sink);
+            Intent::LoadAllVaults => {
+                let everything_loaded = self.known_vaults().iter().all(|vault| {
+                    self.vaults
+                        .get(vault)
+                        .is_some_and(|contents| contents.loaded_at.is_some())
+                });
+                for vault in self.known_vaults() {
+                    let busy = self
+                        .vaults
+                        .get(&vault)
+                        .is_some_and(|contents| contents.status.is_loading());
+                    let loaded = self
+                        .vaults
+                        .get(&vault)
+                        .is_some_and(|contents| contents.loaded_at.is_some());
+                    if !busy && (everything_loaded || !loaded) {
+                        self.load_vault(vault, sink);
+                    }
                 }
             }
+            Intent::SelectList(list) => self.set_list(list),
+            Intent::SelectObject(name) => {
+                self.cursor = self.filtered_indices().iter().position(|&index| {
+                    self.selected_list_rows()
+                        .and_then(|rows| rows.names_lower.get(index))
+                        .is_some_and(|lower| *lower == name.to_lowercase())
+                });
+                self.select_object(name, sink);
+            }
+            Intent::OpenUri(text) => self.open_uri(&text, sink),
+            Intent::SetUriInput(text) => self.uri_input = text,
+            Intent::TogglePin(vault) => self.bookmarks.toggle_pin(&vault),
+            Intent::MoveCursor(delta) => {
+                let rows = self.filtered_indices().len();
+                if rows > 0 {
+                    let current = self.cursor.map_or(-1, |cursor| cursor as i64);
+                    let start = if self.cursor.is_none() && delta < 0 {
+                        rows as i64
+                    } else {
+                        current
+                    };
+                    self.cursor = Some((start + delta).clamp(0, rows as i64 - 1) as usize);
+                }
+            }
+            Intent::OpenCursor => {
+                let name = self.cursor.and_then(|cursor| {
+                    let index = *self.filtered_indices().get(cursor)?;
+                    self.selected_list_rows()?
+                        .items
+                        .get(index)
+                        .map(ObjectItem::name)
+                });
+                if let Some(name) = name {
+                    self.select_object(name, sink);
+                }
+            }
+            Intent::Close => {
+                if self.search.open {
+                    self.search.open = false;
+                } else if self.value.as_ref().is_some_and(|value| value.visible) {
+                    self.forget_value();
+                } else {
+                    self.clear_object_selection();
+                }
+            }
+            Intent::CopySelectedIdentifier => {
+                if let Some(id) = self.selected_object_id() {
+                    let (what, text) = if id.version.is_some() {
+                        ("the versioned identifier", id.versioned())
+                    } else {
+                        ("the identifier", id.versionless())
+                    };
+                    self.clipboard = Some(ClipboardRequest {
+                        text: SecretString::from(text),
+                        is_secret: false,
+                    });
+                    self.notice = Some(Notice {
+                        text: format!("Copied {what}"),
+                        is_error: false,
+                    });
+                }
+            }
+            Intent::OpenSearch => {
+                self.search.open = true;
+                self.search.focus_requested = true;
+                self.run_search();
+            }
+            Intent::SearchFocused => self.search.focus_requested = false,
+            Intent::SetSearchCursor(cursor) => {
+                self.search.cursor = cursor;
+                self.search.cursor_moved = true;
+            }
+            Intent::SetSearch(query) => {
+                self.search.query = query;
+                self.search.cursor = 0;
+                self.run_search();
+            }
+            Intent::SetSearchFilters(filters) => {
+                self.search.filters = filters;
+                self.search.cursor = 0;
+                self.run_search();
+            }
+            Intent::OpenSearchHit(hit) => self.open_search_hit(hit, sink),
+            Intent::SetListFilters(filters) => {
+                self.list_filters = filters;
+                self.cursor = None;
+            }
+            Intent::ToggleRawJson => self.show_raw_json = !self.show_raw_json,
             Intent::SelectVersion(version) => {
                 if self.selected_version != version {
                     self.selected_version = version;
                     self.forget_value();
+                    self.load_details(sink);
                 }
             }
             Intent::RevealValue(id) => match &mut self.value {
@@ -875,7 +1231,10 @@ impl AppState {
                     is_error: false,
                 });
             }
-            Intent::SetFilter(filter) => self.filter = filter,
+            Intent::SetFilter(filter) => {
+                self.filter = filter;
+                self.cursor = None;
+            }
             Intent::ShowCentre(CentreView::Secrets) => self.centre = CentreView::Secrets,
             Intent::ShowCentre(CentreView::Access) => self.show_access(sink),
             Intent::RefreshAccess => self.load_access(sink),
@@ -1001,7 +1360,7 @@ mod tests {
         }
     }
 
-    fn item(vault: &str, name: &str) -> SecretItem {
+    fn item(vault: &str, name: &str) -> ObjectItem {
         serde_json::from_value(serde_json::json!({"id": format!("{vault}secrets/{name}")}))
             .expect("item")
     }
@@ -1036,7 +1395,7 @@ mod tests {
             event(list_id, EventKind::Finished(Outcome::Done)),
             &mut sink,
         );
-        state.handle(Intent::SelectSecret("api-key".into()), &mut sink);
+        state.handle(Intent::SelectObject("api-key".into()), &mut sink);
         let (versions_id, _) = sink.sent.last().cloned().expect("versions");
         let forbidden = |inner: &str| WorkerError {
             operation: "listing versions".into(),
@@ -1066,7 +1425,7 @@ mod tests {
         );
         // A firewall 403 is not a permission problem: nothing to check.
         state.forbidden = None;
-        state.handle(Intent::SelectSecret("other".into()), &mut sink);
+        state.handle(Intent::SelectObject("other".into()), &mut sink);
         let (versions_id, _) = sink.sent.last().cloned().expect("versions");
         state.apply(
             event(
@@ -1140,8 +1499,33 @@ mod tests {
         assert_eq!(state.subscriptions[0].vaults_status, LoadStatus::Loading);
     }
 
+    fn page(request: RequestId, vault: &VaultUri, names: &[&str]) -> Event {
+        event(
+            request,
+            EventKind::ObjectsPage {
+                vault: vault.clone(),
+                list: ListKind::live(ObjectKind::Secret),
+                items: names
+                    .iter()
+                    .map(|name| item(vault.as_str(), name))
+                    .collect(),
+            },
+        )
+    }
+
+    fn ended(request: RequestId, vault: &VaultUri) -> Event {
+        event(
+            request,
+            EventKind::ListEnded {
+                vault: vault.clone(),
+                list: ListKind::live(ObjectKind::Secret),
+                error: None,
+            },
+        )
+    }
+
     #[test]
-    fn stale_pages_of_a_superseded_vault_are_dropped() {
+    fn vaults_load_side_by_side_and_a_reload_drops_the_old_load() {
         let mut sink = RecordingSink::default();
         let mut state = signed_in_state(&mut sink);
         let v1 = VaultUri::parse(V1).expect("uri");
@@ -1150,53 +1534,104 @@ mod tests {
         let first = sink.sent.last().expect("sent").0;
         state.handle(Intent::SelectVault(v2.clone()), &mut sink);
         let second = sink.sent.last().expect("sent").0;
-        state.apply(
-            event(
-                first,
-                EventKind::SecretsPage {
-                    vault: v1.clone(),
-                    items: vec![item(V1, "old")],
-                },
-            ),
-            &mut sink,
-        );
-        state.apply(
-            event(
-                second,
-                EventKind::SecretsPage {
-                    vault: v2.clone(),
-                    items: vec![item(V2, "new")],
-                },
-            ),
-            &mut sink,
-        );
-        state.apply(
-            event(first, EventKind::Finished(Outcome::Cancelled)),
-            &mut sink,
-        );
+        // Moving on to another vault does not stop the first one's load.
+        state.apply(page(first, &v1, &["one"]), &mut sink);
+        state.apply(page(second, &v2, &["two"]), &mut sink);
+        state.apply(ended(first, &v1), &mut sink);
+        state.apply(event(first, EventKind::Finished(Outcome::Done)), &mut sink);
         state.apply(event(second, EventKind::Finished(Outcome::Done)), &mut sink);
-        assert!(
-            state.secret_lists[&v1].items.is_empty(),
-            "stale page dropped"
-        );
-        assert_eq!(
-            state.secret_lists[&v1].status,
-            LoadStatus::NotLoaded,
-            "interrupted: incomplete"
-        );
-        assert_eq!(state.secret_lists[&v2].items.len(), 1);
-        assert_eq!(state.secret_lists[&v2].status, LoadStatus::Loaded);
-        // Going back to the interrupted vault loads it again.
+        let secrets = ListKind::live(ObjectKind::Secret);
+        assert_eq!(state.vaults[&v1].list(secrets).names_lower, ["one"]);
+        assert_eq!(state.vaults[&v2].list(secrets).names_lower, ["two"]);
+        assert!(state.vaults[&v1].loaded_at.is_some());
+        // Going back to a loaded vault does not load it again; Refresh does, and a page of the older
+        // load arriving late is dropped.
+        let before = sink.sent.len();
         state.handle(Intent::SelectVault(v1.clone()), &mut sink);
+        assert_eq!(sink.sent.len(), before);
+        state.handle(Intent::RefreshVault, &mut sink);
+        let reload = sink.sent.last().expect("sent").0;
+        state.handle(Intent::RefreshVault, &mut sink);
+        let newest = sink.sent.last().expect("sent").0;
+        state.apply(page(reload, &v1, &["stale"]), &mut sink);
+        state.apply(page(newest, &v1, &["fresh"]), &mut sink);
+        assert_eq!(
+            state.vaults[&v1].list(secrets).names_lower,
+            ["one"],
+            "kept until whole"
+        );
+        state.apply(ended(newest, &v1), &mut sink);
+        assert_eq!(state.vaults[&v1].list(secrets).names_lower, ["fresh"]);
         assert_eq!(
             sink.sent.last().expect("sent").1,
-            Command::ListSecrets { vault: v1 }
+            Command::LoadVault { vault: v1 }
+        );
+    }
+
+    #[test]
+    fn open_by_uri_goes_to_the_object_and_remembers_the_vault() {
+        let mut sink = RecordingSink::default();
+        let mut state = signed_in_state(&mut sink);
+        state.handle(
+            Intent::OpenUri("https://kv9.vault.azure.net/keys/signing/abc123".into()),
+            &mut sink,
+        );
+        let vault = VaultUri::parse("https://kv9.vault.azure.net").expect("uri");
+        assert_eq!(state.selected_vault.as_ref(), Some(&vault));
+        assert_eq!(
+            state.opened_vaults,
+            std::slice::from_ref(&vault),
+            "ARM does not list it"
+        );
+        assert_eq!(state.selected_list, ListKind::live(ObjectKind::Key));
+        assert_eq!(state.selected_object.as_deref(), Some("signing"));
+        assert_eq!(state.selected_version.as_deref(), Some("abc123"));
+        let commands: Vec<&Command> = sink.sent.iter().map(|(_, command)| command).collect();
+        assert!(commands.contains(&&Command::LoadVault {
+            vault: vault.clone()
+        }));
+        assert!(commands.iter().any(|command| matches!(command,
+            Command::GetDetails { id } if id.version.as_deref() == Some("abc123"))));
+        assert_eq!(state.bookmarks.recent, [vault.as_str().to_owned()]);
+        state.handle(
+            Intent::OpenUri("https://kv9.vault.azure.net/storage/x".into()),
+            &mut sink,
+        );
+        assert!(state.notice.as_ref().is_some_and(|notice| notice.is_error));
+        state.handle(
+            Intent::OpenUri("https://kv8.vault.azure.net/".into()),
+            &mut sink,
         );
         assert_eq!(
-            state.requests_in_flight(),
-            2,
-            "the subscription listing and this vault"
+            state.selected_vault.as_ref().map(VaultUri::name),
+            Some("kv8")
         );
+    }
+
+    #[test]
+    fn keyboard_moves_opens_copies_and_closes() {
+        let mut sink = RecordingSink::default();
+        let mut state = signed_in_state(&mut sink);
+        let v1 = VaultUri::parse(V1).expect("uri");
+        state.handle(Intent::SelectVault(v1.clone()), &mut sink);
+        let id = sink.sent.last().expect("sent").0;
+        state.apply(page(id, &v1, &["a", "b", "c"]), &mut sink);
+        state.handle(Intent::MoveCursor(1), &mut sink);
+        state.handle(Intent::MoveCursor(1), &mut sink);
+        assert_eq!(state.cursor, Some(1));
+        state.handle(Intent::MoveCursor(99), &mut sink);
+        assert_eq!(state.cursor, Some(2), "clamped");
+        state.handle(Intent::OpenCursor, &mut sink);
+        assert_eq!(state.selected_object.as_deref(), Some("c"));
+        state.handle(Intent::CopySelectedIdentifier, &mut sink);
+        let copied = state.take_clipboard_request().expect("copied");
+        assert_eq!(
+            copied.text.expose_secret(),
+            "https://kv1.vault.azure.net/secrets/c"
+        );
+        assert!(!copied.is_secret);
+        state.handle(Intent::Close, &mut sink);
+        assert!(state.selected_object.is_none());
     }
 
     #[test]
@@ -1207,17 +1642,7 @@ mod tests {
         state.handle(Intent::SelectVault(v1.clone()), &mut sink);
         let id = sink.sent.last().expect("sent").0;
         state.apply(
-            event(
-                id,
-                EventKind::SecretsPage {
-                    vault: v1,
-                    items: vec![
-                        item(V1, "Orders-DB"),
-                        item(V1, "payments-key"),
-                        item(V1, "orders-api"),
-                    ],
-                },
-            ),
+            page(id, &v1, &["Orders-DB", "payments-key", "orders-api"]),
             &mut sink,
         );
         state.handle(Intent::SetFilter("ORDERS".into()), &mut sink);

@@ -1,11 +1,17 @@
-//! Left panel: subscriptions → vaults, with loading spinners and errors in place.
+//! Left panel: open by URI, pinned and recent vaults, subscriptions → vaults (each with its load state:
+//! queued, loading with a count, loaded with its age, or the error), vaults opened by URI, and "Load all".
 
 use egui::{RichText, Ui};
 
+use super::explorer_state::VaultBookmarks;
+use super::format;
 use super::state::{AppState, Intent, LoadStatus};
 use crate::access::PermissionModel;
+use crate::azure::identifiers::VaultUri;
 
 pub fn tree_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
+    open_uri_ui(ui, state, intents);
+    ui.separator();
     ui.horizontal(|ui| {
         ui.heading("Vaults");
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -16,8 +22,25 @@ pub fn tree_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
             {
                 intents.push(Intent::RefreshSubscriptions);
             }
+            if ui
+                .small_button("Load all")
+                .on_hover_text(
+                    "Load every vault's secrets, keys and certificates (8 at a time) for Ctrl+K search; \
+                     when all are loaded, load them all again",
+                )
+                .clicked()
+            {
+                intents.push(Intent::LoadAllVaults);
+            }
         });
     });
+    let (loading, loaded) = state.load_progress();
+    if loading > 0 {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.weak(format!("{loading} loading, {loaded} loaded"));
+        });
+    }
     ui.separator();
     match &state.subscriptions_status {
         LoadStatus::Loading if state.subscriptions.is_empty() => {
@@ -37,57 +60,160 @@ pub fn tree_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
-            let spans_tenants = state.spans_tenants();
-            for node in &state.subscriptions {
-                let mut title = format!(
-                    "{}  ({})",
-                    node.subscription.display_name,
-                    node.vaults.len()
-                );
-                if spans_tenants {
-                    let tenant = state
-                        .tenant_name(&node.subscription.tenant_id)
-                        .unwrap_or_else(|| node.subscription.tenant_id.clone());
-                    title.push_str(&format!("  · {tenant}"));
-                }
-                let header = egui::CollapsingHeader::new(RichText::new(title).strong())
-                    .id_salt(&node.subscription.subscription_id)
+            bookmarks_ui(ui, state, intents);
+            subscriptions_ui(ui, state, intents);
+            if !state.opened_vaults.is_empty() {
+                egui::CollapsingHeader::new(RichText::new("Opened by URI").strong())
+                    .id_salt("opened-by-uri")
                     .default_open(true)
                     .show(ui, |ui| {
-                        match &node.vaults_status {
-                            LoadStatus::Loading => {
-                                ui.horizontal(|ui| {
-                                    ui.spinner();
-                                    ui.label("Loading vaults…");
-                                });
-                            }
-                            LoadStatus::Failed(message) => {
-                                ui.colored_label(ui.visuals().error_fg_color, message);
-                            }
-                            LoadStatus::Loaded if node.vaults.is_empty() => {
-                                ui.weak("No key vaults");
-                            }
-                            _ => {}
-                        }
-                        for vault in &node.vaults {
-                            let selected = state.selected_vault.as_ref() == Some(&vault.uri);
-                            let response = ui.selectable_label(selected, &vault.name);
-                            let model = PermissionModel::of(&vault.properties).label();
-                            let response = response.on_hover_text(format!(
-                                "{}\nresource group {}\n{}, {model}",
-                                vault.uri,
-                                vault.resource_group.as_deref().unwrap_or("?"),
-                                vault.location
-                            ));
-                            if response.clicked() {
-                                intents.push(Intent::SelectVault(vault.uri.clone()));
-                            }
+                        for vault in &state.opened_vaults {
+                            vault_row_ui(ui, state, vault, vault.name(), intents);
                         }
                     });
-                header.header_response.on_hover_text(format!(
-                    "Subscription {}",
-                    node.subscription.subscription_id
-                ));
             }
         });
+}
+
+fn open_uri_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
+    let label = ui.label("Open URI");
+    let mut text = state.uri_input.clone();
+    let response = ui
+        .add(
+            egui::TextEdit::singleline(&mut text)
+                .hint_text("https://…vault.azure.net/secrets/…")
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(label.id)
+        .on_hover_text(
+            "Paste a vault, secret, key or certificate URI (versioned or not) and press Enter; \
+             works for vaults ARM does not list for you",
+        );
+    if response.changed() {
+        intents.push(Intent::SetUriInput(text.clone()));
+    }
+    if response.lost_focus()
+        && ui.input(|input| input.key_pressed(egui::Key::Enter))
+        && !text.trim().is_empty()
+    {
+        intents.push(Intent::OpenUri(text));
+    }
+}
+
+fn bookmarks_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
+    // Pinned and recent rows carry a mark (from the default font) so that a vault's name names one control; Recent starts folded.
+    for (title, list, open, prefix) in [
+        ("Pinned", &state.bookmarks.pinned, true, "» "),
+        ("Recent", &state.bookmarks.recent, false, "· "),
+    ] {
+        let vaults = VaultBookmarks::uris(list);
+        if vaults.is_empty() {
+            continue;
+        }
+        egui::CollapsingHeader::new(RichText::new(format!("{title} ({})", vaults.len())).strong())
+            .id_salt(title)
+            .default_open(open)
+            .show(ui, |ui| {
+                for vault in &vaults {
+                    let label = format!("{prefix}{}", vault.name());
+                    vault_row_ui(ui, state, vault, &label, intents).on_hover_text(vault.as_str());
+                }
+            });
+    }
+}
+
+fn subscriptions_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
+    let spans_tenants = state.spans_tenants();
+    for node in &state.subscriptions {
+        let mut title = format!(
+            "{}  ({})",
+            node.subscription.display_name,
+            node.vaults.len()
+        );
+        if spans_tenants {
+            let tenant = state
+                .tenant_name(&node.subscription.tenant_id)
+                .unwrap_or_else(|| node.subscription.tenant_id.clone());
+            title.push_str(&format!("  · {tenant}"));
+        }
+        let header = egui::CollapsingHeader::new(RichText::new(title).strong())
+            .id_salt(&node.subscription.subscription_id)
+            .default_open(true)
+            .show(ui, |ui| {
+                match &node.vaults_status {
+                    LoadStatus::Loading => {
+                        ui.horizontal(|ui| {
+                            ui.spinner();
+                            ui.label("Loading vaults…");
+                        });
+                    }
+                    LoadStatus::Failed(message) => {
+                        ui.colored_label(ui.visuals().error_fg_color, message);
+                    }
+                    LoadStatus::Loaded if node.vaults.is_empty() => {
+                        ui.weak("No key vaults");
+                    }
+                    _ => {}
+                }
+                for vault in &node.vaults {
+                    let model = PermissionModel::of(&vault.properties).label();
+                    let hover = format!(
+                        "{}\nresource group {}\n{}, {model}",
+                        vault.uri,
+                        vault.resource_group.as_deref().unwrap_or("?"),
+                        vault.location
+                    );
+                    vault_row_ui(ui, state, &vault.uri, &vault.name, intents).on_hover_text(hover);
+                }
+            });
+        header.header_response.on_hover_text(format!(
+            "Subscription {}",
+            node.subscription.subscription_id
+        ));
+    }
+}
+
+/// One vault: its name (click to open) and its load state.
+fn vault_row_ui(
+    ui: &mut Ui,
+    state: &AppState,
+    vault: &VaultUri,
+    name: &str,
+    intents: &mut Vec<Intent>,
+) -> egui::Response {
+    let selected = state.selected_vault.as_ref() == Some(vault);
+    ui.horizontal(|ui| {
+        let response = ui.selectable_label(selected, name);
+        if response.clicked() {
+            intents.push(Intent::SelectVault(vault.clone()));
+        }
+        if let Some(contents) = state.vaults.get(vault) {
+            let errors = contents.list_errors();
+            match &contents.status {
+                LoadStatus::Loading if !contents.started => {
+                    ui.weak("queued");
+                }
+                LoadStatus::Loading => {
+                    ui.spinner();
+                    ui.weak(contents.item_count().to_string());
+                }
+                LoadStatus::Failed(message) => {
+                    ui.colored_label(ui.visuals().error_fg_color, "failed")
+                        .on_hover_text(message);
+                }
+                _ => {
+                    if let Some(at) = contents.loaded_at {
+                        ui.weak(format!("{} items", contents.item_count()))
+                            .on_hover_text(format!("loaded {}", format::age(at.elapsed())));
+                    }
+                    if !errors.is_empty() {
+                        ui.colored_label(ui.visuals().warn_fg_color, "(!)")
+                            .on_hover_text(errors.join("\n"));
+                    }
+                }
+            }
+        }
+        response
+    })
+    .inner
 }

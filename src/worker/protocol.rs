@@ -12,7 +12,8 @@ use crate::auth::{AuthError, SignedInIdentity};
 use crate::azure::AzureError;
 use crate::azure::access_models::DirectoryObject;
 use crate::azure::identifiers::{ObjectId, VaultUri};
-use crate::azure::models::{SecretItem, Subscription, VaultSummary, resource_name};
+use crate::azure::models::{ListKind, ObjectItem, Subscription, VaultSummary, resource_name};
+use crate::azure::object_details::ObjectDetails;
 
 /// Identifies one command and all events answering it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -59,12 +60,18 @@ pub enum Command {
         /// The subscription's tenant (`None`: home).
         tenant_id: Option<String>,
     },
-    ListSecrets {
+    /// Lists a vault's secrets, keys and certificates and their deleted items, all at once; vault loads
+    /// beyond the worker's bound (default 8) wait for a free slot.
+    LoadVault {
         vault: VaultUri,
     },
-    ListSecretVersions {
-        vault: VaultUri,
-        name: String,
+    /// The versions of one secret, key or certificate (`id` versionless).
+    ListVersions {
+        id: ObjectId,
+    },
+    /// A key's or certificate's bundle (public material, DER, policy) for the details pane.
+    GetDetails {
+        id: ObjectId,
     },
     /// Fetches a value after the person asked to reveal or copy it.
     GetSecretValue {
@@ -96,8 +103,10 @@ pub enum Command {
 pub enum SupersedeKey {
     SignIn,
     Subscriptions,
-    SecretList,
+    /// Loading the same vault again cancels the earlier load of it; other vaults load alongside.
+    VaultLoad(VaultUri),
     VersionList,
+    Details,
     SecretValue,
     VaultAccess,
     PrincipalSearch,
@@ -110,8 +119,9 @@ impl Command {
             Self::SignIn(_) | Self::SignOut => Some(SupersedeKey::SignIn),
             Self::ListSubscriptions => Some(SupersedeKey::Subscriptions),
             Self::ListVaults { .. } => None,
-            Self::ListSecrets { .. } => Some(SupersedeKey::SecretList),
-            Self::ListSecretVersions { .. } => Some(SupersedeKey::VersionList),
+            Self::LoadVault { vault } => Some(SupersedeKey::VaultLoad(vault.clone())),
+            Self::ListVersions { .. } => Some(SupersedeKey::VersionList),
+            Self::GetDetails { .. } => Some(SupersedeKey::Details),
             Self::GetSecretValue { .. } => Some(SupersedeKey::SecretValue),
             Self::LoadVaultAccess { .. } => Some(SupersedeKey::VaultAccess),
             Self::SearchPrincipals { .. } => Some(SupersedeKey::PrincipalSearch),
@@ -143,9 +153,22 @@ impl Command {
             } => {
                 format!("listing vaults of subscription {subscription_id}")
             }
-            Self::ListSecrets { vault } => format!("listing secrets of {}", vault.name()),
-            Self::ListSecretVersions { vault, name } => {
-                format!("listing versions of {name} in {}", vault.name())
+            Self::LoadVault { vault } => format!("loading {}", vault.name()),
+            Self::ListVersions { id } => {
+                format!(
+                    "listing versions of {} {} in {}",
+                    id.kind.singular(),
+                    id.name,
+                    id.vault.name()
+                )
+            }
+            Self::GetDetails { id } => {
+                format!(
+                    "reading {} {} in {}",
+                    id.kind.singular(),
+                    id.name,
+                    id.vault.name()
+                )
             }
             Self::GetSecretValue { id } => {
                 format!("reading the value of {} in {}", id.name, id.vault.name())
@@ -190,14 +213,27 @@ pub enum EventKind {
         subscription_id: String,
         vaults: Vec<VaultSummary>,
     },
-    SecretsPage {
+    /// A page of one of a vault's lists.
+    ObjectsPage {
         vault: VaultUri,
-        items: Vec<SecretItem>,
+        list: ListKind,
+        items: Vec<ObjectItem>,
+    },
+    /// One list of a vault ended (the others may go on); `error` when it failed.
+    ListEnded {
+        vault: VaultUri,
+        list: ListKind,
+        error: Option<WorkerError>,
     },
     VersionsPage {
-        vault: VaultUri,
-        name: String,
-        items: Vec<SecretItem>,
+        id: ObjectId,
+        items: Vec<ObjectItem>,
+    },
+    /// A key's or certificate's details and its bundle JSON (no value in it).
+    Details {
+        id: ObjectId,
+        details: ObjectDetails,
+        raw: Box<serde_json::Value>,
     },
     /// The value of one secret version; `id` carries the version actually read.
     SecretValue {

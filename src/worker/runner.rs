@@ -12,6 +12,7 @@ use tokio::sync::{RwLock, mpsc};
 use tokio::task::AbortHandle;
 
 use super::access::{load_vault_access, resolve_subject};
+use super::protocol::WorkerError;
 use super::protocol::{Command, EventKind, FailureReason, RequestId, SignInMethod, SupersedeKey};
 use super::reply::Reply;
 pub use super::reply::Waker;
@@ -24,7 +25,9 @@ use crate::auth::environment::{connection_string_credential, service_principal_f
 use crate::auth::managed_identity::ManagedIdentitySource;
 use crate::auth::refresh_store::RefreshTokenKey;
 use crate::azure::AzureError;
-use crate::azure::models::VaultSummary;
+use crate::azure::identifiers::{ObjectKind, VaultUri};
+use crate::azure::models::{ListKind, ObjectItem, VaultSummary};
+use crate::azure::object_details::{CertificateDetails, KeyDetails, ObjectDetails};
 use crate::worker::Event;
 
 /// Carries out one command, sending pages through `reply`; the dispatcher sends the terminal event.
@@ -161,11 +164,16 @@ async fn dispatch(
 pub struct AzureRunner {
     settings: SessionSettings,
     session: RwLock<Option<Session>>,
+    /// At most `settings.parallel_vault_loads` vaults load at once.
+    vault_loads: Arc<tokio::sync::Semaphore>,
 }
 
 impl AzureRunner {
     pub fn new(settings: SessionSettings) -> Self {
         Self {
+            vault_loads: Arc::new(tokio::sync::Semaphore::new(
+                settings.parallel_vault_loads.max(1),
+            )),
             settings,
             session: RwLock::new(None),
         }
@@ -392,17 +400,26 @@ impl AzureRunner {
                     }
                 }
             }
-            Command::ListSecrets { vault } => {
+            Command::LoadVault { vault } => {
+                let session = self.session().await?;
+                // Waits here while the bound's worth of vaults is loading; a cancelled load frees its slot.
+                let _slot =
+                    self.vault_loads.acquire().await.map_err(|_| {
+                        FailureReason::Internal("the vault-load gate closed".into())
+                    })?;
+                load_vault(&session, &vault, reply).await
+            }
+            Command::ListVersions { id } => {
                 let session = self.session().await?;
                 let mut next: Option<String> = None;
                 loop {
                     let page = session
                         .keyvault
-                        .list_secrets_page(&vault, next.as_deref())
+                        .list_versions_page(&id.vault, id.kind, &id.name, next.as_deref())
                         .await?;
                     next = page.next().map(str::to_owned);
-                    reply.send(EventKind::SecretsPage {
-                        vault: vault.clone(),
+                    reply.send(EventKind::VersionsPage {
+                        id: id.clone(),
                         items: page.value,
                     });
                     if next.is_none() {
@@ -410,24 +427,22 @@ impl AzureRunner {
                     }
                 }
             }
-            Command::ListSecretVersions { vault, name } => {
+            Command::GetDetails { id } => {
                 let session = self.session().await?;
-                let mut next: Option<String> = None;
-                loop {
-                    let page = session
-                        .keyvault
-                        .list_secret_versions_page(&vault, &name, next.as_deref())
-                        .await?;
-                    next = page.next().map(str::to_owned);
-                    reply.send(EventKind::VersionsPage {
-                        vault: vault.clone(),
-                        name: name.clone(),
-                        items: page.value,
-                    });
-                    if next.is_none() {
-                        return Ok(());
+                let raw = session.keyvault.get_bundle(&id).await?;
+                let details = match id.kind {
+                    ObjectKind::Key => ObjectDetails::Key(KeyDetails::from_bundle(&raw)),
+                    ObjectKind::Certificate => {
+                        ObjectDetails::Certificate(Box::new(CertificateDetails::from_bundle(&raw)))
                     }
-                }
+                    ObjectKind::Secret => ObjectDetails::None,
+                };
+                reply.send(EventKind::Details {
+                    id,
+                    details,
+                    raw: Box::new(raw),
+                });
+                Ok(())
             }
             Command::LoadVaultAccess {
                 arm_id,
@@ -480,6 +495,112 @@ impl AzureRunner {
                 Ok(())
             }
         }
+    }
+}
+
+/// Lists all six lists of a vault. The first page of secrets goes alone: it learns the vault's challenge once,
+/// and a vault that cannot be reached at all (no such host, firewall, 404, 401) fails the load there instead of
+/// six times. A permission 403 on one list does not stop the others (a key-only role still lists keys).
+async fn load_vault(
+    session: &Session,
+    vault: &VaultUri,
+    reply: &Reply,
+) -> Result<(), FailureReason> {
+    let secrets = ListKind::live(ObjectKind::Secret);
+    let first = match session.keyvault.list_page(vault, secrets, None).await {
+        Ok(page) => Some(page),
+        Err(error) if error.status() == Some(403) && !error.is_network_forbidden() => {
+            reply.send(EventKind::ListEnded {
+                vault: vault.clone(),
+                list: secrets,
+                error: Some(list_error(vault, secrets, error.clone())),
+            });
+            None
+        }
+        Err(error) => {
+            for list in ListKind::ALL {
+                reply.send(EventKind::ListEnded {
+                    vault: vault.clone(),
+                    list,
+                    error: Some(list_error(vault, list, error.clone())),
+                });
+            }
+            return Err(error.into());
+        }
+    };
+    let secrets_listed = first.is_some();
+    let mut lists = Vec::new();
+    if let Some(first) = first {
+        lists.push(list_all(session, vault, secrets, Some(first), reply));
+    }
+    for list in ListKind::ALL.into_iter().skip(1) {
+        lists.push(list_all(session, vault, list, None, reply));
+    }
+    let results = futures_util::future::join_all(lists).await;
+    let failures = results.iter().filter(|ok| !**ok).count();
+    if failures == results.len() && !secrets_listed {
+        return Err(FailureReason::Azure(AzureError::Service {
+            service: crate::azure::Service::KeyVault,
+            status: 403,
+            code: "Forbidden".into(),
+            message: "this identity may not list anything in this vault".into(),
+            inner_code: None,
+        }));
+    }
+    Ok(())
+}
+
+/// Pages through one list from `first` (or its start), sending each page and then `ListEnded`; true when
+/// the whole list was read.
+async fn list_all(
+    session: &Session,
+    vault: &VaultUri,
+    list: ListKind,
+    first: Option<crate::azure::pipeline::Page<ObjectItem>>,
+    reply: &Reply,
+) -> bool {
+    let mut next: Option<String> = None;
+    let mut pending = first;
+    loop {
+        let current = match pending.take() {
+            Some(current) => current,
+            None => match session
+                .keyvault
+                .list_page(vault, list, next.as_deref())
+                .await
+            {
+                Ok(current) => current,
+                Err(error) => {
+                    reply.send(EventKind::ListEnded {
+                        vault: vault.clone(),
+                        list,
+                        error: Some(list_error(vault, list, error)),
+                    });
+                    return false;
+                }
+            },
+        };
+        next = current.next().map(str::to_owned);
+        reply.send(EventKind::ObjectsPage {
+            vault: vault.clone(),
+            list,
+            items: current.value,
+        });
+        if next.is_none() {
+            reply.send(EventKind::ListEnded {
+                vault: vault.clone(),
+                list,
+                error: None,
+            });
+            return true;
+        }
+    }
+}
+
+fn list_error(vault: &VaultUri, list: ListKind, error: AzureError) -> WorkerError {
+    WorkerError {
+        operation: format!("listing {} of {}", list.label(), vault.name()),
+        source: FailureReason::Azure(error),
     }
 }
 
@@ -537,12 +658,13 @@ mod tests {
         ) -> Pin<Box<dyn Future<Output = Result<(), FailureReason>> + Send + 'a>> {
             Box::pin(async move {
                 match command {
-                    Command::ListSecrets { vault } => {
+                    Command::LoadVault { vault } => {
                         assert!(vault.name() != "crash", "fake crash");
                         for _ in 0..3 {
                             tokio::time::sleep(Duration::from_millis(50)).await;
-                            reply.send(EventKind::SecretsPage {
+                            reply.send(EventKind::ObjectsPage {
                                 vault: vault.clone(),
+                                list: crate::azure::models::ListKind::default(),
                                 items: Vec::new(),
                             });
                         }
@@ -555,7 +677,7 @@ mod tests {
     }
 
     fn vault(name: &str) -> Command {
-        Command::ListSecrets {
+        Command::LoadVault {
             vault: VaultUri::parse(&format!("https://{name}.vault.azure.net")).expect("uri"),
         }
     }
@@ -625,12 +747,18 @@ mod tests {
     }
 
     #[test]
-    fn a_newer_list_supersedes_the_older_one() {
+    fn a_reload_of_the_same_vault_supersedes_the_older_one_and_others_go_on() {
         let (_runtime, worker, events, _) = start();
+        let other = worker.send(vault("kv2"));
         let first = worker.send(vault("kv1"));
         std::thread::sleep(Duration::from_millis(70));
-        let second = worker.send(vault("kv2"));
-        let done = collect(&events, &[first, second]);
+        let second = worker.send(vault("kv1"));
+        let done = collect(&events, &[other, first, second]);
+        assert!(
+            matches!(done[&other], (3, Outcome::Done)),
+            "{:?}",
+            done[&other]
+        );
         assert!(
             matches!(done[&first].1, Outcome::Cancelled),
             "{:?}",

@@ -24,7 +24,12 @@ pub struct SessionSettings {
     pub azure_cli_search_path: Option<std::ffi::OsString>,
     pub retry: RetryPolicy,
     pub request_timeout: Duration,
+    /// How many vaults load at once (each lists its six collections side by side).
+    pub parallel_vault_loads: usize,
 }
+
+/// The default bound on vaults loading at once.
+pub const DEFAULT_PARALLEL_VAULT_LOADS: usize = 8;
 
 impl SessionSettings {
     pub fn new(cloud: CloudProfile) -> Self {
@@ -35,6 +40,7 @@ impl SessionSettings {
             refresh_tokens: None,
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(30),
+            parallel_vault_loads: DEFAULT_PARALLEL_VAULT_LOADS,
         }
     }
 

@@ -1,0 +1,494 @@
+//! The explorer's data, pure and UI-free: each vault's six lists as loaded (a refresh swaps in only what
+//! arrived whole, so an error loses nothing), the in-memory metadata index that filtering and Ctrl+K search
+//! run on (names, tag keys and values, content types; never values), quick filters, and recent/pinned vaults.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use super::state::LoadStatus;
+use crate::access::ObjectType;
+use crate::azure::identifiers::{ObjectId, ObjectKind, VaultUri};
+use crate::azure::models::{ListKind, ObjectItem};
+use crate::azure::object_details::ObjectDetails;
+
+/// One list of a vault (secrets, deleted keys, …) with its search index.
+#[derive(Debug, Clone, Default)]
+pub struct ObjectList {
+    pub items: Vec<ObjectItem>,
+    /// Lower-case names, parallel to `items`.
+    pub names_lower: Vec<String>,
+    /// Lower-case `key=value` tags and content type, parallel to `items`.
+    pub metadata_lower: Vec<String>,
+    pub status: LoadStatus,
+    /// A reload's items, swapped in when the list ends well; until then the old ones stay on screen.
+    incoming: Option<Vec<ObjectItem>>,
+    loaded_once: bool,
+    /// Changes whenever the rows are replaced, so cached filter results know to recompute.
+    pub generation: u64,
+}
+
+impl ObjectList {
+    fn begin(&mut self) {
+        if self.loaded_once {
+            self.incoming = Some(Vec::new());
+        } else {
+            self.items.clear();
+            self.names_lower.clear();
+            self.metadata_lower.clear();
+            self.generation += 1;
+        }
+        self.status = LoadStatus::Loading;
+    }
+
+    fn add_page(&mut self, items: Vec<ObjectItem>) {
+        match &mut self.incoming {
+            Some(incoming) => incoming.extend(items),
+            None => {
+                for item in &items {
+                    self.names_lower.push(item.name().to_lowercase());
+                    self.metadata_lower.push(metadata_text(item));
+                }
+                self.items.extend(items);
+            }
+        }
+    }
+
+    fn end(&mut self, error: Option<String>) {
+        let incoming = self.incoming.take();
+        match error {
+            None => {
+                if let Some(items) = incoming {
+                    self.names_lower = items.iter().map(|i| i.name().to_lowercase()).collect();
+                    self.metadata_lower = items.iter().map(metadata_text).collect();
+                    self.items = items;
+                    self.generation += 1;
+                }
+                self.loaded_once = true;
+                self.status = LoadStatus::Loaded;
+            }
+            Some(message) => self.status = LoadStatus::Failed(message),
+        }
+    }
+
+    /// The row of `name` (names are unique within a list, case-insensitively).
+    pub fn position(&self, name: &str) -> Option<usize> {
+        let lower = name.to_lowercase();
+        self.names_lower
+            .iter()
+            .position(|candidate| *candidate == lower)
+    }
+}
+
+/// `env=prod owner=payments application/json`, lower-case.
+fn metadata_text(item: &ObjectItem) -> String {
+    let mut text = String::new();
+    for (key, value) in &item.tags {
+        text.push_str(key);
+        text.push('=');
+        text.push_str(value);
+        text.push(' ');
+    }
+    if let Some(content_type) = &item.content_type {
+        text.push_str(content_type);
+    }
+    text.to_lowercase()
+}
+
+/// Everything loaded of one vault.
+#[derive(Debug, Clone, Default)]
+pub struct VaultContents {
+    /// Indexed by [`ListKind::index`].
+    pub lists: [ObjectList; 6],
+    pub status: LoadStatus,
+    /// The worker took the load up (it waits while the bound's worth of vaults is loading).
+    pub started: bool,
+    /// When the last load ended well.
+    pub loaded_at: Option<Instant>,
+}
+
+impl VaultContents {
+    pub fn list(&self, list: ListKind) -> &ObjectList {
+        &self.lists[list.index()]
+    }
+
+    /// Marks a new load; what was loaded stays until each list arrives whole.
+    pub fn begin_load(&mut self) {
+        self.status = LoadStatus::Loading;
+        self.started = false;
+        for list in &mut self.lists {
+            list.begin();
+        }
+    }
+
+    pub fn add_page(&mut self, list: ListKind, items: Vec<ObjectItem>) {
+        self.lists[list.index()].add_page(items);
+    }
+
+    pub fn end_list(&mut self, list: ListKind, error: Option<String>) {
+        self.lists[list.index()].end(error);
+    }
+
+    /// The load ended: lists that never reported end as cancelled (not loaded, or kept as they were).
+    pub fn end_load(&mut self, status: LoadStatus) {
+        for list in &mut self.lists {
+            if list.status.is_loading() {
+                list.incoming = None;
+                list.status = if list.loaded_once {
+                    LoadStatus::Loaded
+                } else {
+                    match &status {
+                        LoadStatus::Failed(message) => LoadStatus::Failed(message.clone()),
+                        _ => LoadStatus::NotLoaded,
+                    }
+                };
+            }
+        }
+        if status == LoadStatus::Loaded {
+            self.loaded_at = Some(Instant::now());
+        }
+        self.status = status;
+        self.started = false;
+    }
+
+    /// Items in all lists (for progress).
+    pub fn item_count(&self) -> usize {
+        self.lists
+            .iter()
+            .map(|list| list.items.len() + list.incoming.as_ref().map_or(0, Vec::len))
+            .sum()
+    }
+
+    /// The first error among the lists, for the tree's tooltip.
+    pub fn list_errors(&self) -> Vec<String> {
+        self.lists
+            .iter()
+            .filter_map(|list| match &list.status {
+                LoadStatus::Failed(message) => Some(message.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Conditions on attributes, combined with the text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QuickFilters {
+    pub disabled: bool,
+    pub expired: bool,
+    /// Expiring within this many days (not yet expired).
+    pub expiring_within_days: Option<u32>,
+}
+
+impl QuickFilters {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Whether `item` passes every condition set.
+    pub fn admits(&self, item: &ObjectItem, now: i64) -> bool {
+        if self.disabled && item.enabled() {
+            return false;
+        }
+        let exp = item.attributes.exp;
+        if self.expired && exp.is_none_or(|exp| exp > now) {
+            return false;
+        }
+        if let Some(days) = self.expiring_within_days {
+            let limit = now + i64::from(days) * 86_400;
+            if !exp.is_some_and(|exp| exp > now && exp <= limit) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Rows of `list` whose name contains `needle` (lower-case; empty: all) and that pass `filters`.
+pub fn filter_list(
+    list: &ObjectList,
+    needle: &str,
+    filters: &QuickFilters,
+    now: i64,
+) -> Vec<usize> {
+    (0..list.items.len())
+        .filter(|&index| needle.is_empty() || list.names_lower[index].contains(needle))
+        .filter(|&index| filters.is_empty() || filters.admits(&list.items[index], now))
+        .collect()
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchHit {
+    pub vault: VaultUri,
+    pub list: ListKind,
+    pub index: usize,
+    /// Matched on the name (else on tags or content type).
+    pub by_name: bool,
+}
+
+/// Search results: the first `limit` hits (name matches first) and how many there are in all.
+#[derive(Debug, Clone, Default)]
+pub struct SearchResults {
+    pub hits: Vec<SearchHit>,
+    pub total: usize,
+}
+
+/// Searches every loaded vault's lists: names, tag keys and values, content types.
+pub fn search(
+    vaults: &HashMap<VaultUri, VaultContents>,
+    query: &str,
+    filters: &QuickFilters,
+    now: i64,
+    limit: usize,
+) -> SearchResults {
+    let needle = query.trim().to_lowercase();
+    if needle.is_empty() && filters.is_empty() {
+        return SearchResults::default();
+    }
+    let mut ordered: Vec<(&VaultUri, &VaultContents)> = vaults.iter().collect();
+    ordered.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+    let mut by_name = Vec::new();
+    let mut by_metadata = Vec::new();
+    let mut total = 0;
+    for (vault, contents) in ordered {
+        for list in ListKind::ALL {
+            let rows = contents.list(list);
+            for index in 0..rows.items.len() {
+                let name_match = needle.is_empty() || rows.names_lower[index].contains(&needle);
+                let metadata_match = !name_match && rows.metadata_lower[index].contains(&needle);
+                if !(name_match || metadata_match)
+                    || !(filters.is_empty() || filters.admits(&rows.items[index], now))
+                {
+                    continue;
+                }
+                total += 1;
+                let target = if name_match {
+                    &mut by_name
+                } else {
+                    &mut by_metadata
+                };
+                if target.len() < limit {
+                    target.push(SearchHit {
+                        vault: vault.clone(),
+                        list,
+                        index,
+                        by_name: name_match,
+                    });
+                }
+            }
+        }
+    }
+    by_name.extend(by_metadata);
+    by_name.truncate(limit);
+    SearchResults {
+        hits: by_name,
+        total,
+    }
+}
+
+/// The versions of the selected object.
+#[derive(Debug, Clone, Default)]
+pub struct VersionList {
+    /// The versionless id they belong to.
+    pub id: Option<ObjectId>,
+    pub items: Vec<ObjectItem>,
+    pub status: LoadStatus,
+}
+
+/// A key's or certificate's details for the selected version.
+#[derive(Debug, Clone, Default)]
+pub struct DetailsState {
+    pub id: Option<ObjectId>,
+    pub details: Option<ObjectDetails>,
+    pub raw: Option<serde_json::Value>,
+    pub status: LoadStatus,
+}
+
+/// How many recent vaults are kept.
+pub const RECENT_LIMIT: usize = 10;
+
+/// Vaults the person opened lately and pinned; persisted (URIs only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VaultBookmarks {
+    /// Most recent first.
+    pub recent: Vec<String>,
+    pub pinned: Vec<String>,
+}
+
+impl VaultBookmarks {
+    pub fn touch(&mut self, vault: &VaultUri) {
+        self.recent.retain(|uri| uri != vault.as_str());
+        self.recent.insert(0, vault.as_str().to_owned());
+        self.recent.truncate(RECENT_LIMIT);
+    }
+
+    pub fn is_pinned(&self, vault: &VaultUri) -> bool {
+        self.pinned.iter().any(|uri| uri == vault.as_str())
+    }
+
+    pub fn toggle_pin(&mut self, vault: &VaultUri) {
+        if self.is_pinned(vault) {
+            self.pinned.retain(|uri| uri != vault.as_str());
+        } else {
+            self.pinned.push(vault.as_str().to_owned());
+        }
+    }
+
+    /// Parsed URIs of a list, skipping anything that no longer parses.
+    pub fn uris(list: &[String]) -> Vec<VaultUri> {
+        list.iter()
+            .filter_map(|uri| VaultUri::parse(uri).ok())
+            .collect()
+    }
+}
+
+/// The access model's name for an object kind.
+pub fn object_type(kind: ObjectKind) -> ObjectType {
+    match kind {
+        ObjectKind::Secret => ObjectType::Secret,
+        ObjectKind::Key => ObjectType::Key,
+        ObjectKind::Certificate => ObjectType::Certificate,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(name: &str, tags: &[(&str, &str)], enabled: bool, exp: Option<i64>) -> ObjectItem {
+        serde_json::from_value(serde_json::json!({
+            "id": format!("https://kv1.vault.azure.net/secrets/{name}"),
+            "attributes": {"enabled": enabled, "exp": exp},
+            "tags": tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<std::collections::BTreeMap<_, _>>(),
+            "contentType": "application/json",
+        }))
+        .expect("item")
+    }
+
+    const SECRETS: ListKind = ListKind::live(ObjectKind::Secret);
+
+    #[test]
+    fn a_failed_reload_keeps_what_was_shown() {
+        let mut contents = VaultContents::default();
+        contents.begin_load();
+        contents.add_page(SECRETS, vec![item("a", &[], true, None)]);
+        assert_eq!(contents.list(SECRETS).items.len(), 1, "first load streams");
+        contents.end_list(SECRETS, None);
+        contents.end_load(LoadStatus::Loaded);
+        assert!(contents.loaded_at.is_some());
+
+        contents.begin_load();
+        contents.add_page(SECRETS, vec![item("b", &[], true, None)]);
+        assert_eq!(
+            contents.list(SECRETS).names_lower,
+            ["a"],
+            "old rows until the reload ends"
+        );
+        contents.end_list(SECRETS, Some("throttled".into()));
+        contents.end_load(LoadStatus::Loaded);
+        assert_eq!(
+            contents.list(SECRETS).names_lower,
+            ["a"],
+            "an error loses nothing"
+        );
+        assert!(matches!(
+            contents.list(SECRETS).status,
+            LoadStatus::Failed(_)
+        ));
+
+        contents.begin_load();
+        contents.add_page(
+            SECRETS,
+            vec![item("b", &[], true, None), item("c", &[], true, None)],
+        );
+        contents.end_list(SECRETS, None);
+        assert_eq!(contents.list(SECRETS).names_lower, ["b", "c"]);
+        // A list the cancelled load never finished keeps its old rows.
+        contents.begin_load();
+        contents.end_load(LoadStatus::NotLoaded);
+        assert_eq!(contents.list(SECRETS).items.len(), 2);
+    }
+
+    #[test]
+    fn search_matches_names_tags_and_content_types_across_vaults() {
+        let now = 1_800_000_000;
+        let mut vaults = HashMap::new();
+        for (uri, names) in [
+            (
+                "https://kv1.vault.azure.net/",
+                ["orders-db", "payments-api"],
+            ),
+            ("https://kv2.vault.azure.net/", ["orders-cache", "web-cert"]),
+        ] {
+            let mut contents = VaultContents::default();
+            contents.begin_load();
+            contents.add_page(
+                SECRETS,
+                names
+                    .iter()
+                    .map(|name| {
+                        item(
+                            name,
+                            &[("owner", "team-orders")],
+                            !name.starts_with("web"),
+                            Some(now - 10),
+                        )
+                    })
+                    .collect(),
+            );
+            vaults.insert(VaultUri::parse(uri).expect("uri"), contents);
+        }
+        let filters = QuickFilters::default();
+        let results = search(&vaults, "ORDERS", &filters, now, 100);
+        assert_eq!(results.total, 4, "2 by name, 2 by tag value");
+        assert!(results.hits[0].by_name && results.hits[1].by_name);
+        assert!(!results.hits[2].by_name);
+        assert_eq!(
+            search(&vaults, "application/json", &filters, now, 100).total,
+            4
+        );
+        assert_eq!(search(&vaults, "orders", &filters, now, 1).hits.len(), 1);
+        let disabled = QuickFilters {
+            disabled: true,
+            ..QuickFilters::default()
+        };
+        assert_eq!(search(&vaults, "", &disabled, now, 100).total, 1);
+        let expired = QuickFilters {
+            expired: true,
+            ..QuickFilters::default()
+        };
+        assert_eq!(search(&vaults, "", &expired, now, 100).total, 4);
+        let expiring = QuickFilters {
+            expiring_within_days: Some(30),
+            ..QuickFilters::default()
+        };
+        assert_eq!(
+            search(&vaults, "", &expiring, now, 100).total,
+            0,
+            "already expired"
+        );
+        assert_eq!(
+            search(&vaults, "", &filters, now, 100).total,
+            0,
+            "nothing asked"
+        );
+    }
+
+    #[test]
+    fn bookmarks_keep_recent_first_and_bounded() {
+        let mut bookmarks = VaultBookmarks::default();
+        for index in 0..12 {
+            bookmarks.touch(
+                &VaultUri::parse(&format!("https://kv{index}.vault.azure.net")).expect("uri"),
+            );
+        }
+        let kv3 = VaultUri::parse("https://kv3.vault.azure.net").expect("uri");
+        bookmarks.touch(&kv3);
+        assert_eq!(bookmarks.recent.len(), RECENT_LIMIT);
+        assert_eq!(bookmarks.recent[0], kv3.as_str());
+        bookmarks.toggle_pin(&kv3);
+        assert!(bookmarks.is_pinned(&kv3));
+        bookmarks.toggle_pin(&kv3);
+        assert!(!bookmarks.is_pinned(&kv3));
+    }
+}

@@ -1,0 +1,375 @@
+//! Centre panel: the selected vault's secrets, keys, certificates and deleted items as a virtualized table
+//! (`ScrollArea::show_rows`: only the rows on screen are laid out, so 5,000 or 100,000 rows cost the same
+//! per frame), with a name filter, quick filters, load status and the keyboard cursor.
+
+use egui::{Align, Layout, RichText, Sense, Ui, vec2};
+
+use super::explorer_state::QuickFilters;
+use super::format::{self, ExpiryState};
+use super::state::{AppState, Intent, LoadStatus};
+use crate::access::{NetworkExposure, PermissionModel};
+use crate::azure::identifiers::ObjectKind;
+use crate::azure::models::{ListKind, ObjectItem};
+
+/// Column widths: name takes what is left.
+const ENABLED_WIDTH: f32 = 56.0;
+const THIRD_WIDTH: f32 = 130.0;
+const DATE_WIDTH: f32 = 150.0;
+const EXPIRES_WIDTH: f32 = 180.0;
+
+pub fn objects_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &mut Vec<Intent>) {
+    let Some(vault) = state.selected_vault.as_ref() else {
+        ui.centered_and_justified(|ui| {
+            ui.weak(
+                "Select a vault on the left, paste a URI, or press Ctrl+K to search loaded vaults.",
+            );
+        });
+        return;
+    };
+    let contents = state.selected_contents();
+    vault_header_ui(ui, state, vault, intents);
+    list_tabs_ui(ui, state, intents);
+    let list = contents.map(|contents| contents.list(state.selected_list));
+    filter_row_ui(ui, state, filtered, intents);
+    if let Some(LoadStatus::Failed(message)) = list.map(|list| &list.status) {
+        ui.colored_label(ui.visuals().error_fg_color, message);
+        if list.is_some_and(|list| !list.items.is_empty()) {
+            ui.weak("Showing what was loaded before.");
+        }
+    }
+    ui.separator();
+    let Some(list) = list else {
+        return;
+    };
+    let kind = state.selected_list;
+    header_ui(ui, kind);
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
+    let now = format::now_unix();
+    let mut scroll = egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .id_salt(("rows", vault.as_str(), kind.index()));
+    // When the keyboard moved the cursor off screen, scroll just enough to show its row; the mouse
+    // wheel stays free otherwise.
+    let memory_id = egui::Id::unique(("rows-view", kind.index()));
+    let (last_cursor, offset) = ui
+        .ctx()
+        .data(|data| data.get_temp::<(Option<usize>, f32)>(memory_id))
+        .unwrap_or((None, 0.0));
+    if let Some(cursor) = state.cursor
+        && state.cursor != last_cursor
+    {
+        let pitch = row_height + ui.spacing().item_spacing.y;
+        let top = cursor as f32 * pitch;
+        let visible = (ui.available_height() - pitch).max(pitch);
+        if top < offset {
+            scroll = scroll.vertical_scroll_offset(top);
+        } else if top > offset + visible {
+            scroll = scroll.vertical_scroll_offset(top - visible);
+        }
+    }
+    let output = scroll.show_rows(ui, row_height, filtered.len(), |ui, range| {
+        for position in range {
+            let Some(item) = filtered
+                .get(position)
+                .and_then(|&index| list.items.get(index))
+            else {
+                continue;
+            };
+            row_ui(ui, state, item, kind, position, row_height, now, intents);
+        }
+    });
+    let offset = output.state.clamped_offset().y;
+    ui.ctx()
+        .data_mut(|data| data.insert_temp(memory_id, (state.cursor, offset)));
+}
+
+fn vault_header_ui(
+    ui: &mut Ui,
+    state: &AppState,
+    vault: &crate::azure::identifiers::VaultUri,
+    intents: &mut Vec<Intent>,
+) {
+    let summary = state.selected_vault_summary();
+    let contents = state.selected_contents();
+    ui.horizontal(|ui| {
+        ui.heading(vault.name());
+        match summary {
+            Some(summary) => {
+                ui.weak(PermissionModel::of(&summary.properties).label());
+                match NetworkExposure::of(&summary.properties) {
+                    NetworkExposure::Open => {}
+                    NetworkExposure::Restricted => {
+                        ui.colored_label(ui.visuals().warn_fg_color, "firewall: selected networks");
+                    }
+                    NetworkExposure::PrivateOnly => {
+                        ui.colored_label(ui.visuals().warn_fg_color, "private endpoints only");
+                    }
+                }
+            }
+            None => {
+                ui.weak("opened by URI (not listed by ARM for you)");
+            }
+        }
+        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            if ui
+                .button("Refresh")
+                .on_hover_text(
+                    "Load this vault's lists again (what is shown stays until they arrive)",
+                )
+                .clicked()
+            {
+                intents.push(Intent::RefreshVault);
+            }
+            let pinned = state.bookmarks.is_pinned(vault);
+            if ui
+                .button(if pinned { "Unpin" } else { "Pin" })
+                .on_hover_text("Pinned vaults stay at the top of the tree across restarts")
+                .clicked()
+            {
+                intents.push(Intent::TogglePin(vault.clone()));
+            }
+            if let Some(contents) = contents {
+                if contents.status.is_loading() {
+                    ui.spinner();
+                    ui.weak(if contents.started {
+                        "loading…"
+                    } else {
+                        "queued…"
+                    });
+                } else if let Some(at) = contents.loaded_at {
+                    ui.weak(format!("loaded {}", format::age(at.elapsed())));
+                }
+            }
+        });
+    });
+}
+
+fn list_tabs_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
+    let contents = state.selected_contents();
+    ui.horizontal_wrapped(|ui| {
+        for list in ListKind::ALL {
+            let rows = contents.map(|contents| contents.list(list));
+            let count = rows.map_or(0, |rows| rows.items.len());
+            let mut label = match (list.deleted, list.kind) {
+                (false, kind) => format!("{} ({count})", kind.title()),
+                (true, kind) => format!("Deleted {} ({count})", kind.collection()),
+            };
+            if rows.is_some_and(|rows| matches!(rows.status, LoadStatus::Failed(_))) {
+                label.push_str(" (!)");
+            }
+            let response = ui.selectable_label(state.selected_list == list, label);
+            let response = match rows.map(|rows| &rows.status) {
+                Some(LoadStatus::Failed(message)) => response.on_hover_text(message),
+                _ => response,
+            };
+            if response.clicked() {
+                intents.push(Intent::SelectList(list));
+            }
+        }
+    });
+}
+
+fn filter_row_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &mut Vec<Intent>) {
+    let list = state.selected_list_rows();
+    ui.horizontal_wrapped(|ui| {
+        let mut filter = state.filter.clone();
+        let label = ui.label("Filter");
+        let response = ui
+            .add(
+                egui::TextEdit::singleline(&mut filter)
+                    .hint_text("part of a name")
+                    .desired_width(200.0),
+            )
+            .labelled_by(label.id);
+        if response.changed() {
+            intents.push(Intent::SetFilter(filter));
+        }
+        if let Some(filters) = quick_filters_ui(ui, &state.list_filters, "list") {
+            intents.push(Intent::SetListFilters(filters));
+        }
+        if let Some(list) = list {
+            let total = list.items.len();
+            let noun = state.selected_list.label();
+            let text = if state.filter.trim().is_empty() && state.list_filters.is_empty() {
+                format!("{total} {noun}")
+            } else {
+                format!("{} of {total} {noun}", filtered.len())
+            };
+            ui.label(text);
+            match &list.status {
+                LoadStatus::Loading => {
+                    ui.spinner();
+                }
+                LoadStatus::NotLoaded => {
+                    ui.weak("(incomplete: refresh to load)");
+                }
+                _ => {}
+            }
+        }
+    });
+}
+
+/// The three quick-filter toggles and the day count; returns the new filters when one changed.
+pub fn quick_filters_ui(ui: &mut Ui, current: &QuickFilters, id: &str) -> Option<QuickFilters> {
+    let mut filters = *current;
+    let mut changed = false;
+    changed |= ui.toggle_value(&mut filters.disabled, "Disabled").changed();
+    changed |= ui.toggle_value(&mut filters.expired, "Expired").changed();
+    let mut expiring = filters.expiring_within_days.is_some();
+    let mut days = filters.expiring_within_days.unwrap_or(30);
+    changed |= ui.toggle_value(&mut expiring, "Expiring within").changed();
+    let days_response = ui.add(
+        egui::DragValue::new(&mut days)
+            .range(1..=3650)
+            .suffix(" days"),
+    );
+    let days_response = days_response.on_hover_text(format!("Days ahead ({id})"));
+    if days_response.changed() {
+        expiring = true;
+        changed = true;
+    }
+    filters.expiring_within_days = expiring.then_some(days);
+    changed.then_some(filters)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn row_ui(
+    ui: &mut Ui,
+    state: &AppState,
+    item: &ObjectItem,
+    kind: ListKind,
+    position: usize,
+    row_height: f32,
+    now: i64,
+    intents: &mut Vec<Intent>,
+) {
+    let name = item.name();
+    let selected = state
+        .selected_object
+        .as_deref()
+        .is_some_and(|selected| selected.eq_ignore_ascii_case(&name));
+    let highlighted = state.cursor == Some(position);
+    let name_width = name_column_width(ui);
+    ui.horizontal(|ui| {
+        ui.set_height(row_height);
+        let response = ui
+            .allocate_ui_with_layout(
+                vec2(name_width, row_height),
+                Layout::left_to_right(Align::Center),
+                |ui| {
+                    ui.set_width(name_width);
+                    // The trailing grow atom keeps the name left-aligned in a full-width, clickable cell.
+                    let button =
+                        egui::Button::selectable(selected, (name.as_str(), egui::Atom::grow()))
+                            .truncate()
+                            .min_size(vec2(name_width, row_height));
+                    let button = if highlighted && !selected {
+                        button.stroke(ui.visuals().selection.stroke)
+                    } else {
+                        button
+                    };
+                    ui.add(button).on_hover_text(name.as_str())
+                },
+            )
+            .inner;
+        if response.clicked() {
+            intents.push(Intent::SelectObject(name.clone()));
+        }
+        let enabled = item.enabled();
+        cell(
+            ui,
+            ENABLED_WIDTH,
+            if enabled {
+                RichText::new("yes")
+            } else {
+                RichText::new("no").color(ui.visuals().warn_fg_color)
+            },
+        );
+        cell(ui, THIRD_WIDTH, RichText::new(third_column(item, kind)));
+        let date = if kind.deleted {
+            item.deleted_date
+        } else {
+            item.attributes.updated
+        };
+        cell(ui, DATE_WIDTH, RichText::new(format::timestamp(date)));
+        if kind.deleted {
+            cell(
+                ui,
+                EXPIRES_WIDTH,
+                RichText::new(format::timestamp(item.scheduled_purge_date)),
+            );
+        } else {
+            let (expires, expiry_state) = format::expiry(item.attributes.exp, now);
+            let color = match expiry_state {
+                ExpiryState::Expired => ui.visuals().error_fg_color,
+                ExpiryState::Soon => ui.visuals().warn_fg_color,
+                _ => ui.visuals().text_color(),
+            };
+            cell(ui, EXPIRES_WIDTH, RichText::new(expires).color(color));
+        }
+    });
+}
+
+/// Content type for secrets, "managed" or tags for keys, the thumbprint for certificates.
+fn third_column(item: &ObjectItem, kind: ListKind) -> String {
+    match kind.kind {
+        ObjectKind::Secret => item.content_type.clone().unwrap_or_default(),
+        ObjectKind::Key if item.managed == Some(true) => "managed by a certificate".into(),
+        ObjectKind::Key => tags_text(item),
+        ObjectKind::Certificate => item
+            .thumbprint_hex()
+            .map(|hex| hex.chars().take(12).collect::<String>() + "…")
+            .unwrap_or_default(),
+    }
+}
+
+fn tags_text(item: &ObjectItem) -> String {
+    item.tags
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn third_title(kind: ListKind) -> &'static str {
+    match kind.kind {
+        ObjectKind::Secret => "Content type",
+        ObjectKind::Key => "Tags",
+        ObjectKind::Certificate => "Thumbprint",
+    }
+}
+
+fn name_column_width(ui: &Ui) -> f32 {
+    let spacing = ui.spacing().item_spacing.x * 5.0;
+    (ui.available_width() - ENABLED_WIDTH - THIRD_WIDTH - DATE_WIDTH - EXPIRES_WIDTH - spacing)
+        .max(120.0)
+}
+
+fn cell(ui: &mut Ui, width: f32, text: RichText) {
+    ui.allocate_ui_with_layout(
+        vec2(width, ui.available_height()),
+        Layout::left_to_right(Align::Center),
+        |ui| {
+            ui.set_width(width);
+            ui.add(egui::Label::new(text).truncate().sense(Sense::hover()));
+        },
+    );
+}
+
+fn header_ui(ui: &mut Ui, kind: ListKind) {
+    let color = ui.visuals().strong_text_color();
+    let strong = |text: &str| RichText::new(text).strong().color(color);
+    let name_width = name_column_width(ui);
+    ui.horizontal(|ui| {
+        cell(ui, name_width, strong("Name"));
+        cell(ui, ENABLED_WIDTH, strong("Enabled"));
+        cell(ui, THIRD_WIDTH, strong(third_title(kind)));
+        if kind.deleted {
+            cell(ui, DATE_WIDTH, strong("Deleted"));
+            cell(ui, EXPIRES_WIDTH, strong("Purged on"));
+        } else {
+            cell(ui, DATE_WIDTH, strong("Updated"));
+            cell(ui, EXPIRES_WIDTH, strong("Expires"));
+        }
+    });
+}
