@@ -134,6 +134,11 @@ impl VaultscopeApp {
         &self.state
     }
 
+    /// Applies an intent as if the person had asked for it (benchmarks drive the app this way).
+    pub fn apply_intent(&mut self, intent: Intent) {
+        self.state.handle(intent, &mut self.worker);
+    }
+
     /// Starts with these recent and pinned vaults (from eframe storage).
     pub fn with_bookmarks(mut self, bookmarks: VaultBookmarks) -> Self {
         self.state.bookmarks = bookmarks;

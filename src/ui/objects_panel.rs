@@ -169,6 +169,11 @@ fn list_tabs_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
     });
 }
 
+/// The list filter's widget id (the benchmark focuses it to time keystrokes).
+pub fn filter_field_id() -> egui::Id {
+    egui::Id::unique("list-filter")
+}
+
 fn filter_row_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &mut Vec<Intent>) {
     let list = state.selected_list_rows();
     ui.horizontal_wrapped(|ui| {
@@ -177,6 +182,7 @@ fn filter_row_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &mu
         let response = ui
             .add(
                 egui::TextEdit::singleline(&mut filter)
+                    .id(filter_field_id())
                     .hint_text("part of a name")
                     .desired_width(200.0),
             )
