@@ -90,7 +90,7 @@ impl CommandRunner for HundredThousandSecrets {
 fn item(index: usize) -> ObjectItem {
     serde_json::from_value(serde_json::json!({
         "id": format!("{VAULT}secrets/service-{index:06}-api-key"),
-        "attributes": {"enabled": index % 13 != 0, "updated": 1_780_000_000 + index as i64,
+        "attributes": {"enabled": !index.is_multiple_of(13), "updated": 1_780_000_000 + index as i64,
                        "exp": 1_790_000_000 + (index as i64 % 1000) * 86_400},
         "tags": {"owner": format!("team-{}", index % 50), "env": "prod"},
         "contentType": "text/plain",
