@@ -254,6 +254,9 @@ pub struct RefreshTokenCredential {
     entra: EntraClient,
     /// Shared by the credentials of every tenant: one rotating refresh token for the account.
     refresh_token: Arc<Mutex<SecretString>>,
+    /// One redemption at a time across all tenants: each rotates the shared refresh token, and a second
+    /// caller redeeming the token the first just spent would be refused (`invalid_grant`).
+    redeeming: Arc<tokio::sync::Mutex<()>>,
     on_rotate: Option<RefreshTokenSink>,
 }
 
@@ -274,6 +277,7 @@ impl RefreshTokenCredential {
         Self {
             entra,
             refresh_token: Arc::new(Mutex::new(refresh_token)),
+            redeeming: Arc::default(),
             on_rotate,
         }
     }
@@ -286,6 +290,7 @@ impl RefreshTokenCredential {
         Self {
             entra,
             refresh_token: self.refresh_token.clone(),
+            redeeming: self.redeeming.clone(),
             on_rotate: self.on_rotate.clone(),
         }
     }
@@ -307,6 +312,7 @@ impl TokenCredential for RefreshTokenCredential {
         _options: Option<TokenRequestOptions<'_>>,
     ) -> azure_core::Result<AccessToken> {
         let scope = scopes.first().copied().unwrap_or_default();
+        let _one_at_a_time = self.redeeming.lock().await;
         let refresh_token = self.current_refresh_token();
         let granted = self
             .entra

@@ -13,9 +13,9 @@ use crate::azure::models::{ListKind, ObjectItem};
 
 /// Column widths: name takes what is left.
 const ENABLED_WIDTH: f32 = 56.0;
-const THIRD_WIDTH: f32 = 130.0;
-const DATE_WIDTH: f32 = 150.0;
-const EXPIRES_WIDTH: f32 = 180.0;
+const THIRD_WIDTH: f32 = 120.0;
+const DATE_WIDTH: f32 = 84.0;
+const EXPIRES_WIDTH: f32 = 176.0;
 
 pub fn objects_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &mut Vec<Intent>) {
     let Some(vault) = state.selected_vault.as_ref() else {
@@ -144,27 +144,57 @@ fn vault_header_ui(
     });
 }
 
+/// Secrets | Keys | Certificates, and the "Deleted" switch that shows the soft-deleted ones of that kind.
 fn list_tabs_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
     let contents = state.selected_contents();
-    ui.horizontal_wrapped(|ui| {
-        for list in ListKind::ALL {
-            let rows = contents.map(|contents| contents.list(list));
-            let count = rows.map_or(0, |rows| rows.items.len());
-            let mut label = match (list.deleted, list.kind) {
-                (false, kind) => format!("{} ({count})", kind.title()),
-                (true, kind) => format!("Deleted {} ({count})", kind.collection()),
+    let shown = state.selected_list;
+    let failed = |list: ListKind| {
+        contents.and_then(|contents| match &contents.list(list).status {
+            LoadStatus::Failed(message) => Some(message.clone()),
+            _ => None,
+        })
+    };
+    let count = |list: ListKind| contents.map_or(0, |contents| contents.list(list).items.len());
+    ui.horizontal(|ui| {
+        for kind in [ObjectKind::Secret, ObjectKind::Key, ObjectKind::Certificate] {
+            let list = ListKind {
+                kind,
+                deleted: shown.deleted,
             };
-            if rows.is_some_and(|rows| matches!(rows.status, LoadStatus::Failed(_))) {
+            let mut label = format!("{} ({})", kind.title(), count(list));
+            let error = failed(list);
+            if error.is_some() {
                 label.push_str(" (!)");
             }
-            let response = ui.selectable_label(state.selected_list == list, label);
-            let response = match rows.map(|rows| &rows.status) {
-                Some(LoadStatus::Failed(message)) => response.on_hover_text(message),
-                _ => response,
+            let response = ui.selectable_label(shown.kind == kind, label);
+            let response = match &error {
+                Some(message) => response.on_hover_text(message),
+                None => response,
             };
             if response.clicked() {
                 intents.push(Intent::SelectList(list));
             }
+        }
+        ui.separator();
+        let deleted = ListKind::deleted(shown.kind);
+        let mut label = format!("Deleted ({})", count(deleted));
+        if failed(deleted).is_some() {
+            label.push_str(" (!)");
+        }
+        let response = ui
+            .selectable_label(shown.deleted, label)
+            .on_hover_text(format!(
+                "Soft-deleted {}: deleted date, scheduled purge date, recovery id{}",
+                shown.kind.collection(),
+                failed(deleted)
+                    .map(|message| format!("\n{message}"))
+                    .unwrap_or_default()
+            ));
+        if response.clicked() {
+            intents.push(Intent::SelectList(ListKind {
+                kind: shown.kind,
+                deleted: !shown.deleted,
+            }));
         }
     });
 }
@@ -184,14 +214,11 @@ fn filter_row_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &mu
                 egui::TextEdit::singleline(&mut filter)
                     .id(filter_field_id())
                     .hint_text("part of a name")
-                    .desired_width(200.0),
+                    .desired_width(160.0),
             )
             .labelled_by(label.id);
         if response.changed() {
             intents.push(Intent::SetFilter(filter));
-        }
-        if let Some(filters) = quick_filters_ui(ui, &state.list_filters, "list") {
-            intents.push(Intent::SetListFilters(filters));
         }
         if let Some(list) = list {
             let total = list.items.len();
@@ -211,6 +238,10 @@ fn filter_row_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &mu
                 }
                 _ => {}
             }
+        }
+        ui.separator();
+        if let Some(filters) = quick_filters_ui(ui, &state.list_filters, "list") {
+            intents.push(Intent::SetListFilters(filters));
         }
     });
 }
@@ -297,7 +328,8 @@ fn row_ui(
         } else {
             item.attributes.updated
         };
-        cell(ui, DATE_WIDTH, RichText::new(format::timestamp(date)));
+        cell(ui, DATE_WIDTH, RichText::new(format::date(date)))
+            .on_hover_text(format::timestamp(date));
         if kind.deleted {
             cell(
                 ui,
@@ -320,7 +352,7 @@ fn row_ui(
 fn third_column(item: &ObjectItem, kind: ListKind) -> String {
     match kind.kind {
         ObjectKind::Secret => item.content_type.clone().unwrap_or_default(),
-        ObjectKind::Key if item.managed == Some(true) => "managed by a certificate".into(),
+        ObjectKind::Key if item.managed == Some(true) => "certificate's key".into(),
         ObjectKind::Key => tags_text(item),
         ObjectKind::Certificate => item
             .thumbprint_hex()
@@ -351,15 +383,16 @@ fn name_column_width(ui: &Ui) -> f32 {
         .max(120.0)
 }
 
-fn cell(ui: &mut Ui, width: f32, text: RichText) {
+fn cell(ui: &mut Ui, width: f32, text: RichText) -> egui::Response {
     ui.allocate_ui_with_layout(
         vec2(width, ui.available_height()),
         Layout::left_to_right(Align::Center),
         |ui| {
             ui.set_width(width);
-            ui.add(egui::Label::new(text).truncate().sense(Sense::hover()));
+            ui.add(egui::Label::new(text).truncate().sense(Sense::hover()))
         },
-    );
+    )
+    .inner
 }
 
 fn header_ui(ui: &mut Ui, kind: ListKind) {

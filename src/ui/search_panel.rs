@@ -85,7 +85,8 @@ fn results_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
     ui.separator();
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
     egui::ScrollArea::vertical()
-        .max_height(420.0)
+        .max_height(380.0)
+        .min_scrolled_height(380.0)
         .auto_shrink([false, true])
         .show_rows(ui, row_height, results.hits.len(), |ui, range| {
             for position in range {
