@@ -16,7 +16,7 @@ use vaultscope::cloud::CloudProfile;
 use vaultscope::emulator::faults::Faults;
 use vaultscope::emulator::{Emulator, EmulatorConfig, seed};
 use vaultscope::ui::VaultscopeApp;
-use vaultscope::ui::app::{REMEMBERED_SIGN_IN_KEY, VAULT_BOOKMARKS_KEY};
+use vaultscope::ui::app::{REMEMBERED_SIGN_IN_KEY, THEME_KEY, VAULT_BOOKMARKS_KEY};
 use vaultscope::ui::explorer_state::VaultBookmarks;
 use vaultscope::ui::state::SignInForm;
 use vaultscope::worker::{SessionSettings, SignInMethod, spawn_worker};
@@ -372,6 +372,10 @@ fn run_gui(
                 .storage
                 .and_then(|storage| eframe::get_value(storage, VAULT_BOOKMARKS_KEY))
                 .unwrap_or_default();
+            let theme: Option<String> = creation
+                .storage
+                .and_then(|storage| eframe::get_value(storage, THEME_KEY))
+                .flatten();
             // The demo's emulator is new each time, so only real Azure has a sign-in worth resuming.
             let sign_in = sign_in.or_else(|| {
                 remembered
@@ -383,7 +387,8 @@ fn run_gui(
                     .with_sign_in_methods(methods)
                     .with_sign_in_form(form)
                     .with_clipboard_clear_after(clear_clipboard_after)
-                    .with_bookmarks(bookmarks),
+                    .with_bookmarks(bookmarks)
+                    .with_theme(theme.as_deref()),
             ))
         }),
     )

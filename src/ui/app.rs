@@ -9,7 +9,7 @@ use secrecy::ExposeSecret;
 use super::access_state::CentreView;
 use super::clipboard::{ClipboardBackend, ClipboardGuard, CopyOutcome, SystemClipboard};
 use super::explorer_state::VaultBookmarks;
-use super::state::{AppState, Intent, SignInState};
+use super::state::{AppState, Intent, SignInState, ThemeChoice};
 use super::{
     access_panel, details_panel, objects_panel, search_panel, sign_in_panel, status_bar, tree_panel,
 };
@@ -139,6 +139,16 @@ impl VaultscopeApp {
         self.state.handle(intent, &mut self.worker);
     }
 
+    /// Starts with the theme chosen last time ("dark" or "light"; anything else follows the system).
+    pub fn with_theme(mut self, theme: Option<&str>) -> Self {
+        self.state.theme = match theme {
+            Some("dark") => Some(ThemeChoice::Dark),
+            Some("light") => Some(ThemeChoice::Light),
+            _ => None,
+        };
+        self
+    }
+
     /// Starts with these recent and pinned vaults (from eframe storage).
     pub fn with_bookmarks(mut self, bookmarks: VaultBookmarks) -> Self {
         self.state.bookmarks = bookmarks;
@@ -260,6 +270,15 @@ impl VaultscopeApp {
         }
         let ctx = ui.ctx().clone();
         self.handle_clipboard(&ctx);
+        if let Some(choice) = self.state.theme {
+            let theme = match choice {
+                ThemeChoice::Dark => egui::Theme::Dark,
+                ThemeChoice::Light => egui::Theme::Light,
+            };
+            if ctx.theme() != theme {
+                ctx.set_theme(theme);
+            }
+        }
     }
 }
 
@@ -305,6 +324,8 @@ fn centre_tabs_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
 
 /// The eframe storage key of the remembered device-code sign-in (tenant and client id only).
 pub const REMEMBERED_SIGN_IN_KEY: &str = "remembered_device_code";
+/// The eframe storage key of the chosen theme ("dark" or "light").
+pub const THEME_KEY: &str = "theme";
 /// The eframe storage key of recent and pinned vaults (URIs only).
 pub const VAULT_BOOKMARKS_KEY: &str = "vault_bookmarks";
 
@@ -316,6 +337,11 @@ impl eframe::App for VaultscopeApp {
             &self.remembered_device_code(),
         );
         eframe::set_value(storage, VAULT_BOOKMARKS_KEY, &self.state.bookmarks);
+        let theme = self.state.theme.map(|theme| match theme {
+            ThemeChoice::Dark => "dark",
+            ThemeChoice::Light => "light",
+        });
+        eframe::set_value(storage, THEME_KEY, &theme);
     }
 
     fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {

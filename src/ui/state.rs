@@ -156,6 +156,8 @@ pub enum Intent {
     OpenSearchHit(SearchHit),
     SetListFilters(QuickFilters),
     ToggleRawJson,
+    /// Dark or light; the app applies it to the context and remembers it.
+    SetTheme(ThemeChoice),
     /// Fetch (if needed) and show the value of this secret version.
     RevealValue(ObjectId),
     HideValue,
@@ -218,6 +220,13 @@ pub struct ClipboardRequest {
     pub is_secret: bool,
 }
 
+/// The colour theme the person picked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThemeChoice {
+    Dark,
+    Light,
+}
+
 /// The Ctrl+K search box.
 #[derive(Debug, Clone, Default)]
 pub struct SearchState {
@@ -272,6 +281,8 @@ pub struct AppState {
     pub show_raw_json: bool,
     pub list_filters: QuickFilters,
     pub search: SearchState,
+    /// The theme the person chose (`None`: follow the system); persisted.
+    pub theme: Option<ThemeChoice>,
     pub value: Option<FetchedValue>,
     pub value_status: LoadStatus,
     pub filter: String,
@@ -1196,6 +1207,7 @@ impl AppState {
                 self.cursor = None;
             }
             Intent::ToggleRawJson => self.show_raw_json = !self.show_raw_json,
+            Intent::SetTheme(theme) => self.theme = Some(theme),
             Intent::SelectVersion(version) => {
                 if self.selected_version != version {
                     self.selected_version = version;

@@ -3,7 +3,7 @@
 
 use egui::Ui;
 
-use super::state::{AppState, Intent, SignInState};
+use super::state::{AppState, Intent, SignInState, ThemeChoice};
 
 pub fn status_bar_ui(ui: &mut Ui, state: &AppState, cloud_label: &str, intents: &mut Vec<Intent>) {
     ui.horizontal(|ui| {
@@ -48,6 +48,7 @@ pub fn status_bar_ui(ui: &mut Ui, state: &AppState, cloud_label: &str, intents: 
             }
         }
         ui.separator();
+        theme_switch_ui(ui, intents);
         ui.weak(cloud_label);
         let busy = state.requests_in_flight();
         if busy > 0 {
@@ -64,4 +65,21 @@ pub fn status_bar_ui(ui: &mut Ui, state: &AppState, cloud_label: &str, intents: 
             }
         }
     });
+}
+
+/// "Light theme" in the dark, "Dark theme" in the light.
+fn theme_switch_ui(ui: &mut Ui, intents: &mut Vec<Intent>) {
+    let dark = ui.visuals().dark_mode;
+    let (label, theme) = if dark {
+        ("Light theme", ThemeChoice::Light)
+    } else {
+        ("Dark theme", ThemeChoice::Dark)
+    };
+    if ui
+        .small_button(label)
+        .on_hover_text("Switch between the dark and light themes (remembered)")
+        .clicked()
+    {
+        intents.push(Intent::SetTheme(theme));
+    }
 }
