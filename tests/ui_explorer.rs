@@ -262,7 +262,7 @@ fn pin_and_theme() {
         )
     );
 
-    let dark = (harness.ctx.theme() == egui::Theme::Dark);
+    let dark = harness.ctx.theme() == egui::Theme::Dark;
     let switch = if dark { "Light theme" } else { "Dark theme" };
     harness.get_by_label(switch).click();
     harness.step();
