@@ -546,21 +546,20 @@ impl AppState {
                 }
             }
             (Pending::LoadVault(vault), EventKind::ListEnded { list, error, .. }) => {
-                if let Some(error) = &error
-                    && !list.deleted
-                {
-                    let permission = "list";
+                // Listing deleted items needs the same `list` permission (access policies).
+                let message = error.as_ref().map(|error| {
                     self.note_forbidden(
                         error,
                         &vault,
                         object_type(list.kind),
-                        permission,
+                        "list",
                         Target::Vault,
-                    );
-                }
+                    )
+                    .unwrap_or_else(|| explain(error))
+                });
                 if let Some(contents) = self.vaults.get_mut(&vault) {
                     contents.started = true;
-                    contents.end_list(list, error.as_ref().map(explain));
+                    contents.end_list(list, message);
                 }
             }
             (Pending::Versions(id), EventKind::VersionsPage { items, .. })
@@ -691,7 +690,12 @@ impl AppState {
                     } else {
                         "list"
                     };
-                    self.note_forbidden(error, &id.vault, object_type, permission, target);
+                    if let Some(message) =
+                        self.note_forbidden(error, &id.vault, object_type, permission, target)
+                    {
+                        self.versions.status = LoadStatus::Failed(message);
+                        return;
+                    }
                 }
                 self.versions.status = status;
             }
@@ -701,7 +705,21 @@ impl AppState {
                         object_type: ObjectType::Secret,
                         name: id.name.clone(),
                     };
-                    self.note_forbidden(error, &id.vault, ObjectType::Secret, "get", target);
+                    if let Some(message) =
+                        self.note_forbidden(error, &id.vault, ObjectType::Secret, "get", target)
+                    {
+                        self.value_status = LoadStatus::Failed(message);
+                        if purpose == ValuePurpose::Copy {
+                            self.notice = Some(Notice {
+                                text: format!(
+                                    "Did not copy the value of {}: access denied",
+                                    id.name
+                                ),
+                                is_error: true,
+                            });
+                        }
+                        return;
+                    }
                 }
                 // The full reason is shown in place, in the details panel; a failed copy
                 // also says so in the status bar, where the user looks for "Copied".
@@ -719,7 +737,8 @@ impl AppState {
         }
     }
 
-    /// Remembers a permission 403 (not a firewall one) so the view can offer to explain it.
+    /// Remembers a permission 403 (not a firewall one) so the view can offer to explain it, and returns
+    /// the sentence to show: who may not do what, where, with the service's words.
     fn note_forbidden(
         &mut self,
         error: &WorkerError,
@@ -727,17 +746,40 @@ impl AppState {
         object_type: ObjectType,
         permission: &'static str,
         target: Target,
-    ) {
+    ) -> Option<String> {
         use crate::worker::protocol::FailureReason;
         let is_permission_403 = matches!(&error.source, FailureReason::Azure(azure)
             if azure.status() == Some(403) && !azure.is_network_forbidden()
                 && !matches!(azure, crate::azure::AzureError::Service { inner_code: Some(inner), .. } if inner == "SecretDisabled"));
         if !is_permission_403 {
-            return;
+            return None;
         }
         let vault_arm_id = self
             .vault_summary(vault)
             .and_then(|summary| summary.arm_id.clone());
+        let who = match &self.sign_in {
+            SignInState::SignedIn(identity) => identity.label(),
+            _ => "This identity".to_owned(),
+        };
+        let what = match &target {
+            Target::Object { name, .. } => format!("{} {name}", object_type.singular()),
+            Target::Vault => format!("{} in {}", object_type.title().to_lowercase(), vault.name()),
+        };
+        let service = match &error.source {
+            FailureReason::Azure(crate::azure::AzureError::Service {
+                message,
+                inner_code,
+                ..
+            }) => match inner_code {
+                Some(inner) => format!(" (HTTP 403, {inner}: {message})"),
+                None => format!(" (HTTP 403: {message})"),
+            },
+            _ => String::new(),
+        };
+        let message = format!(
+            "{who} lacks the '{permission}' permission on {what}{service}. \
+             \"Why? Check my access\" shows what would grant it."
+        );
         self.forbidden = Some(Forbidden {
             vault_arm_id,
             vault_name: vault.name().to_owned(),
@@ -746,8 +788,9 @@ impl AppState {
                 permission,
             },
             target,
-            message: explain(error),
+            message: message.clone(),
         });
+        Some(message)
     }
 
     /// The selected vault's ARM id and its subscription's name.
@@ -1428,6 +1471,13 @@ mod tests {
         );
         let noted = state.forbidden.clone().expect("noted");
         assert_eq!(noted.operation.permission, "list versions");
+        match &state.versions.status {
+            LoadStatus::Failed(message) => assert!(
+                message.starts_with("unknown identity lacks the 'list versions' permission on secret api-key (HTTP 403, ForbiddenByRbac: Caller is not authorized)"),
+                "{message}"
+            ),
+            other => panic!("unexpected {other:?}"),
+        }
         assert_eq!(
             noted.target,
             Target::Object {
@@ -1447,6 +1497,84 @@ mod tests {
             &mut sink,
         );
         assert!(state.forbidden.is_none());
+    }
+
+    #[test]
+    fn list_errors_say_what_happened_and_keep_the_rows() {
+        use crate::azure::{AzureError, Service};
+        let mut sink = RecordingSink::default();
+        let mut state = signed_in_state(&mut sink);
+        let v1 = VaultUri::parse(V1).expect("uri");
+        state.handle(Intent::SelectVault(v1.clone()), &mut sink);
+        let id = sink.sent.last().expect("sent").0;
+        let failed = |list: ListKind, source: AzureError| {
+            event(
+                id,
+                EventKind::ListEnded {
+                    vault: v1.clone(),
+                    list,
+                    error: Some(WorkerError {
+                        operation: format!("listing {} of kv1", list.label()),
+                        source: FailureReason::Azure(source),
+                    }),
+                },
+            )
+        };
+        let service = |status: u16, inner: &str, message: &str| AzureError::Service {
+            service: Service::KeyVault,
+            status,
+            code: "x".into(),
+            message: message.into(),
+            inner_code: Some(inner.into()),
+        };
+        state.apply(page(id, &v1, &["a"]), &mut sink);
+        state.apply(ended(id, &v1), &mut sink);
+        state.apply(
+            failed(
+                ListKind::live(ObjectKind::Key),
+                service(403, "ForbiddenByPolicy", "no keys/list"),
+            ),
+            &mut sink,
+        );
+        state.apply(
+            failed(
+                ListKind::live(ObjectKind::Certificate),
+                service(404, "VaultNotFound", "gone"),
+            ),
+            &mut sink,
+        );
+        state.apply(
+            failed(
+                ListKind::deleted(ObjectKind::Secret),
+                AzureError::Throttled {
+                    service: Service::KeyVault,
+                    attempts: 4,
+                },
+            ),
+            &mut sink,
+        );
+        let contents = &state.vaults[&v1];
+        let message = |list: ListKind| match &contents.list(list).status {
+            LoadStatus::Failed(message) => message.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(message(ListKind::live(ObjectKind::Key)).starts_with(
+            "unknown identity lacks the 'list' permission on keys in kv1 (HTTP 403, ForbiddenByPolicy: no keys/list)"
+        ));
+        assert!(
+            message(ListKind::live(ObjectKind::Certificate)).contains("not found (HTTP 404): gone")
+        );
+        assert!(message(ListKind::deleted(ObjectKind::Secret)).contains("throttling"));
+        assert_eq!(
+            contents
+                .list(ListKind::live(ObjectKind::Secret))
+                .items
+                .len(),
+            1,
+            "the lists that arrived stay"
+        );
+        let denied = state.forbidden.as_ref().expect("noted");
+        assert_eq!(denied.operation.object_type, ObjectType::Key);
     }
 
     #[test]
