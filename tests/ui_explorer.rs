@@ -5,7 +5,7 @@
 mod common;
 
 use egui::{Key, Modifiers};
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use vaultscope::azure::models::ListKind;
 
 use common::TestCloud;
@@ -295,4 +295,85 @@ fn snapshot_of_the_loaded_tree_and_the_search() {
     });
     harness.run_steps(30);
     harness.snapshot("search_results");
+}
+
+/// Every interactive node in the AccessKit tree has a name, in the states the explorer goes through.
+#[test]
+fn every_control_has_an_accessible_name() {
+    let cloud = TestCloud::start();
+    let mut harness = app_harness(&cloud);
+    wait_for_vault_tree(&mut harness);
+    let mut checked = 0;
+    let mut check = |harness: &egui_kittest::Harness<'static, vaultscope::ui::VaultscopeApp>,
+                     state: &str| {
+        use egui::accesskit::Role;
+        let interactive = [
+            Role::Button,
+            Role::TextInput,
+            Role::MultilineTextInput,
+            Role::CheckBox,
+            Role::Switch,
+            Role::SpinButton,
+            Role::Slider,
+            Role::ComboBox,
+            Role::Link,
+        ];
+        let controls: Vec<_> = harness
+            .query_all(
+                egui_kittest::kittest::By::new()
+                    .predicate(move |node| interactive.contains(&node.role())),
+            )
+            .collect();
+        for control in &controls {
+            let node = control.accesskit_node();
+            assert!(
+                node.label().is_some_and(|label| !label.trim().is_empty()),
+                "{state}: a {:?} without a name: {node:?}",
+                node.role()
+            );
+            // Fields are named by the visible label next to them, not by a tooltip or a hint.
+            if matches!(
+                node.role(),
+                Role::TextInput | Role::MultilineTextInput | Role::SpinButton
+            ) {
+                assert!(
+                    node.labelled_by().next().is_some(),
+                    "{state}: a field not labelled by a visible label: {:?}",
+                    node.label()
+                );
+            }
+        }
+        checked += controls.len();
+    };
+    check(&harness, "the vault tree");
+    harness.get_by_label("kv-prod-orders").click();
+    step_until(&mut harness, "the secrets", |harness| {
+        harness.query_by_label("inventory-ApiKey").is_some()
+    });
+    harness.get_by_label("inventory-ApiKey").click();
+    step_until(&mut harness, "the versions", |harness| {
+        harness.query_by_label("Versions (3)").is_some()
+    });
+    harness.get_by_label("Reveal value").click();
+    step_until(&mut harness, "the value", |harness| {
+        harness.query_by_label("Hide value").is_some()
+    });
+    harness.get_by_label("Show raw JSON").click_accesskit();
+    step_until(&mut harness, "the raw JSON", |harness| {
+        harness.query_by_label("Hide raw JSON").is_some()
+    });
+    check(&harness, "a secret's details, value shown, raw JSON open");
+    harness.get_by_label("Access").click();
+    step_until(&mut harness, "the access view", |harness| {
+        harness.query_by_label("Check my access").is_some()
+    });
+    check(&harness, "the access view");
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::K);
+    harness.step();
+    harness
+        .get_by_label("Search loaded vaults")
+        .type_text("orders");
+    harness.run_steps(3);
+    check(&harness, "the search");
+    assert!(checked > 60, "{checked} controls checked");
 }

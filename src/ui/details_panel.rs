@@ -149,7 +149,7 @@ fn copy_buttons_ui(
 }
 
 fn value_ui(ui: &mut Ui, state: &AppState, id: &ObjectId, intents: &mut Vec<Intent>) {
-    ui.label(RichText::new("Value").strong());
+    let label = ui.label(RichText::new("Value").strong());
     let fetched = state.value.as_ref().filter(|value| &value.id == id);
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.set_width(ui.available_width());
@@ -163,7 +163,8 @@ fn value_ui(ui: &mut Ui, state: &AppState, id: &ObjectId, intents: &mut Vec<Inte
                         .desired_width(f32::INFINITY)
                         .font(egui::TextStyle::Monospace)
                         .interactive(false),
-                );
+                )
+                .labelled_by(label.id);
             }
             _ => {
                 ui.monospace(MASK);
@@ -397,12 +398,14 @@ fn raw_json_ui(
         (None, None) => String::new(),
     };
     let mut text = json.as_str();
+    let label = ui.weak("Raw JSON (values redacted)");
     ui.add(
         egui::TextEdit::multiline(&mut text)
             .font(egui::TextStyle::Monospace)
             .desired_width(f32::INFINITY)
             .desired_rows(8),
-    );
+    )
+    .labelled_by(label.id);
 }
 
 fn yes_no(flag: bool) -> String {

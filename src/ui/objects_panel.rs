@@ -254,13 +254,16 @@ pub fn quick_filters_ui(ui: &mut Ui, current: &QuickFilters, id: &str) -> Option
     changed |= ui.toggle_value(&mut filters.expired, "Expired").changed();
     let mut expiring = filters.expiring_within_days.is_some();
     let mut days = filters.expiring_within_days.unwrap_or(30);
-    changed |= ui.toggle_value(&mut expiring, "Expiring within").changed();
-    let days_response = ui.add(
-        egui::DragValue::new(&mut days)
-            .range(1..=3650)
-            .suffix(" days"),
-    );
-    let days_response = days_response.on_hover_text(format!("Days ahead ({id})"));
+    let toggle = ui.toggle_value(&mut expiring, "Expiring within");
+    changed |= toggle.changed();
+    let days_response = ui
+        .add(
+            egui::DragValue::new(&mut days)
+                .range(1..=3650)
+                .suffix(" days"),
+        )
+        .labelled_by(toggle.id)
+        .on_hover_text(format!("Days ahead ({id})"));
     if days_response.changed() {
         expiring = true;
         changed = true;
