@@ -61,6 +61,9 @@ struct Cli {
     parallel_vault_loads: usize,
 }
 
+/// The demo emulator's port when it is free.
+const DEMO_PORT: u16 = 47_443;
+
 /// The sign-in methods of `--sign-in`.
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum SignInChoice {
@@ -191,9 +194,19 @@ fn main() -> anyhow::Result<()> {
         }) => {
             let mut config = EmulatorConfig::demo()?;
             config.latency = Duration::from_millis(latency_ms);
-            let emulator = runtime
-                .block_on(Emulator::start(config))
-                .context("cannot start the built-in emulator")?;
+            // A fixed port keeps the demo's vault URIs (recent and pinned vaults) the same across runs;
+            // when it is taken, any free port.
+            config.port = DEMO_PORT;
+            let emulator = match runtime.block_on(Emulator::start(config.clone())) {
+                Ok(emulator) => emulator,
+                Err(error) => {
+                    tracing::info!(%error, port = DEMO_PORT, "the demo port is taken; using a free one");
+                    config.port = 0;
+                    runtime
+                        .block_on(Emulator::start(config))
+                        .context("cannot start the built-in emulator")?
+                }
+            };
             let cloud = emulator.cloud_profile()?;
             let sign_in = SignInMethod::DeviceCode {
                 tenant: emulator.demo_tenant_id(),
@@ -317,7 +330,11 @@ fn run_gui(
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("Vaultscope")
-            .with_app_id("vaultscope")
+            // The demo keeps its own storage: its vault URIs and sign-in mean nothing to real Azure.
+            .with_app_id(match mode {
+                GuiMode::Azure => "vaultscope",
+                GuiMode::Demo { .. } => "vaultscope-demo",
+            })
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([800.0, 480.0])
             .with_icon(Arc::new(icon)),
