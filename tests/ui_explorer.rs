@@ -155,7 +155,7 @@ fn load_all_then_search_with_ctrl_k_and_open_a_result() {
     );
     // Quick filter: expiring within 30 days (the demo's TLS certificates renew in under three weeks).
     let all = harness.state().state().search.results.total;
-    harness.get_by_label("Expiring within").click();
+    harness.get_by_label("Expiring within").click_accesskit();
     step_until(&mut harness, "the filtered results", |harness| {
         harness.state().state().search.filters.expiring_within_days == Some(30)
     });
@@ -164,7 +164,7 @@ fn load_all_then_search_with_ctrl_k_and_open_a_result() {
         expiring > 0 && expiring < all,
         "{expiring} expiring of {all}"
     );
-    harness.get_by_label("Expiring within").click();
+    harness.get_by_label("Expiring within").click_accesskit();
     step_until(&mut harness, "the filter off again", |harness| {
         harness
             .state()

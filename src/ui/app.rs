@@ -240,7 +240,7 @@ impl VaultscopeApp {
                 .show(ui, |ui| tree_panel::tree_ui(ui, &self.state, &mut intents));
             egui::Panel::right("details")
                 .resizable(true)
-                .default_size(360.0)
+                .default_size(330.0)
                 .show(ui, |ui| {
                     details_panel::details_ui(ui, &self.state, &mut intents)
                 });

@@ -256,13 +256,12 @@ pub fn quick_filters_ui(ui: &mut Ui, current: &QuickFilters, id: &str) -> Option
     let mut days = filters.expiring_within_days.unwrap_or(30);
     let toggle = ui.toggle_value(&mut expiring, "Expiring within");
     changed |= toggle.changed();
-    let days_response = ui
-        .add(
-            egui::DragValue::new(&mut days)
-                .range(1..=3650)
-                .suffix(" days"),
-        )
-        .labelled_by(toggle.id)
+    // The field is named by the "days" after it; naming it by the toggle would make the toggle its
+    // label node, which AccessKit queries then skip.
+    let days_field = ui.add(egui::DragValue::new(&mut days).range(1..=3650));
+    let days_label = ui.label("days");
+    let days_response = days_field
+        .labelled_by(days_label.id)
         .on_hover_text(format!("Days ahead ({id})"));
     if days_response.changed() {
         expiring = true;
@@ -289,7 +288,8 @@ fn row_ui(
         .as_deref()
         .is_some_and(|selected| selected.eq_ignore_ascii_case(&name));
     let highlighted = state.cursor == Some(position);
-    let name_width = name_column_width(ui);
+    let name_width = name_column_width(ui, kind);
+    let show_date = shows_date(ui, kind);
     ui.horizontal(|ui| {
         ui.set_height(row_height);
         let response = ui
@@ -331,8 +331,10 @@ fn row_ui(
         } else {
             item.attributes.updated
         };
-        cell(ui, DATE_WIDTH, RichText::new(format::date(date)))
-            .on_hover_text(format::timestamp(date));
+        if show_date {
+            cell(ui, DATE_WIDTH, RichText::new(format::date(date)))
+                .on_hover_text(format::timestamp(date));
+        }
         if kind.deleted {
             cell(
                 ui,
@@ -380,10 +382,22 @@ fn third_title(kind: ListKind) -> &'static str {
     }
 }
 
-fn name_column_width(ui: &Ui) -> f32 {
+/// Below this table width the date column (updated / deleted) is left out, so names keep their room.
+const NARROW_TABLE: f32 = 760.0;
+
+/// Whether the date column shows: always for deleted items (when they were deleted), else when it fits.
+fn shows_date(ui: &Ui, kind: ListKind) -> bool {
+    kind.deleted || ui.available_width() >= NARROW_TABLE
+}
+
+fn name_column_width(ui: &Ui, kind: ListKind) -> f32 {
+    let date = if shows_date(ui, kind) {
+        DATE_WIDTH
+    } else {
+        0.0
+    };
     let spacing = ui.spacing().item_spacing.x * 5.0;
-    (ui.available_width() - ENABLED_WIDTH - THIRD_WIDTH - DATE_WIDTH - EXPIRES_WIDTH - spacing)
-        .max(120.0)
+    (ui.available_width() - ENABLED_WIDTH - THIRD_WIDTH - date - EXPIRES_WIDTH - spacing).max(120.0)
 }
 
 fn cell(ui: &mut Ui, width: f32, text: RichText) -> egui::Response {
@@ -401,7 +415,8 @@ fn cell(ui: &mut Ui, width: f32, text: RichText) -> egui::Response {
 fn header_ui(ui: &mut Ui, kind: ListKind) {
     let color = ui.visuals().strong_text_color();
     let strong = |text: &str| RichText::new(text).strong().color(color);
-    let name_width = name_column_width(ui);
+    let name_width = name_column_width(ui, kind);
+    let show_date = shows_date(ui, kind);
     ui.horizontal(|ui| {
         cell(ui, name_width, strong("Name"));
         cell(ui, ENABLED_WIDTH, strong("Enabled"));
@@ -410,7 +425,9 @@ fn header_ui(ui: &mut Ui, kind: ListKind) {
             cell(ui, DATE_WIDTH, strong("Deleted"));
             cell(ui, EXPIRES_WIDTH, strong("Purged on"));
         } else {
-            cell(ui, DATE_WIDTH, strong("Updated"));
+            if show_date {
+                cell(ui, DATE_WIDTH, strong("Updated"));
+            }
             cell(ui, EXPIRES_WIDTH, strong("Expires"));
         }
     });
