@@ -9,26 +9,17 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use vaultscope::azure::models::ListKind;
 
 use common::TestCloud;
-use common::ui::{app_harness, step_until, wait_for_vault_tree};
+use common::ui::{app_harness, click_until_shown, step_until, wait_for_vault_tree};
 
 #[test]
 fn keys_certificates_and_deleted_items_show_their_details() {
     let cloud = TestCloud::start();
     let mut harness = app_harness(&cloud);
     wait_for_vault_tree(&mut harness);
-    harness.get_by_label("kv-dev-shared").click();
-    step_until(&mut harness, "the lists of kv-dev-shared", |harness| {
-        harness.query_by_label("Keys (5)").is_some()
-    });
+    click_until_shown(&mut harness, "kv-dev-shared", "Keys (5)");
 
-    harness.get_by_label("Keys (5)").click();
-    step_until(&mut harness, "the keys", |harness| {
-        harness.query_by_label("shared-data-encryption").is_some()
-    });
-    harness.get_by_label("shared-data-encryption").click();
-    step_until(&mut harness, "the key's details", |harness| {
-        harness.query_by_label("2048 bits").is_some()
-    });
+    click_until_shown(&mut harness, "Keys (5)", "shared-data-encryption");
+    click_until_shown(&mut harness, "shared-data-encryption", "2048 bits");
     harness.get_by_label("encrypt, decrypt, wrapKey, unwrapKey");
     harness.get_by_label("Versions (2)");
     assert!(
@@ -60,23 +51,11 @@ fn keys_certificates_and_deleted_items_show_their_details() {
     });
 
     // Deleted keys: the soft-deleted one with its purge date and recovery id.
-    harness.get_by_label("Keys (5)").click();
-    step_until(&mut harness, "the keys again", |harness| {
-        harness.query_by_label("Deleted (1)").is_some()
-    });
-    harness.get_by_label("Deleted (1)").click();
-    step_until(&mut harness, "the deleted keys", |harness| {
-        harness.query_by_label("shared-sops").is_some()
-    });
-    harness.get_by_label("shared-sops").click();
-    step_until(&mut harness, "the deleted key's details", |harness| {
-        harness.query_by_label("Copy recovery id").is_some()
-    });
+    click_until_shown(&mut harness, "Keys (5)", "Deleted (1)");
+    click_until_shown(&mut harness, "Deleted (1)", "shared-sops");
+    click_until_shown(&mut harness, "shared-sops", "Copy recovery id");
     harness.get_by_label("Scheduled purge");
-    harness.get_by_label("Copy recovery id").click();
-    step_until(&mut harness, "the copy notice", |harness| {
-        harness.query_by_label("Copied the recovery id").is_some()
-    });
+    click_until_shown(&mut harness, "Copy recovery id", "Copied the recovery id");
 }
 
 #[test]
@@ -202,10 +181,7 @@ fn keyboard_moves_opens_copies_and_closes() {
     let cloud = TestCloud::start();
     let mut harness = app_harness(&cloud);
     wait_for_vault_tree(&mut harness);
-    harness.get_by_label("kv-prod-orders").click();
-    step_until(&mut harness, "the secrets", |harness| {
-        harness.query_by_label("inventory-ApiKey").is_some()
-    });
+    click_until_shown(&mut harness, "kv-prod-orders", "inventory-ApiKey");
     harness.key_press(Key::ArrowDown);
     harness.key_press(Key::ArrowDown);
     harness.step();
@@ -232,14 +208,8 @@ fn pin_and_theme() {
     let cloud = TestCloud::start();
     let mut harness = app_harness(&cloud);
     wait_for_vault_tree(&mut harness);
-    harness.get_by_label("kv-prod-web").click();
-    step_until(&mut harness, "the vault", |harness| {
-        harness.query_by_label("Pin").is_some()
-    });
-    harness.get_by_label("Pin").click();
-    step_until(&mut harness, "the pinned section", |harness| {
-        harness.query_by_label("Pinned (1)").is_some()
-    });
+    click_until_shown(&mut harness, "kv-prod-web", "Pin");
+    click_until_shown(&mut harness, "Pin", "Pinned (1)");
     harness.get_by_label("» kv-prod-web");
     harness.get_by_label("Unpin").click();
     harness.step();
@@ -346,27 +316,15 @@ fn every_control_has_an_accessible_name() {
         checked += controls.len();
     };
     check(&harness, "the vault tree");
-    harness.get_by_label("kv-prod-orders").click();
-    step_until(&mut harness, "the secrets", |harness| {
-        harness.query_by_label("inventory-ApiKey").is_some()
-    });
-    harness.get_by_label("inventory-ApiKey").click();
-    step_until(&mut harness, "the versions", |harness| {
-        harness.query_by_label("Versions (3)").is_some()
-    });
-    harness.get_by_label("Reveal value").click();
-    step_until(&mut harness, "the value", |harness| {
-        harness.query_by_label("Hide value").is_some()
-    });
+    click_until_shown(&mut harness, "kv-prod-orders", "inventory-ApiKey");
+    click_until_shown(&mut harness, "inventory-ApiKey", "Versions (3)");
+    click_until_shown(&mut harness, "Reveal value", "Hide value");
     harness.get_by_label("Show raw JSON").click_accesskit();
     step_until(&mut harness, "the raw JSON", |harness| {
         harness.query_by_label("Hide raw JSON").is_some()
     });
     check(&harness, "a secret's details, value shown, raw JSON open");
-    harness.get_by_label("Access").click();
-    step_until(&mut harness, "the access view", |harness| {
-        harness.query_by_label("Check my access").is_some()
-    });
+    click_until_shown(&mut harness, "Access", "Check my access");
     check(&harness, "the access view");
     harness.key_press_modifiers(Modifiers::COMMAND, Key::K);
     harness.step();

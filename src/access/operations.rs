@@ -1,6 +1,8 @@
 //! The data-plane operations a principal may be granted, per object type: the access-policy permission
 //! name and the RBAC data action each needs (Azure's `AcessPolicyRBACMapping.csv`, protocol reference §4).
 
+use crate::azure::identifiers::ObjectKind;
+
 /// Secrets, keys or certificates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ObjectType {
@@ -9,32 +11,39 @@ pub enum ObjectType {
     Certificate,
 }
 
+impl From<ObjectKind> for ObjectType {
+    fn from(kind: ObjectKind) -> Self {
+        match kind {
+            ObjectKind::Secret => Self::Secret,
+            ObjectKind::Key => Self::Key,
+            ObjectKind::Certificate => Self::Certificate,
+        }
+    }
+}
+
 impl ObjectType {
     pub const ALL: [ObjectType; 3] = [Self::Secret, Self::Key, Self::Certificate];
 
     /// The collection segment in URIs, policies and RBAC scopes (`secrets`).
     pub fn collection(self) -> &'static str {
-        match self {
-            Self::Secret => "secrets",
-            Self::Key => "keys",
-            Self::Certificate => "certificates",
-        }
+        self.kind().collection()
     }
 
     /// Singular, for sentences and `az` flags (`secret`).
     pub fn singular(self) -> &'static str {
-        match self {
-            Self::Secret => "secret",
-            Self::Key => "key",
-            Self::Certificate => "certificate",
-        }
+        self.kind().singular()
     }
 
     pub fn title(self) -> &'static str {
+        self.kind().title()
+    }
+
+    /// The same kind as Key Vault identifiers name it.
+    pub fn kind(self) -> ObjectKind {
         match self {
-            Self::Secret => "Secrets",
-            Self::Key => "Keys",
-            Self::Certificate => "Certificates",
+            Self::Secret => ObjectKind::Secret,
+            Self::Key => ObjectKind::Key,
+            Self::Certificate => ObjectKind::Certificate,
         }
     }
 

@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use super::state::LoadStatus;
-use crate::access::ObjectType;
-use crate::azure::identifiers::{ObjectId, ObjectKind, VaultUri};
+use crate::azure::identifiers::{ObjectId, VaultUri};
 use crate::azure::models::{ListKind, ObjectItem};
 use crate::azure::object_details::ObjectDetails;
 
@@ -342,18 +341,10 @@ impl VaultBookmarks {
     }
 }
 
-/// The access model's name for an object kind.
-pub fn object_type(kind: ObjectKind) -> ObjectType {
-    match kind {
-        ObjectKind::Secret => ObjectType::Secret,
-        ObjectKind::Key => ObjectType::Key,
-        ObjectKind::Certificate => ObjectType::Certificate,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::azure::identifiers::ObjectKind;
 
     fn item(name: &str, tags: &[(&str, &str)], enabled: bool, exp: Option<i64>) -> ObjectItem {
         serde_json::from_value(serde_json::json!({

@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::access_state::{AccessState, CentreView, Forbidden, HighlightedOperation};
 use super::explorer_state::{
     DetailsState, QuickFilters, SearchHit, SearchResults, VaultBookmarks, VaultContents,
-    VersionList, filter_list, object_type,
+    VersionList, filter_list,
 };
 use crate::access::{ObjectType, Target};
 use crate::auth::SignedInIdentity;
@@ -551,7 +551,7 @@ impl AppState {
                     self.note_forbidden(
                         error,
                         &vault,
-                        object_type(list.kind),
+                        ObjectType::from(list.kind),
                         "list",
                         Target::Vault,
                     )
@@ -678,7 +678,7 @@ impl AppState {
             Pending::AccessCheck(_) => self.access.check_status = status,
             Pending::Versions(id) => {
                 if let Outcome::Failed(error) = &outcome {
-                    let object_type = object_type(id.kind);
+                    let object_type = ObjectType::from(id.kind);
                     let target = Target::Object {
                         object_type,
                         name: id.name,
@@ -1439,6 +1439,15 @@ mod tests {
         state
     }
 
+    /// A signed-in state with `V1` selected; its load's request id.
+    fn loading_vault(sink: &mut RecordingSink) -> (AppState, VaultUri, RequestId) {
+        let mut state = signed_in_state(sink);
+        let v1 = VaultUri::parse(V1).expect("uri");
+        state.handle(Intent::SelectVault(v1.clone()), sink);
+        let id = sink.sent.last().expect("sent").0;
+        (state, v1, id)
+    }
+
     #[test]
     fn a_permission_403_offers_the_access_check_for_that_operation() {
         let mut sink = RecordingSink::default();
@@ -1503,10 +1512,7 @@ mod tests {
     fn list_errors_say_what_happened_and_keep_the_rows() {
         use crate::azure::{AzureError, Service};
         let mut sink = RecordingSink::default();
-        let mut state = signed_in_state(&mut sink);
-        let v1 = VaultUri::parse(V1).expect("uri");
-        state.handle(Intent::SelectVault(v1.clone()), &mut sink);
-        let id = sink.sent.last().expect("sent").0;
+        let (mut state, v1, id) = loading_vault(&mut sink);
         let failed = |list: ListKind, source: AzureError| {
             event(
                 id,
@@ -1751,10 +1757,7 @@ mod tests {
     #[test]
     fn keyboard_moves_opens_copies_and_closes() {
         let mut sink = RecordingSink::default();
-        let mut state = signed_in_state(&mut sink);
-        let v1 = VaultUri::parse(V1).expect("uri");
-        state.handle(Intent::SelectVault(v1.clone()), &mut sink);
-        let id = sink.sent.last().expect("sent").0;
+        let (mut state, v1, id) = loading_vault(&mut sink);
         state.apply(page(id, &v1, &["a", "b", "c"]), &mut sink);
         state.handle(Intent::MoveCursor(1), &mut sink);
         state.handle(Intent::MoveCursor(1), &mut sink);
@@ -1777,10 +1780,7 @@ mod tests {
     #[test]
     fn filter_matches_names_case_insensitively() {
         let mut sink = RecordingSink::default();
-        let mut state = signed_in_state(&mut sink);
-        let v1 = VaultUri::parse(V1).expect("uri");
-        state.handle(Intent::SelectVault(v1.clone()), &mut sink);
-        let id = sink.sent.last().expect("sent").0;
+        let (mut state, v1, id) = loading_vault(&mut sink);
         state.apply(
             page(id, &v1, &["Orders-DB", "payments-key", "orders-api"]),
             &mut sink,

@@ -77,3 +77,14 @@ pub fn wait_for_vault_tree(harness: &mut Harness<'static, VaultscopeApp>) {
             .all(|vault| harness.query_by_label(vault).is_some())
     });
 }
+
+/// Clicks the control labelled `label`, then steps until a node labelled `shown` is on screen.
+pub fn click_until_shown(harness: &mut Harness<'static, VaultscopeApp>, label: &str, shown: &str) {
+    use egui_kittest::kittest::Queryable;
+    harness.get_by_label(label).click();
+    step_until(
+        harness,
+        &format!("'{shown}' after clicking '{label}'"),
+        |harness| harness.query_by_label(shown).is_some(),
+    );
+}
