@@ -5,8 +5,10 @@
 mod common;
 
 use egui::{Key, Modifiers};
+use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use vaultscope::azure::models::ListKind;
+use vaultscope::ui::VaultscopeApp;
 
 use common::TestCloud;
 use common::ui::{app_harness, click_until_shown, step_until, wait_for_vault_tree};
@@ -101,27 +103,12 @@ fn load_all_then_search_with_ctrl_k_and_open_a_result() {
     let cloud = TestCloud::start();
     let mut harness = app_harness(&cloud);
     wait_for_vault_tree(&mut harness);
-    harness.get_by_label("Load all").click();
-    step_until(&mut harness, "every vault loaded", |harness| {
-        let (loading, loaded) = harness.state().state().load_progress();
-        loading == 0 && loaded >= 7
-    });
+    load_all(&mut harness);
     // Per-vault state in the tree: the firewall one says so, the big one its count.
     harness.get_by_label("firewall");
     harness.get_by_label("5000 items");
 
-    harness.key_press_modifiers(Modifiers::COMMAND, Key::K);
-    harness.step();
-    harness
-        .get_by_label("Search loaded vaults")
-        .type_text("tls");
-    step_until(&mut harness, "the results", |harness| {
-        let total = harness.state().state().search.results.total;
-        total > 0
-            && harness
-                .query_by_label_contains(&format!("{total} matches in 8 loaded vaults"))
-                .is_some()
-    });
+    search_for(&mut harness, "tls");
     harness.get_by_label_contains("sandbox-tls   ·  keys in kv-dev-sandbox");
     // Tag values match too: the client-auth certificates are tagged usage=mtls, not named "tls"; they
     // come after the name matches.
@@ -246,23 +233,8 @@ fn snapshot_of_the_loaded_tree_and_the_search() {
     let cloud = TestCloud::start();
     let mut harness = app_harness(&cloud);
     wait_for_vault_tree(&mut harness);
-    harness.get_by_label("Load all").click();
-    step_until(&mut harness, "every vault loaded", |harness| {
-        let (loading, loaded) = harness.state().state().load_progress();
-        loading == 0 && loaded >= 8
-    });
-    harness.key_press_modifiers(Modifiers::COMMAND, Key::K);
-    harness.step();
-    harness
-        .get_by_label("Search loaded vaults")
-        .type_text("payments-svc");
-    step_until(&mut harness, "the results", |harness| {
-        let total = harness.state().state().search.results.total;
-        total > 0
-            && harness
-                .query_by_label_contains(&format!("{total} matches in 8 loaded vaults"))
-                .is_some()
-    });
+    load_all(&mut harness);
+    search_for(&mut harness, "payments-svc");
     harness.run_steps(30);
     harness.snapshot("search_results");
 }
@@ -274,8 +246,7 @@ fn every_control_has_an_accessible_name() {
     let mut harness = app_harness(&cloud);
     wait_for_vault_tree(&mut harness);
     let mut checked = 0;
-    let mut check = |harness: &egui_kittest::Harness<'static, vaultscope::ui::VaultscopeApp>,
-                     state: &str| {
+    let mut check = |harness: &Harness<'static, VaultscopeApp>, state: &str| {
         use egui::accesskit::Role;
         let interactive = [
             Role::Button,
@@ -334,4 +305,27 @@ fn every_control_has_an_accessible_name() {
     harness.run_steps(3);
     check(&harness, "the search");
     assert!(checked > 60, "{checked} controls checked");
+}
+
+/// Loads every vault and waits until all but the firewalled one have arrived.
+fn load_all(harness: &mut Harness<'static, VaultscopeApp>) {
+    harness.get_by_label("Load all").click();
+    step_until(harness, "every vault loaded", |harness| {
+        let (loading, loaded) = harness.state().state().load_progress();
+        loading == 0 && loaded >= 8
+    });
+}
+
+/// Opens Ctrl+K, types `text` and waits for its results over the eight loaded vaults.
+fn search_for(harness: &mut Harness<'static, VaultscopeApp>, text: &str) {
+    harness.key_press_modifiers(Modifiers::COMMAND, Key::K);
+    harness.step();
+    harness.get_by_label("Search loaded vaults").type_text(text);
+    step_until(harness, "the results", |harness| {
+        let total = harness.state().state().search.results.total;
+        total > 0
+            && harness
+                .query_by_label_contains(&format!("{total} matches in 8 loaded vaults"))
+                .is_some()
+    });
 }

@@ -1094,6 +1094,18 @@ impl AppState {
         self.value_status = LoadStatus::Loading;
     }
 
+    /// Puts a non-secret text (identifier, name, reference) on the clipboard and says so.
+    fn copy_text(&mut self, what: &str, text: String) {
+        self.clipboard = Some(ClipboardRequest {
+            text: SecretString::from(text),
+            is_secret: false,
+        });
+        self.notice = Some(Notice {
+            text: format!("Copied {what}"),
+            is_error: false,
+        });
+    }
+
     fn forget_value(&mut self) {
         self.value = None;
         self.value_status = LoadStatus::NotLoaded;
@@ -1214,14 +1226,7 @@ impl AppState {
                     } else {
                         ("the identifier", id.versionless())
                     };
-                    self.clipboard = Some(ClipboardRequest {
-                        text: SecretString::from(text),
-                        is_secret: false,
-                    });
-                    self.notice = Some(Notice {
-                        text: format!("Copied {what}"),
-                        is_error: false,
-                    });
+                    self.copy_text(what, text);
                 }
             }
             Intent::OpenSearch => {
@@ -1276,16 +1281,7 @@ impl AppState {
                 }
                 _ => self.request_value(id, ValuePurpose::Copy, sink),
             },
-            Intent::CopyText { what, text } => {
-                self.clipboard = Some(ClipboardRequest {
-                    text: SecretString::from(text),
-                    is_secret: false,
-                });
-                self.notice = Some(Notice {
-                    text: format!("Copied {what}"),
-                    is_error: false,
-                });
-            }
+            Intent::CopyText { what, text } => self.copy_text(&what, text),
             Intent::SetFilter(filter) => {
                 self.filter = filter;
                 self.cursor = None;

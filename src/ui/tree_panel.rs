@@ -42,21 +42,13 @@ pub fn tree_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
         });
     }
     ui.separator();
-    match &state.subscriptions_status {
-        LoadStatus::Loading if state.subscriptions.is_empty() => {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("Loading subscriptions…");
-            });
-        }
-        LoadStatus::Failed(message) => {
-            ui.colored_label(ui.visuals().error_fg_color, message);
-        }
-        LoadStatus::Loaded if state.subscriptions.is_empty() => {
-            ui.weak("No subscriptions are visible to this identity.");
-        }
-        _ => {}
-    }
+    load_status_ui(
+        ui,
+        &state.subscriptions_status,
+        state.subscriptions.is_empty(),
+        "Loading subscriptions…",
+        "No subscriptions are visible to this identity.",
+    );
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
@@ -140,21 +132,13 @@ fn subscriptions_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
             .id_salt(&node.subscription.subscription_id)
             .default_open(true)
             .show(ui, |ui| {
-                match &node.vaults_status {
-                    LoadStatus::Loading => {
-                        ui.horizontal(|ui| {
-                            ui.spinner();
-                            ui.label("Loading vaults…");
-                        });
-                    }
-                    LoadStatus::Failed(message) => {
-                        ui.colored_label(ui.visuals().error_fg_color, message);
-                    }
-                    LoadStatus::Loaded if node.vaults.is_empty() => {
-                        ui.weak("No key vaults");
-                    }
-                    _ => {}
-                }
+                load_status_ui(
+                    ui,
+                    &node.vaults_status,
+                    node.vaults.is_empty(),
+                    "Loading vaults…",
+                    "No key vaults",
+                );
                 for vault in &node.vaults {
                     let model = PermissionModel::of(&vault.properties).label();
                     let hover = format!(
@@ -170,6 +154,26 @@ fn subscriptions_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
             "Subscription {}",
             node.subscription.subscription_id
         ));
+    }
+}
+
+/// A list's state in place: a spinner while it loads (and nothing shows yet), the error, or that it is
+/// empty.
+fn load_status_ui(ui: &mut Ui, status: &LoadStatus, empty: bool, loading: &str, nothing: &str) {
+    match status {
+        LoadStatus::Loading if empty => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(loading);
+            });
+        }
+        LoadStatus::Failed(message) => {
+            ui.colored_label(ui.visuals().error_fg_color, message);
+        }
+        LoadStatus::Loaded if empty => {
+            ui.weak(nothing);
+        }
+        _ => {}
     }
 }
 
