@@ -164,6 +164,7 @@ impl VaultscopeApp {
         while let Ok(event) = self.events.try_recv() {
             self.state.apply(event, &mut self.worker);
         }
+        self.state.refresh_search();
     }
 
     fn filtered_indices(&mut self) -> std::sync::Arc<[usize]> {

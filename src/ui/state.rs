@@ -240,6 +240,8 @@ pub struct SearchState {
     pub focus_requested: bool,
     /// The keyboard moved the cursor this frame: the view scrolls it into sight once.
     pub cursor_moved: bool,
+    /// New rows arrived since the results were computed.
+    pub stale: bool,
 }
 
 /// How many search results are listed (the count says how many matched in all).
@@ -541,9 +543,8 @@ impl AppState {
                     contents.started = true;
                     contents.add_page(list, items);
                 }
-                if self.search.open {
-                    self.run_search();
-                }
+                // Searched again once per frame, not once per page (a big load brings thousands).
+                self.search.stale = true;
             }
             (Pending::LoadVault(vault), EventKind::ListEnded { list, error, .. }) => {
                 // Listing deleted items needs the same `list` permission (access policies).
@@ -668,9 +669,8 @@ impl AppState {
                 if let Some(contents) = self.vaults.get_mut(&vault) {
                     contents.end_load(status);
                 }
-                if self.search.open {
-                    self.run_search();
-                }
+                // Searched again once per frame, not once per page (a big load brings thousands).
+                self.search.stale = true;
             }
             Pending::Details(_) => self.details.status = status,
             Pending::VaultAccess(_) => self.access.data_status = status,
@@ -1049,8 +1049,16 @@ impl AppState {
         }
     }
 
+    /// Runs the open search again if rows arrived since; the app calls this once per frame.
+    pub fn refresh_search(&mut self) {
+        if self.search.open && self.search.stale {
+            self.run_search();
+        }
+    }
+
     /// Runs the Ctrl+K search again (after typing, filter changes, or new pages).
     fn run_search(&mut self) {
+        self.search.stale = false;
         self.search.results = super::explorer_state::search(
             &self.vaults,
             &self.search.query,
@@ -1748,6 +1756,27 @@ mod tests {
             state.selected_vault.as_ref().map(VaultUri::name),
             Some("kv8")
         );
+    }
+
+    #[test]
+    fn an_open_search_takes_in_new_pages_once_per_frame() {
+        let mut sink = RecordingSink::default();
+        let (mut state, v1, id) = loading_vault(&mut sink);
+        state.handle(Intent::OpenSearch, &mut sink);
+        state.handle(Intent::SetSearch("orders".into()), &mut sink);
+        assert_eq!(state.search.results.total, 0);
+        state.apply(page(id, &v1, &["orders-db"]), &mut sink);
+        state.apply(page(id, &v1, &["orders-api", "billing"]), &mut sink);
+        assert_eq!(state.search.results.total, 0, "not per page");
+        state.refresh_search();
+        assert_eq!(state.search.results.total, 2);
+        assert!(!state.search.stale);
+        state.handle(
+            Intent::OpenSearchHit(state.search.results.hits[1].clone()),
+            &mut sink,
+        );
+        assert!(!state.search.open);
+        assert_eq!(state.selected_object.as_deref(), Some("orders-api"));
     }
 
     #[test]
