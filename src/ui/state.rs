@@ -278,6 +278,8 @@ pub struct AppState {
     pub selected_version: Option<String>,
     /// The keyboard's row in the filtered list.
     pub cursor: Option<usize>,
+    /// Where the selected object's row was when it was selected (checked before use).
+    selected_row: Option<usize>,
     pub versions: VersionList,
     pub details: DetailsState,
     pub show_raw_json: bool,
@@ -391,8 +393,17 @@ impl AppState {
     /// The selected object's row in the shown list.
     pub fn selected_item(&self) -> Option<&ObjectItem> {
         let list = self.selected_list_rows()?;
-        list.items
-            .get(list.position(self.selected_object.as_ref()?)?)
+        let name = self.selected_object.as_ref()?;
+        // The row found at selection time, while it still holds that name; else a search (after a reload).
+        let index = self
+            .selected_row
+            .filter(|&row| {
+                list.names_lower
+                    .get(row)
+                    .is_some_and(|lower| lower.eq_ignore_ascii_case(name))
+            })
+            .or_else(|| list.position(name))?;
+        list.items.get(index)
     }
 
     /// The row of the selected version: from the version list, else the list row (latest).
@@ -940,6 +951,9 @@ impl AppState {
             return;
         }
         self.selected_object = Some(name.clone());
+        self.selected_row = self
+            .selected_list_rows()
+            .and_then(|rows| rows.position(&name));
         self.selected_version = None;
         self.forget_value();
         if let Some(vault) = self.selected_vault.clone() {
