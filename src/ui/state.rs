@@ -313,6 +313,16 @@ impl AppState {
         self.url_to_open.take()
     }
 
+    /// Stops the work still running for the identity being left (vault loads, versions, searches…), so a
+    /// "Load all" does not go on in the background after a sign-out or a switch.
+    fn cancel_explorer_requests(&mut self, sink: &mut dyn CommandSink) {
+        for (id, pending) in &self.pending {
+            if !matches!(pending, Pending::SignIn | Pending::SignOut) {
+                sink.cancel(*id);
+            }
+        }
+    }
+
     /// Forgets everything of the signed-in identity: tree, lists, selection, access, pending work.
     fn reset_explorer(&mut self) {
         self.pending
@@ -341,6 +351,7 @@ impl AppState {
     /// Starts signing in with the configured method.
     pub fn start(&mut self, sink: &mut dyn CommandSink) {
         if let Some(method) = self.sign_in_method.clone() {
+            self.cancel_explorer_requests(sink);
             self.reset_explorer();
             self.pending
                 .retain(|_, pending| !matches!(pending, Pending::SignIn));
@@ -1157,6 +1168,7 @@ impl AppState {
                 self.sign_in = SignInState::NotStarted;
             }
             Intent::SignOut => {
+                self.cancel_explorer_requests(sink);
                 self.reset_explorer();
                 self.remembered_device_code = None;
                 self.sign_in_method = None;
@@ -1624,7 +1636,11 @@ mod tests {
         assert!(matches!(state.sign_in, SignInState::NotStarted));
 
         let mut state = signed_in_state(&mut sink);
+        let vault = VaultUri::parse(V1).expect("uri");
+        state.handle(Intent::SelectVault(vault), &mut sink);
+        let load = sink.sent.last().expect("sent").0;
         state.handle(Intent::SignOut, &mut sink);
+        assert!(sink.cancelled.contains(&load), "the vault load stops");
         assert_eq!(
             sink.sent.last().map(|(_, command)| command),
             Some(&Command::SignOut)
