@@ -69,13 +69,7 @@ fn lists_vaults_pages_through_five_thousand_secrets_and_reads_a_value() {
     });
     let (pages, outcome) = wait_for(&events, id);
     assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
-    let partner_secrets: usize = pages
-        .iter()
-        .map(|kind| match kind {
-            EventKind::ObjectsPage { items, list, .. } if *list == SECRETS => items.len(),
-            _ => 0,
-        })
-        .sum();
+    let partner_secrets: usize = secret_pages(pages).iter().map(Vec::len).sum();
     assert_eq!(partner_secrets, 3);
     // In the guest tenant, "me" is the guest account, with its own role assignments.
     let id = worker.send(Command::CheckAccess {
@@ -114,16 +108,10 @@ fn lists_vaults_pages_through_five_thousand_secrets_and_reads_a_value() {
         .filter(|kind| matches!(kind, EventKind::ListEnded { error: None, .. }))
         .count();
     assert_eq!(ended, 6, "all six lists ended well");
-    let secret_pages: Vec<_> = pages
-        .into_iter()
-        .filter_map(|kind| match kind {
-            EventKind::ObjectsPage { items, list, .. } if list == SECRETS => Some(items),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(secret_pages.len(), 200, "5,000 secrets in pages of 25");
+    let pages = secret_pages(pages);
+    assert_eq!(pages.len(), 200, "5,000 secrets in pages of 25");
     let mut names = HashSet::new();
-    for items in secret_pages {
+    for items in pages {
         assert!(items.len() <= 25);
         for item in items {
             assert!(names.insert(item.name()), "no duplicates across pages");
@@ -225,14 +213,11 @@ fn listing_survives_throttling_server_errors_and_dropped_connections() {
     let id = worker.send(Command::LoadVault { vault });
     let (pages, outcome) = wait_for(&events, id);
     assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
-    let mut names = HashSet::new();
-    for kind in pages {
-        if let EventKind::ObjectsPage { items, list, .. } = kind
-            && list == SECRETS
-        {
-            names.extend(items.into_iter().map(|item| item.name()));
-        }
-    }
+    let names: HashSet<String> = secret_pages(pages)
+        .into_iter()
+        .flatten()
+        .map(|item| item.name())
+        .collect();
     assert_eq!(
         names.len(),
         5000,
@@ -248,6 +233,17 @@ fn listing_survives_throttling_server_errors_and_dropped_connections() {
 }
 
 const SECRETS: ListKind = ListKind::live(ObjectKind::Secret);
+
+/// The pages of a vault load's secrets list, in order (the other five lists are left out).
+fn secret_pages(events: Vec<EventKind>) -> Vec<Vec<vaultscope::azure::models::ObjectItem>> {
+    events
+        .into_iter()
+        .filter_map(|kind| match kind {
+            EventKind::ObjectsPage { items, list, .. } if list == SECRETS => Some(items),
+            _ => None,
+        })
+        .collect()
+}
 
 #[test]
 fn keys_certificates_deleted_items_versions_and_details() {

@@ -46,11 +46,8 @@ impl KeyVaultClient {
         list: ListKind,
         next_link: Option<&str>,
     ) -> Result<Page<ObjectItem>, AzureError> {
-        let url = match next_link {
-            Some(link) => checked_next_link(vault, link)?,
-            None => page_url(vault, &list.collection())?,
-        };
-        self.get_json(url).await
+        self.get_json(list_url(vault, &list.collection(), next_link)?)
+            .await
     }
 
     /// One page of an object's versions (no values).
@@ -61,14 +58,8 @@ impl KeyVaultClient {
         name: &str,
         next_link: Option<&str>,
     ) -> Result<Page<ObjectItem>, AzureError> {
-        let url = match next_link {
-            Some(link) => checked_next_link(vault, link)?,
-            None => page_url(
-                vault,
-                &format!("{}/{}/versions", kind.collection(), path_segment(name)?),
-            )?,
-        };
-        self.get_json(url).await
+        let path = format!("{}/{}/versions", kind.collection(), path_segment(name)?);
+        self.get_json(list_url(vault, &path, next_link)?).await
     }
 
     /// A key or certificate bundle as JSON (public material, attributes, a certificate's DER and policy).
@@ -165,6 +156,14 @@ fn authority_of(url: &Url) -> String {
         url.host_str().unwrap_or_default().to_ascii_lowercase(),
         url.port_or_known_default().unwrap_or(443)
     )
+}
+
+/// The first page of `path`, or the page a `nextLink` names.
+fn list_url(vault: &VaultUri, path: &str, next_link: Option<&str>) -> Result<Url, AzureError> {
+    match next_link {
+        Some(link) => checked_next_link(vault, link),
+        None => page_url(vault, path),
+    }
 }
 
 fn page_url(vault: &VaultUri, path: &str) -> Result<Url, AzureError> {

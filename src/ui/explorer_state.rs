@@ -103,6 +103,8 @@ pub struct VaultContents {
     pub started: bool,
     /// When the last load ended well.
     pub loaded_at: Option<Instant>,
+    /// One word for the tree when the last load failed ("denied", "firewall", …).
+    pub failure: Option<&'static str>,
 }
 
 impl VaultContents {
@@ -157,7 +159,7 @@ impl VaultContents {
             .sum()
     }
 
-    /// The first error among the lists, for the tree's tooltip.
+    /// The errors of the lists that failed, for the tree's tooltip.
     pub fn list_errors(&self) -> Vec<String> {
         self.lists
             .iter()

@@ -240,14 +240,14 @@ fn filter_row_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &mu
             }
         }
         ui.separator();
-        if let Some(filters) = quick_filters_ui(ui, &state.list_filters, "list") {
+        if let Some(filters) = quick_filters_ui(ui, &state.list_filters) {
             intents.push(Intent::SetListFilters(filters));
         }
     });
 }
 
 /// The three quick-filter toggles and the day count; returns the new filters when one changed.
-pub fn quick_filters_ui(ui: &mut Ui, current: &QuickFilters, id: &str) -> Option<QuickFilters> {
+pub fn quick_filters_ui(ui: &mut Ui, current: &QuickFilters) -> Option<QuickFilters> {
     let mut filters = *current;
     let mut changed = false;
     changed |= ui.toggle_value(&mut filters.disabled, "Disabled").changed();
@@ -262,7 +262,7 @@ pub fn quick_filters_ui(ui: &mut Ui, current: &QuickFilters, id: &str) -> Option
     let days_label = ui.label("days");
     let days_response = days_field
         .labelled_by(days_label.id)
-        .on_hover_text(format!("Days ahead ({id})"));
+        .on_hover_text("How many days ahead \"Expiring within\" looks");
     if days_response.changed() {
         expiring = true;
         changed = true;

@@ -51,7 +51,7 @@ pub fn search_ui(ctx: &egui::Context, state: &AppState, intents: &mut Vec<Intent
             intents.push(Intent::SetSearch(query));
         }
         ui.horizontal_wrapped(|ui| {
-            if let Some(filters) = quick_filters_ui(ui, &state.search.filters, "search") {
+            if let Some(filters) = quick_filters_ui(ui, &state.search.filters) {
                 intents.push(Intent::SetSearchFilters(filters));
             }
         });

@@ -689,6 +689,10 @@ impl AppState {
             }
             Pending::LoadVault(vault) => {
                 if let Some(contents) = self.vaults.get_mut(&vault) {
+                    contents.failure = match &outcome {
+                        Outcome::Failed(error) => Some(failure_word(error)),
+                        _ => None,
+                    };
                     contents.end_load(status);
                 }
                 // Searched again once per frame, not once per page (a big load brings thousands).
@@ -1066,6 +1070,15 @@ impl AppState {
         url::Url::parse(text).is_ok_and(|url| url.path().trim_matches('/').is_empty())
     }
 
+    /// Puts the keyboard cursor on the selected object's row (none when the filter hides it).
+    fn cursor_on_selected(&mut self) {
+        self.cursor = self.selected_row.and_then(|row| {
+            self.filtered_indices()
+                .iter()
+                .position(|&index| index == row)
+        });
+    }
+
     fn set_list(&mut self, list: ListKind) {
         if self.selected_list != list {
             self.selected_list = list;
@@ -1113,10 +1126,7 @@ impl AppState {
         self.filter.clear();
         self.list_filters = QuickFilters::default();
         self.select_object(name, sink);
-        self.cursor = self
-            .filtered_indices()
-            .iter()
-            .position(|&index| index == hit.index);
+        self.cursor_on_selected();
     }
 
     fn request_value(&mut self, id: ObjectId, purpose: ValuePurpose, sink: &mut dyn CommandSink) {
@@ -1189,33 +1199,33 @@ impl AppState {
                 }
             }
             Intent::LoadAllVaults => {
-                let everything_loaded = self.known_vaults().iter().all(|vault| {
+                let known = self.known_vaults();
+                let loaded = |vault: &VaultUri| {
                     self.vaults
                         .get(vault)
                         .is_some_and(|contents| contents.loaded_at.is_some())
-                });
-                for vault in self.known_vaults() {
-                    let busy = self
-                        .vaults
-                        .get(&vault)
-                        .is_some_and(|contents| contents.status.is_loading());
-                    let loaded = self
-                        .vaults
-                        .get(&vault)
-                        .is_some_and(|contents| contents.loaded_at.is_some());
-                    if !busy && (everything_loaded || !loaded) {
-                        self.load_vault(vault, sink);
-                    }
+                };
+                // Everything loaded already: load it all again; else load what is missing.
+                let again = known.iter().all(loaded);
+                let to_load: Vec<VaultUri> = known
+                    .iter()
+                    .filter(|vault| {
+                        let busy = self
+                            .vaults
+                            .get(*vault)
+                            .is_some_and(|contents| contents.status.is_loading());
+                        !busy && (again || !loaded(vault))
+                    })
+                    .cloned()
+                    .collect();
+                for vault in to_load {
+                    self.load_vault(vault, sink);
                 }
             }
             Intent::SelectList(list) => self.set_list(list),
             Intent::SelectObject(name) => {
-                self.cursor = self.filtered_indices().iter().position(|&index| {
-                    self.selected_list_rows()
-                        .and_then(|rows| rows.names_lower.get(index))
-                        .is_some_and(|lower| *lower == name.to_lowercase())
-                });
                 self.select_object(name, sink);
+                self.cursor_on_selected();
             }
             Intent::OpenUri(text) => self.open_uri(&text, sink),
             Intent::SetUriInput(text) => self.uri_input = text,
@@ -1404,6 +1414,21 @@ pub fn explain(error: &WorkerError) -> String {
         other => other.to_string(),
     };
     format!("{} failed: {detail}", capitalize(&error.operation))
+}
+
+/// One word for a failure, where a sentence does not fit (the vault tree): from the error's kind.
+pub fn failure_word(error: &WorkerError) -> &'static str {
+    use crate::worker::protocol::FailureReason;
+    match &error.source {
+        FailureReason::Azure(azure) if azure.is_network_forbidden() => "firewall",
+        FailureReason::Azure(azure) => match azure.status() {
+            Some(403) => "denied",
+            Some(404) => "not found",
+            Some(429) => "throttled",
+            _ => "failed",
+        },
+        _ => "failed",
+    }
 }
 
 fn capitalize(text: &str) -> String {

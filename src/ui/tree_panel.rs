@@ -202,7 +202,8 @@ fn vault_row_ui(
                     ui.weak(contents.item_count().to_string());
                 }
                 LoadStatus::Failed(message) => {
-                    ui.colored_label(ui.visuals().error_fg_color, failure_word(message))
+                    let word = contents.failure.unwrap_or("failed");
+                    ui.colored_label(ui.visuals().error_fg_color, word)
                         .on_hover_text(message);
                 }
                 _ => {
@@ -220,20 +221,4 @@ fn vault_row_ui(
         response
     })
     .inner
-}
-
-/// One word for the tree from an explained failure (the full sentence is the tooltip).
-fn failure_word(message: &str) -> &'static str {
-    let lower = message.to_lowercase();
-    if lower.contains("firewall") {
-        "firewall"
-    } else if lower.contains("access denied") || lower.contains("may not") {
-        "denied"
-    } else if lower.contains("not found") {
-        "not found"
-    } else if lower.contains("throttl") {
-        "throttled"
-    } else {
-        "failed"
-    }
 }

@@ -507,15 +507,15 @@ async fn load_vault(
     reply: &Reply,
 ) -> Result<(), FailureReason> {
     let secrets = ListKind::live(ObjectKind::Secret);
-    let first = match session.keyvault.list_page(vault, secrets, None).await {
-        Ok(page) => Some(page),
+    let (first, secrets_denied) = match session.keyvault.list_page(vault, secrets, None).await {
+        Ok(page) => (Some(page), None),
         Err(error) if error.status() == Some(403) && !error.is_network_forbidden() => {
             reply.send(EventKind::ListEnded {
                 vault: vault.clone(),
                 list: secrets,
                 error: Some(list_error(vault, secrets, error.clone())),
             });
-            None
+            (None, Some(error))
         }
         Err(error) => {
             for list in ListKind::ALL {
@@ -528,7 +528,6 @@ async fn load_vault(
             return Err(error.into());
         }
     };
-    let secrets_listed = first.is_some();
     let mut lists = Vec::new();
     if let Some(first) = first {
         lists.push(list_all(session, vault, secrets, Some(first), reply));
@@ -536,16 +535,15 @@ async fn load_vault(
     for list in ListKind::ALL.into_iter().skip(1) {
         lists.push(list_all(session, vault, list, None, reply));
     }
-    let results = futures_util::future::join_all(lists).await;
-    let failures = results.iter().filter(|ok| !**ok).count();
-    if failures == results.len() && !secrets_listed {
-        return Err(FailureReason::Azure(AzureError::Service {
-            service: crate::azure::Service::KeyVault,
-            status: 403,
-            code: "Forbidden".into(),
-            message: "this identity may not list anything in this vault".into(),
-            inner_code: None,
-        }));
+    let listed_any = futures_util::future::join_all(lists)
+        .await
+        .into_iter()
+        .any(|listed| listed);
+    // Nothing could be listed at all: the load fails with the secrets list's own refusal.
+    if let Some(error) = secrets_denied
+        && !listed_any
+    {
+        return Err(error.into());
     }
     Ok(())
 }
