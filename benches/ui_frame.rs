@@ -19,7 +19,7 @@ use vaultscope::azure::models::{
     ListKind, ObjectItem, Subscription, VaultProperties, VaultSummary,
 };
 use vaultscope::ui::VaultscopeApp;
-use vaultscope::ui::state::Intent;
+use vaultscope::ui::state::{Intent, ObjectsIntent, SearchIntent, TreeIntent};
 use vaultscope::worker::protocol::FailureReason;
 use vaultscope::worker::reply::Reply;
 use vaultscope::worker::runner::{CommandRunner, spawn_with_runner};
@@ -159,15 +159,18 @@ fn main() {
     let vault = VaultUri::parse(VAULT).expect("uri");
     // Sign in and wait for the tree.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while window.app.state().known_vaults().is_empty() {
+    while window.app.state().tree.known_vaults().is_empty() {
         assert!(Instant::now() < deadline, "the fake tree arrives");
         window.frame(Vec::new());
         std::thread::sleep(Duration::from_millis(5));
     }
-    window.app.apply_intent(Intent::SelectVault(vault.clone()));
+    window
+        .app
+        .apply_intent(Intent::Tree(TreeIntent::SelectVault(vault.clone())));
     while window
         .app
         .state()
+        .tree
         .vaults
         .get(&vault)
         .is_none_or(|contents| contents.loaded_at.is_none())
@@ -223,7 +226,7 @@ fn main() {
     }
     let (keystroke, _) = window.frame(vec![Event::Text("7".into())]);
     keystrokes.push(keystroke);
-    let filter = window.app.state().filter.clone();
+    let filter = window.app.state().objects.filter.clone();
     assert_eq!(filter, "7", "the keystrokes reached the filter");
     let shown = window.app.state().filtered_indices().len();
     assert!(shown > 0 && shown < ITEMS, "the filter narrows: {shown}");
@@ -236,7 +239,9 @@ fn main() {
     });
     window
         .app
-        .apply_intent(Intent::SelectObject(selected.expect("a row to select")));
+        .apply_intent(Intent::Objects(ObjectsIntent::SelectObject(
+            selected.expect("a row to select"),
+        )));
     window.frame(Vec::new());
     assert!(window.app.state().selected_item().is_some(), "details open");
     let mut frames = Vec::with_capacity(FRAMES);
@@ -250,7 +255,7 @@ fn main() {
     let frame_p95 = frames[frames.len() * 95 / 100];
 
     // Ctrl+K search over all 100,000 items: the keystroke frame.
-    window.app.apply_intent(Intent::OpenSearch);
+    window.app.apply_intent(Intent::Search(SearchIntent::Open));
     window.frame(Vec::new());
     window.frame(Vec::new());
     let mut searches = Vec::new();

@@ -17,8 +17,8 @@ use vaultscope::emulator::faults::Faults;
 use vaultscope::emulator::{Emulator, EmulatorConfig, seed};
 use vaultscope::ui::VaultscopeApp;
 use vaultscope::ui::app::{REMEMBERED_SIGN_IN_KEY, THEME_KEY, VAULT_BOOKMARKS_KEY};
-use vaultscope::ui::explorer_state::VaultBookmarks;
 use vaultscope::ui::state::SignInForm;
+use vaultscope::ui::state::bookmarks::VaultBookmarks;
 use vaultscope::worker::{SessionSettings, SignInMethod, spawn_worker};
 
 /// The demo's CI service principal (ci-pipeline in `assets/demo-cloud.json`) and its seeded demo secret.

@@ -32,7 +32,7 @@ fn keys_certificates_and_deleted_items_show_their_details() {
     harness.get_by_label("Certificates (2)").click();
     // The key list also holds a "shared-tls": the certificate's own key.
     step_until(&mut harness, "the certificates", |harness| {
-        harness.state().state().selected_list
+        harness.state().state().objects.selected_list
             == ListKind::live(vaultscope::azure::identifiers::ObjectKind::Certificate)
     });
     harness.get_by_label("shared-tls").click();
@@ -158,7 +158,7 @@ fn load_all_then_search_with_ctrl_k_and_open_a_result() {
         "row and heading"
     );
     assert_eq!(
-        harness.state().state().selected_list,
+        harness.state().state().objects.selected_list,
         ListKind::live(vaultscope::azure::identifiers::ObjectKind::Key)
     );
 }
@@ -174,7 +174,7 @@ fn keyboard_moves_opens_copies_and_closes() {
     harness.step();
     harness.key_press(Key::Enter);
     step_until(&mut harness, "the second secret's details", |harness| {
-        harness.state().state().selected_object.as_deref() == Some("inventory-CosmosKey")
+        harness.state().state().objects.selected_object.as_deref() == Some("inventory-CosmosKey")
     });
     harness.key_press_modifiers(Modifiers::COMMAND, Key::C);
     step_until(&mut harness, "the copy", |harness| {
@@ -206,6 +206,7 @@ fn pin_and_theme() {
         harness
             .state()
             .state()
+            .tree
             .bookmarks
             .recent
             .first()
@@ -311,7 +312,7 @@ fn every_control_has_an_accessible_name() {
 fn load_all(harness: &mut Harness<'static, VaultscopeApp>) {
     harness.get_by_label("Load all").click();
     step_until(harness, "every vault loaded", |harness| {
-        let (loading, loaded) = harness.state().state().load_progress();
+        let (loading, loaded) = harness.state().state().tree.load_progress();
         loading == 0 && loaded >= 8
     });
 }

@@ -4,8 +4,7 @@
 
 use egui::{Color32, RichText, Ui};
 
-use super::access_state::AccessState;
-use super::state::{AppState, Intent, LoadStatus};
+use super::state::{AccessIntent, AccessState, AppState, Intent, LoadStatus};
 use crate::access::{
     AccessEvaluation, NetworkExposure, ObjectType, PermissionModel, ScopeLevel, VaultAccessData,
 };
@@ -27,7 +26,7 @@ pub fn access_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                 LoadStatus::Failed(message) => {
                     ui.colored_label(ui.visuals().error_fg_color, message);
                     if ui.button("Try again").clicked() {
-                        intents.push(Intent::RefreshAccess);
+                        intents.push(Intent::Access(AccessIntent::Refresh));
                     }
                 }
                 _ => {}
@@ -56,7 +55,7 @@ fn summary_ui(ui: &mut Ui, data: &VaultAccessData, intents: &mut Vec<Intent>) {
                 .on_hover_text("Read the policies and assignments again")
                 .clicked()
             {
-                intents.push(Intent::RefreshAccess);
+                intents.push(Intent::Access(AccessIntent::Refresh));
             }
         });
     });
@@ -83,7 +82,7 @@ fn check_ui(ui: &mut Ui, access: &AccessState, intents: &mut Vec<Intent>) {
             .on_hover_text("Evaluate the signed-in identity")
             .clicked()
         {
-            intents.push(Intent::CheckAccess(PrincipalRef::Me));
+            intents.push(Intent::Access(AccessIntent::Check(PrincipalRef::Me)));
         }
         let label = ui.label("Find");
         let mut search = access.search_text.clone();
@@ -95,7 +94,7 @@ fn check_ui(ui: &mut Ui, access: &AccessState, intents: &mut Vec<Intent>) {
             )
             .labelled_by(label.id);
         if response.changed() {
-            intents.push(Intent::SearchPrincipals(search));
+            intents.push(Intent::Access(AccessIntent::SearchPrincipals(search)));
         }
         if access.search_status.is_loading() {
             ui.spinner();
@@ -113,7 +112,9 @@ fn check_ui(ui: &mut Ui, access: &AccessState, intents: &mut Vec<Intent>) {
                     .on_hover_text(format!("Object id {}", object.id))
                     .clicked()
                 {
-                    intents.push(Intent::CheckAccess(PrincipalRef::Id(object.id.clone())));
+                    intents.push(Intent::Access(AccessIntent::Check(PrincipalRef::Id(
+                        object.id.clone(),
+                    ))));
                 }
             }
         });
@@ -131,14 +132,14 @@ fn check_ui(ui: &mut Ui, access: &AccessState, intents: &mut Vec<Intent>) {
             )
             .labelled_by(label.id);
         if response.changed() {
-            intents.push(Intent::SetPastedId(pasted.clone()));
+            intents.push(Intent::Access(AccessIntent::SetPastedId(pasted.clone())));
         }
         let submitted =
             response.lost_focus() && ui.input(|input| input.key_pressed(egui::Key::Enter));
         if (ui.button("Check id").clicked() || submitted) && !pasted.trim().is_empty() {
-            intents.push(Intent::CheckAccess(PrincipalRef::Id(
+            intents.push(Intent::Access(AccessIntent::Check(PrincipalRef::Id(
                 pasted.trim().to_owned(),
-            )));
+            ))));
         }
     });
     target_ui(ui, access, intents);
@@ -184,7 +185,10 @@ fn target_ui(ui: &mut Ui, access: &AccessState, intents: &mut Vec<Intent>) {
                 .changed();
         }
         if changed {
-            intents.push(Intent::SetAccessTarget { object_type, name });
+            intents.push(Intent::Access(AccessIntent::SetTarget {
+                object_type,
+                name,
+            }));
         }
     });
 }

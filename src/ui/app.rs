@@ -6,10 +6,12 @@ use std::sync::mpsc::Receiver;
 use egui::Ui;
 use secrecy::ExposeSecret;
 
-use super::access_state::CentreView;
 use super::clipboard::{ClipboardBackend, ClipboardGuard, CopyOutcome, SystemClipboard};
-use super::explorer_state::VaultBookmarks;
-use super::state::{AppState, Intent, SignInState, ThemeChoice};
+use super::state::bookmarks::VaultBookmarks;
+use super::state::{
+    AccessIntent, AppState, CentreView, Intent, ObjectsIntent, SearchIntent, SignInState,
+    ThemeChoice,
+};
 use super::{
     access_panel, details_panel, objects_panel, search_panel, sign_in_panel, status_bar, tree_panel,
 };
@@ -21,7 +23,7 @@ type FilterKey = (
     String,
     usize,
     String,
-    super::explorer_state::QuickFilters,
+    super::state::vault_index::QuickFilters,
     usize,
     u64,
 );
@@ -85,7 +87,7 @@ impl VaultscopeApp {
                 });
                 match guard.copy_secret(&request.text, std::time::Instant::now()) {
                     CopyOutcome::WillClear(after) => {
-                        if let Some(notice) = &self.state.notice {
+                        if let Some(notice) = &self.state.notice() {
                             let text = format!("{}; clears in {} s", notice.text, after.as_secs());
                             self.state.set_notice(text, false);
                         }
@@ -114,19 +116,19 @@ impl VaultscopeApp {
         mut self,
         methods: Vec<crate::auth::availability::MethodAvailability>,
     ) -> Self {
-        self.state.sign_in_methods = methods;
+        self.state.session.sign_in_methods = methods;
         self
     }
 
     /// Pre-fills the sign-in screen's fields.
     pub fn with_sign_in_form(mut self, form: super::state::SignInForm) -> Self {
-        self.state.sign_in_form = form;
+        self.state.session.sign_in_form = form;
         self
     }
 
     /// The device-code sign-in to remember (tenant, client id), for eframe persistence.
     pub fn remembered_device_code(&self) -> Option<(String, String)> {
-        self.state.remembered_device_code.clone()
+        self.state.session.remembered_device_code.clone()
     }
 
     /// The state, for tests.
@@ -151,7 +153,7 @@ impl VaultscopeApp {
 
     /// Starts with these recent and pinned vaults (from eframe storage).
     pub fn with_bookmarks(mut self, bookmarks: VaultBookmarks) -> Self {
-        self.state.bookmarks = bookmarks;
+        self.state.tree.bookmarks = bookmarks;
         self
     }
 
@@ -168,13 +170,13 @@ impl VaultscopeApp {
     }
 
     fn filtered_indices(&mut self) -> std::sync::Arc<[usize]> {
-        let key = self.state.selected_vault.as_ref().map(|vault| {
+        let key = self.state.selected_vault().map(|vault| {
             let rows = self.state.selected_list_rows();
             (
                 vault.as_str().to_owned(),
-                self.state.selected_list.index(),
-                self.state.filter.clone(),
-                self.state.list_filters,
+                self.state.objects.selected_list.index(),
+                self.state.objects.filter.clone(),
+                self.state.objects.list_filters,
                 rows.map_or(0, |list| list.items.len()),
                 rows.map_or(0, |list| list.generation),
             )
@@ -193,7 +195,7 @@ impl VaultscopeApp {
         let typing = ctx.egui_wants_keyboard_input();
         ctx.input_mut(|input| {
             if input.consume_key(Modifiers::COMMAND, Key::K) {
-                intents.push(Intent::OpenSearch);
+                intents.push(Intent::Search(SearchIntent::Open));
             }
             if self.state.search.open || typing {
                 return;
@@ -207,11 +209,11 @@ impl VaultscopeApp {
                 (Key::Home, -(i64::MAX / 2)),
             ] {
                 if input.consume_key(Modifiers::NONE, key) {
-                    intents.push(Intent::MoveCursor(delta));
+                    intents.push(Intent::Objects(ObjectsIntent::MoveCursor(delta)));
                 }
             }
             if input.consume_key(Modifiers::NONE, Key::Enter) {
-                intents.push(Intent::OpenCursor);
+                intents.push(Intent::Objects(ObjectsIntent::OpenCursor));
             }
             if input.consume_key(Modifiers::NONE, Key::Escape) {
                 intents.push(Intent::Close);
@@ -221,7 +223,7 @@ impl VaultscopeApp {
                 .iter()
                 .any(|event| matches!(event, egui::Event::Copy));
             if copy_event || input.consume_key(Modifiers::COMMAND, Key::C) {
-                intents.push(Intent::CopySelectedIdentifier);
+                intents.push(Intent::Objects(ObjectsIntent::CopySelectedIdentifier));
             }
         });
     }
@@ -232,7 +234,7 @@ impl VaultscopeApp {
         egui::Panel::bottom("status-bar").show(ui, |ui| {
             status_bar::status_bar_ui(ui, &self.state, &self.cloud_label, &mut intents);
         });
-        if matches!(self.state.sign_in, SignInState::SignedIn(_)) {
+        if matches!(self.state.session.sign_in, SignInState::SignedIn(_)) {
             self.keyboard(ui.ctx(), &mut intents);
             let filtered = self.filtered_indices();
             egui::Panel::left("tree")
@@ -246,11 +248,11 @@ impl VaultscopeApp {
                     details_panel::details_ui(ui, &self.state, &mut intents)
                 });
             egui::CentralPanel::default().show(ui, |ui| {
-                if self.state.selected_vault.is_some() {
+                if self.state.selected_vault().is_some() {
                     centre_tabs_ui(ui, &self.state, &mut intents);
                 }
                 match self.state.centre {
-                    CentreView::Access if self.state.selected_vault.is_some() => {
+                    CentreView::Access if self.state.selected_vault().is_some() => {
                         access_panel::access_ui(ui, &self.state, &mut intents)
                     }
                     _ => objects_panel::objects_ui(ui, &self.state, &filtered, &mut intents),
@@ -295,11 +297,7 @@ fn centre_tabs_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
             }
         }
     });
-    if let Some(forbidden) = &state.forbidden
-        && state
-            .selected_vault
-            .as_ref()
-            .is_some_and(|vault| vault.name() == forbidden.vault_name)
+    if let Some(forbidden) = state.forbidden_here()
         && state.centre == CentreView::Secrets
     {
         ui.horizontal(|ui| {
@@ -316,7 +314,7 @@ fn centre_tabs_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                 .on_hover_text(&forbidden.message)
                 .clicked()
             {
-                intents.push(Intent::CheckForbidden);
+                intents.push(Intent::Access(AccessIntent::CheckForbidden));
             }
         });
     }
@@ -337,7 +335,7 @@ impl eframe::App for VaultscopeApp {
             REMEMBERED_SIGN_IN_KEY,
             &self.remembered_device_code(),
         );
-        eframe::set_value(storage, VAULT_BOOKMARKS_KEY, &self.state.bookmarks);
+        eframe::set_value(storage, VAULT_BOOKMARKS_KEY, &self.state.tree.bookmarks);
         let theme = self.state.theme.map(|theme| match theme {
             ThemeChoice::Dark => "dark",
             ThemeChoice::Light => "light",

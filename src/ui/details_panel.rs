@@ -7,7 +7,7 @@ use egui::{RichText, Ui};
 use secrecy::ExposeSecret;
 
 use super::format;
-use super::state::{AppState, Intent, LoadStatus};
+use super::state::{AppState, Intent, LoadStatus, ObjectsIntent};
 use crate::azure::identifiers::{ObjectId, ObjectKind};
 use crate::azure::models::ObjectItem;
 use crate::azure::object_details::{CertificateDetails, KeyDetails, ObjectDetails, redacted_json};
@@ -19,7 +19,7 @@ pub fn details_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
         ui.weak("Select a secret, key or certificate to see its details, versions and value.");
         return;
     };
-    let deleted = state.selected_list.deleted;
+    let deleted = state.objects.selected_list.deleted;
     let shown = state.selected_version_item();
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
@@ -71,7 +71,12 @@ pub fn details_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
 
 /// The id of the newest version, for the versioned identifier when "latest" is selected.
 fn latest_version(state: &AppState) -> Option<String> {
-    state.versions.items.first().and_then(ObjectItem::version)
+    state
+        .objects
+        .versions
+        .items
+        .first()
+        .and_then(ObjectItem::version)
 }
 
 fn copy_buttons_ui(
@@ -150,7 +155,7 @@ fn copy_buttons_ui(
 
 fn value_ui(ui: &mut Ui, state: &AppState, id: &ObjectId, intents: &mut Vec<Intent>) {
     let label = ui.label(RichText::new("Value").strong());
-    let fetched = state.value.as_ref().filter(|value| &value.id == id);
+    let fetched = state.objects.value.as_ref().filter(|value| &value.id == id);
     egui::Frame::group(ui.style()).show(ui, |ui| {
         ui.set_width(ui.available_width());
         match fetched {
@@ -175,27 +180,27 @@ fn value_ui(ui: &mut Ui, state: &AppState, id: &ObjectId, intents: &mut Vec<Inte
         let visible = fetched.is_some_and(|value| value.visible);
         if visible {
             if ui.button("Hide value").clicked() {
-                intents.push(Intent::HideValue);
+                intents.push(Intent::Objects(ObjectsIntent::HideValue));
             }
         } else if ui
             .button("Reveal value")
             .on_hover_text("Read the value from the vault and show it")
             .clicked()
         {
-            intents.push(Intent::RevealValue(id.clone()));
+            intents.push(Intent::Objects(ObjectsIntent::RevealValue(id.clone())));
         }
         if ui
             .button("Copy value")
             .on_hover_text("Read the value from the vault and copy it without showing it")
             .clicked()
         {
-            intents.push(Intent::CopyValue(id.clone()));
+            intents.push(Intent::Objects(ObjectsIntent::CopyValue(id.clone())));
         }
-        if state.value_status.is_loading() {
+        if state.objects.value_status.is_loading() {
             ui.spinner();
         }
     });
-    if let LoadStatus::Failed(message) = &state.value_status {
+    if let LoadStatus::Failed(message) = &state.objects.value_status {
         ui.colored_label(ui.visuals().error_fg_color, message);
     }
 }
@@ -272,7 +277,7 @@ fn attributes_ui(ui: &mut Ui, item: &ObjectItem) {
 
 /// The key's or certificate's details read for the selected version.
 fn kind_details_ui(ui: &mut Ui, state: &AppState) {
-    let details = &state.details;
+    let details = &state.objects.details;
     if details.id.is_none() {
         return;
     }
@@ -375,7 +380,7 @@ fn raw_json_ui(
     shown: Option<&ObjectItem>,
     intents: &mut Vec<Intent>,
 ) {
-    let label = if state.show_raw_json {
+    let label = if state.objects.show_raw_json {
         "Hide raw JSON"
     } else {
         "Show raw JSON"
@@ -385,12 +390,12 @@ fn raw_json_ui(
         .on_hover_text("The JSON Key Vault returned, with any value redacted")
         .clicked()
     {
-        intents.push(Intent::ToggleRawJson);
+        intents.push(Intent::Objects(ObjectsIntent::ToggleRawJson));
     }
-    if !state.show_raw_json {
+    if !state.objects.show_raw_json {
         return;
     }
-    let json = match (&state.details.raw, shown) {
+    let json = match (&state.objects.details.raw, shown) {
         (Some(raw), _) => redacted_json(raw),
         (None, Some(item)) => serde_json::to_value(item)
             .map(|value| redacted_json(&value))
@@ -413,29 +418,31 @@ fn yes_no(flag: bool) -> String {
 }
 
 fn versions_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
-    if state.versions.id.is_none() {
+    if state.objects.versions.id.is_none() {
         return;
     }
     ui.horizontal(|ui| {
-        ui.label(RichText::new(format!("Versions ({})", state.versions.items.len())).strong());
-        if state.versions.status.is_loading() {
+        ui.label(
+            RichText::new(format!("Versions ({})", state.objects.versions.items.len())).strong(),
+        );
+        if state.objects.versions.status.is_loading() {
             ui.spinner();
         }
     });
-    if let LoadStatus::Failed(message) = &state.versions.status {
+    if let LoadStatus::Failed(message) = &state.objects.versions.status {
         ui.colored_label(ui.visuals().error_fg_color, message);
     }
     if ui
-        .selectable_label(state.selected_version.is_none(), "Latest")
+        .selectable_label(state.objects.selected_version.is_none(), "Latest")
         .clicked()
     {
-        intents.push(Intent::SelectVersion(None));
+        intents.push(Intent::Objects(ObjectsIntent::SelectVersion(None)));
     }
-    for version_item in &state.versions.items {
+    for version_item in &state.objects.versions.items {
         let Some(version) = version_item.version() else {
             continue;
         };
-        let selected = state.selected_version.as_deref() == Some(version.as_str());
+        let selected = state.objects.selected_version.as_deref() == Some(version.as_str());
         let enabled = version_item.attributes.enabled.unwrap_or(true);
         let label = format!(
             "{}  {}{}",
@@ -448,7 +455,7 @@ fn versions_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
             .on_hover_text(&version)
             .clicked()
         {
-            intents.push(Intent::SelectVersion(Some(version)));
+            intents.push(Intent::Objects(ObjectsIntent::SelectVersion(Some(version))));
         }
     }
 }

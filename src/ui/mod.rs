@@ -1,12 +1,10 @@
-//! The egui front end: `app` (the eframe::App), `state` (`AppState::apply(Event)` and intents), and one
-//! file per panel. Talks to the worker only through `worker::Command` and `worker::Event`.
+//! The egui front end: `app` (the eframe::App), `state` (one module per feature, `AppState` routing events and
+//! intents between them), and one file per panel. Talks to the worker only through `worker::Command` and `worker::Event`.
 
 pub mod access_panel;
-pub mod access_state;
 pub mod app;
 pub mod clipboard;
 pub mod details_panel;
-pub mod explorer_state;
 pub mod format;
 pub mod objects_panel;
 pub mod search_panel;

@@ -4,9 +4,9 @@
 
 use egui::{Align, Layout, RichText, Sense, Ui, vec2};
 
-use super::explorer_state::QuickFilters;
 use super::format::{self, ExpiryState};
-use super::state::{AppState, Intent, LoadStatus};
+use super::state::vault_index::QuickFilters;
+use super::state::{AppState, Intent, LoadStatus, ObjectsIntent, TreeIntent};
 use crate::access::{NetworkExposure, PermissionModel};
 use crate::azure::identifiers::ObjectKind;
 use crate::azure::models::{ListKind, ObjectItem};
@@ -18,7 +18,7 @@ const DATE_WIDTH: f32 = 84.0;
 const EXPIRES_WIDTH: f32 = 176.0;
 
 pub fn objects_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &mut Vec<Intent>) {
-    let Some(vault) = state.selected_vault.as_ref() else {
+    let Some(vault) = state.selected_vault() else {
         ui.centered_and_justified(|ui| {
             ui.weak(
                 "Select a vault on the left, paste a URI, or press Ctrl+K to search loaded vaults.",
@@ -29,7 +29,7 @@ pub fn objects_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &m
     let contents = state.selected_contents();
     vault_header_ui(ui, state, vault, intents);
     list_tabs_ui(ui, state, intents);
-    let list = contents.map(|contents| contents.list(state.selected_list));
+    let list = contents.map(|contents| contents.list(state.objects.selected_list));
     filter_row_ui(ui, state, filtered, intents);
     if let Some(LoadStatus::Failed(message)) = list.map(|list| &list.status) {
         ui.colored_label(ui.visuals().error_fg_color, message);
@@ -41,7 +41,7 @@ pub fn objects_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &m
     let Some(list) = list else {
         return;
     };
-    let kind = state.selected_list;
+    let kind = state.objects.selected_list;
     header_ui(ui, kind);
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 4.0;
     let now = format::now_unix();
@@ -55,8 +55,8 @@ pub fn objects_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &m
         .ctx()
         .data(|data| data.get_temp::<(Option<usize>, f32)>(memory_id))
         .unwrap_or((None, 0.0));
-    if let Some(cursor) = state.cursor
-        && state.cursor != last_cursor
+    if let Some(cursor) = state.objects.cursor
+        && state.objects.cursor != last_cursor
     {
         let pitch = row_height + ui.spacing().item_spacing.y;
         let top = cursor as f32 * pitch;
@@ -80,7 +80,7 @@ pub fn objects_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &m
     });
     let offset = output.state.clamped_offset().y;
     ui.ctx()
-        .data_mut(|data| data.insert_temp(memory_id, (state.cursor, offset)));
+        .data_mut(|data| data.insert_temp(memory_id, (state.objects.cursor, offset)));
 }
 
 fn vault_header_ui(
@@ -118,15 +118,15 @@ fn vault_header_ui(
                 )
                 .clicked()
             {
-                intents.push(Intent::RefreshVault);
+                intents.push(Intent::Tree(TreeIntent::RefreshVault));
             }
-            let pinned = state.bookmarks.is_pinned(vault);
+            let pinned = state.tree.bookmarks.is_pinned(vault);
             if ui
                 .button(if pinned { "Unpin" } else { "Pin" })
                 .on_hover_text("Pinned vaults stay at the top of the tree across restarts")
                 .clicked()
             {
-                intents.push(Intent::TogglePin(vault.clone()));
+                intents.push(Intent::Tree(TreeIntent::TogglePin(vault.clone())));
             }
             if let Some(contents) = contents {
                 if contents.status.is_loading() {
@@ -147,7 +147,7 @@ fn vault_header_ui(
 /// Secrets | Keys | Certificates, and the "Deleted" switch that shows the soft-deleted ones of that kind.
 fn list_tabs_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
     let contents = state.selected_contents();
-    let shown = state.selected_list;
+    let shown = state.objects.selected_list;
     let failed = |list: ListKind| {
         contents.and_then(|contents| match &contents.list(list).status {
             LoadStatus::Failed(message) => Some(message.clone()),
@@ -172,7 +172,7 @@ fn list_tabs_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                 None => response,
             };
             if response.clicked() {
-                intents.push(Intent::SelectList(list));
+                intents.push(Intent::Objects(ObjectsIntent::SelectList(list)));
             }
         }
         ui.separator();
@@ -191,10 +191,10 @@ fn list_tabs_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                     .unwrap_or_default()
             ));
         if response.clicked() {
-            intents.push(Intent::SelectList(ListKind {
+            intents.push(Intent::Objects(ObjectsIntent::SelectList(ListKind {
                 kind: shown.kind,
                 deleted: !shown.deleted,
-            }));
+            })));
         }
     });
 }
@@ -207,7 +207,7 @@ pub fn filter_field_id() -> egui::Id {
 fn filter_row_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &mut Vec<Intent>) {
     let list = state.selected_list_rows();
     ui.horizontal_wrapped(|ui| {
-        let mut filter = state.filter.clone();
+        let mut filter = state.objects.filter.clone();
         let label = ui.label("Filter");
         let response = ui
             .add(
@@ -218,12 +218,14 @@ fn filter_row_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &mu
             )
             .labelled_by(label.id);
         if response.changed() {
-            intents.push(Intent::SetFilter(filter));
+            intents.push(Intent::Objects(ObjectsIntent::SetFilter(filter)));
         }
         if let Some(list) = list {
             let total = list.items.len();
-            let noun = state.selected_list.label();
-            let text = if state.filter.trim().is_empty() && state.list_filters.is_empty() {
+            let noun = state.objects.selected_list.label();
+            let text = if state.objects.filter.trim().is_empty()
+                && state.objects.list_filters.is_empty()
+            {
                 format!("{total} {noun}")
             } else {
                 format!("{} of {total} {noun}", filtered.len())
@@ -240,8 +242,8 @@ fn filter_row_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &mu
             }
         }
         ui.separator();
-        if let Some(filters) = quick_filters_ui(ui, &state.list_filters) {
-            intents.push(Intent::SetListFilters(filters));
+        if let Some(filters) = quick_filters_ui(ui, &state.objects.list_filters) {
+            intents.push(Intent::Objects(ObjectsIntent::SetListFilters(filters)));
         }
     });
 }
@@ -284,10 +286,11 @@ fn row_ui(
 ) {
     let name = item.name();
     let selected = state
+        .objects
         .selected_object
         .as_deref()
         .is_some_and(|selected| selected.eq_ignore_ascii_case(&name));
-    let highlighted = state.cursor == Some(position);
+    let highlighted = state.objects.cursor == Some(position);
     let name_width = name_column_width(ui, kind);
     let show_date = shows_date(ui, kind);
     ui.horizontal(|ui| {
@@ -313,7 +316,7 @@ fn row_ui(
             )
             .inner;
         if response.clicked() {
-            intents.push(Intent::SelectObject(name.clone()));
+            intents.push(Intent::Objects(ObjectsIntent::SelectObject(name.clone())));
         }
         let enabled = item.enabled();
         cell(

@@ -4,7 +4,7 @@
 use egui::{Key, Modifiers, RichText, Ui};
 
 use super::objects_panel::quick_filters_ui;
-use super::state::{AppState, Intent};
+use super::state::{AppState, Intent, SearchIntent};
 
 /// The accessible name of the search field (tests find it by this label).
 pub const SEARCH_LABEL: &str = "Search loaded vaults";
@@ -26,13 +26,13 @@ pub fn search_ui(ctx: &egui::Context, state: &AppState, intents: &mut Vec<Intent
         });
         let cursor = state.search.cursor;
         if down && cursor + 1 < hits.len() {
-            intents.push(Intent::SetSearchCursor(cursor + 1));
+            intents.push(Intent::Search(SearchIntent::SetCursor(cursor + 1)));
         }
         if up && cursor > 0 {
-            intents.push(Intent::SetSearchCursor(cursor - 1));
+            intents.push(Intent::Search(SearchIntent::SetCursor(cursor - 1)));
         }
         if enter && let Some(hit) = hits.get(cursor) {
-            intents.push(Intent::OpenSearchHit(hit.clone()));
+            intents.push(Intent::Search(SearchIntent::OpenHit(hit.clone())));
         }
         let label = ui.label(RichText::new(SEARCH_LABEL).strong());
         let mut query = state.search.query.clone();
@@ -45,14 +45,14 @@ pub fn search_ui(ctx: &egui::Context, state: &AppState, intents: &mut Vec<Intent
             .labelled_by(label.id);
         if state.search.focus_requested {
             response.request_focus();
-            intents.push(Intent::SearchFocused);
+            intents.push(Intent::Search(SearchIntent::Focused));
         }
         if response.changed() {
-            intents.push(Intent::SetSearch(query));
+            intents.push(Intent::Search(SearchIntent::SetQuery(query)));
         }
         ui.horizontal_wrapped(|ui| {
             if let Some(filters) = quick_filters_ui(ui, &state.search.filters) {
-                intents.push(Intent::SetSearchFilters(filters));
+                intents.push(Intent::Search(SearchIntent::SetFilters(filters)));
             }
         });
         results_ui(ui, state, intents);
@@ -65,6 +65,7 @@ pub fn search_ui(ctx: &egui::Context, state: &AppState, intents: &mut Vec<Intent
 fn results_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
     let results = &state.search.results;
     let loaded = state
+        .tree
         .vaults
         .values()
         .filter(|contents| contents.loaded_at.is_some() || contents.status.is_loading())
@@ -94,6 +95,7 @@ fn results_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                     continue;
                 };
                 let Some(item) = state
+                    .tree
                     .vaults
                     .get(&hit.vault)
                     .and_then(|contents| contents.list(hit.list).items.get(hit.index))
@@ -125,7 +127,7 @@ fn results_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                     response.scroll_to_me(None);
                 }
                 if response.clicked() {
-                    intents.push(Intent::OpenSearchHit(hit.clone()));
+                    intents.push(Intent::Search(SearchIntent::OpenHit(hit.clone())));
                 }
             }
         });

@@ -4,7 +4,7 @@
 
 use egui::{RichText, Ui};
 
-use super::state::{AppState, Intent, SignInForm, SignInState};
+use super::state::{AppState, Intent, SessionIntent, SignInForm, SignInState};
 use crate::auth::availability::MethodKind;
 use crate::auth::managed_identity::UserAssignedId;
 use crate::worker::SignInMethod;
@@ -18,13 +18,13 @@ pub fn sign_in_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                 ui.heading("Vaultscope");
             });
             ui.add_space(12.0);
-            match &state.sign_in {
+            match &state.session.sign_in {
                 SignInState::InProgress { prompt: None } => {
                     ui.vertical_centered(|ui| {
                         ui.spinner();
                         ui.label("Signing in…");
                         if ui.button("Cancel").clicked() {
-                            intents.push(Intent::CancelSignIn);
+                            intents.push(Intent::Session(SessionIntent::CancelSignIn));
                         }
                     });
                 }
@@ -46,7 +46,7 @@ pub fn sign_in_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                                 intents.push(Intent::OpenUrl(prompt.verification_uri.clone()));
                             }
                             if ui.button("Cancel").clicked() {
-                                intents.push(Intent::CancelSignIn);
+                                intents.push(Intent::Session(SessionIntent::CancelSignIn));
                             }
                         });
                         ui.spinner();
@@ -65,19 +65,22 @@ pub fn sign_in_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
 }
 
 fn methods_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
-    let mut form = state.sign_in_form.clone();
+    let mut form = state.session.sign_in_form.clone();
     let width = ui.available_width().min(760.0);
     ui.vertical_centered(|ui| {
         ui.set_max_width(width);
         ui.label(RichText::new("Sign in with").strong());
-        for method in &state.sign_in_methods {
+        for method in &state.session.sign_in_methods {
             egui::Frame::group(ui.style()).show(ui, |ui| {
                 ui.set_width(width - 16.0);
                 ui.horizontal(|ui| {
                     ui.label(RichText::new(method.title).strong());
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                         if ui.button(format!("Sign in: {}", method.title)).clicked() {
-                            intents.push(Intent::SignInWith(method_for(method.kind, &form)));
+                            intents.push(Intent::Session(SessionIntent::SignInWith(method_for(
+                                method.kind,
+                                &form,
+                            ))));
                         }
                     });
                 });
@@ -95,8 +98,8 @@ fn methods_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
             });
         }
     });
-    if form != state.sign_in_form {
-        intents.push(Intent::SetSignInForm(form));
+    if form != state.session.sign_in_form {
+        intents.push(Intent::Session(SessionIntent::SetSignInForm(form)));
     }
 }
 

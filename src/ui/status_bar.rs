@@ -3,11 +3,11 @@
 
 use egui::Ui;
 
-use super::state::{AppState, Intent, SignInState, ThemeChoice};
+use super::state::{AppState, Intent, SessionIntent, SignInState, ThemeChoice};
 
 pub fn status_bar_ui(ui: &mut Ui, state: &AppState, cloud_label: &str, intents: &mut Vec<Intent>) {
     ui.horizontal(|ui| {
-        match &state.sign_in {
+        match &state.session.sign_in {
             SignInState::SignedIn(identity) => {
                 let mut text = format!("Signed in as {}", identity.label());
                 if let Some(upn) = &identity.upn
@@ -33,7 +33,7 @@ pub fn status_bar_ui(ui: &mut Ui, state: &AppState, cloud_label: &str, intents: 
                     )
                     .clicked()
                 {
-                    intents.push(Intent::SignOut);
+                    intents.push(Intent::Session(SessionIntent::SignOut));
                 }
             }
             SignInState::InProgress { .. } => {
@@ -56,7 +56,7 @@ pub fn status_bar_ui(ui: &mut Ui, state: &AppState, cloud_label: &str, intents: 
             ui.spinner();
             ui.weak(format!("{busy} request(s)"));
         }
-        if let Some(notice) = &state.notice {
+        if let Some(notice) = &state.notice() {
             ui.separator();
             if notice.is_error {
                 ui.colored_label(ui.visuals().error_fg_color, &notice.text);

@@ -3,9 +3,9 @@
 
 use egui::{RichText, Ui};
 
-use super::explorer_state::VaultBookmarks;
 use super::format;
-use super::state::{AppState, Intent, LoadStatus};
+use super::state::bookmarks::VaultBookmarks;
+use super::state::{AppState, Intent, LoadStatus, TreeIntent};
 use crate::access::PermissionModel;
 use crate::azure::identifiers::VaultUri;
 
@@ -20,7 +20,7 @@ pub fn tree_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                 .on_hover_text("Reload subscriptions and vaults")
                 .clicked()
             {
-                intents.push(Intent::RefreshSubscriptions);
+                intents.push(Intent::Tree(TreeIntent::RefreshSubscriptions));
             }
             if ui
                 .small_button("Load all")
@@ -30,11 +30,11 @@ pub fn tree_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                 )
                 .clicked()
             {
-                intents.push(Intent::LoadAllVaults);
+                intents.push(Intent::Tree(TreeIntent::LoadAllVaults));
             }
         });
     });
-    let (loading, loaded) = state.load_progress();
+    let (loading, loaded) = state.tree.load_progress();
     if loading > 0 {
         ui.horizontal(|ui| {
             ui.spinner();
@@ -44,8 +44,8 @@ pub fn tree_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
     ui.separator();
     load_status_ui(
         ui,
-        &state.subscriptions_status,
-        state.subscriptions.is_empty(),
+        &state.tree.subscriptions_status,
+        state.tree.subscriptions.is_empty(),
         "Loading subscriptions…",
         "No subscriptions are visible to this identity.",
     );
@@ -54,12 +54,12 @@ pub fn tree_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
         .show(ui, |ui| {
             bookmarks_ui(ui, state, intents);
             subscriptions_ui(ui, state, intents);
-            if !state.opened_vaults.is_empty() {
+            if !state.tree.opened_vaults.is_empty() {
                 egui::CollapsingHeader::new(RichText::new("Opened by URI").strong())
                     .id_salt("opened-by-uri")
                     .default_open(true)
                     .show(ui, |ui| {
-                        for vault in &state.opened_vaults {
+                        for vault in &state.tree.opened_vaults {
                             vault_row_ui(ui, state, vault, vault.name(), intents);
                         }
                     });
@@ -69,7 +69,7 @@ pub fn tree_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
 
 fn open_uri_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
     let label = ui.label("Open URI");
-    let mut text = state.uri_input.clone();
+    let mut text = state.tree.uri_input.clone();
     let response = ui
         .add(
             egui::TextEdit::singleline(&mut text)
@@ -82,21 +82,21 @@ fn open_uri_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
              works for vaults ARM does not list for you",
         );
     if response.changed() {
-        intents.push(Intent::SetUriInput(text.clone()));
+        intents.push(Intent::Tree(TreeIntent::SetUriInput(text.clone())));
     }
     if response.lost_focus()
         && ui.input(|input| input.key_pressed(egui::Key::Enter))
         && !text.trim().is_empty()
     {
-        intents.push(Intent::OpenUri(text));
+        intents.push(Intent::Tree(TreeIntent::OpenUri(text)));
     }
 }
 
 fn bookmarks_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
     // Pinned and recent rows carry a mark (from the default font) so that a vault's name names one control; Recent starts folded.
     for (title, list, open, prefix) in [
-        ("Pinned", &state.bookmarks.pinned, true, "» "),
-        ("Recent", &state.bookmarks.recent, false, "· "),
+        ("Pinned", &state.tree.bookmarks.pinned, true, "» "),
+        ("Recent", &state.tree.bookmarks.recent, false, "· "),
     ] {
         let vaults = VaultBookmarks::uris(list);
         if vaults.is_empty() {
@@ -115,8 +115,8 @@ fn bookmarks_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
 }
 
 fn subscriptions_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
-    let spans_tenants = state.spans_tenants();
-    for node in &state.subscriptions {
+    let spans_tenants = state.tree.spans_tenants();
+    for node in &state.tree.subscriptions {
         let mut title = format!(
             "{}  ({})",
             node.subscription.display_name,
@@ -124,6 +124,7 @@ fn subscriptions_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
         );
         if spans_tenants {
             let tenant = state
+                .tree
                 .tenant_name(&node.subscription.tenant_id)
                 .unwrap_or_else(|| node.subscription.tenant_id.clone());
             title.push_str(&format!("  · {tenant}"));
@@ -185,13 +186,13 @@ fn vault_row_ui(
     name: &str,
     intents: &mut Vec<Intent>,
 ) -> egui::Response {
-    let selected = state.selected_vault.as_ref() == Some(vault);
+    let selected = state.selected_vault() == Some(vault);
     ui.horizontal(|ui| {
         let response = ui.selectable_label(selected, name);
         if response.clicked() {
-            intents.push(Intent::SelectVault(vault.clone()));
+            intents.push(Intent::Tree(TreeIntent::SelectVault(vault.clone())));
         }
-        if let Some(contents) = state.vaults.get(vault) {
+        if let Some(contents) = state.tree.vaults.get(vault) {
             let errors = contents.list_errors();
             match &contents.status {
                 LoadStatus::Loading if !contents.started => {

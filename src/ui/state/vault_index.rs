@@ -1,14 +1,11 @@
-//! The explorer's data, pure and UI-free: each vault's six lists as loaded (a refresh swaps in only what
-//! arrived whole, so an error loses nothing), the in-memory metadata index that filtering and Ctrl+K search
-//! run on (names, tag keys and values, content types; never values), quick filters, and recent/pinned vaults.
+//! Each vault's six lists as loaded, and the metadata index that filtering and Ctrl+K search run on
+//! (lower-case names, tag keys and values, content types; never values). A reload swaps in only a list that
+//! arrived whole, so an error loses nothing. Pure and UI-free.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
-use super::state::LoadStatus;
-use crate::azure::identifiers::{ObjectId, VaultUri};
+use super::common::LoadStatus;
 use crate::azure::models::{ListKind, ObjectItem};
-use crate::azure::object_details::ObjectDetails;
 
 /// One list of a vault (secrets, deleted keys, …) with its search index.
 #[derive(Debug, Clone, Default)]
@@ -217,138 +214,17 @@ pub fn filter_list(
         .collect()
 }
 
-/// One search result.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SearchHit {
-    pub vault: VaultUri,
-    pub list: ListKind,
-    pub index: usize,
-    /// Matched on the name (else on tags or content type).
-    pub by_name: bool,
-}
-
-/// Search results: the first `limit` hits (name matches first) and how many there are in all.
-#[derive(Debug, Clone, Default)]
-pub struct SearchResults {
-    pub hits: Vec<SearchHit>,
-    pub total: usize,
-}
-
-/// Searches every loaded vault's lists: names, tag keys and values, content types.
-pub fn search(
-    vaults: &HashMap<VaultUri, VaultContents>,
-    query: &str,
-    filters: &QuickFilters,
-    now: i64,
-    limit: usize,
-) -> SearchResults {
-    let needle = query.trim().to_lowercase();
-    if needle.is_empty() && filters.is_empty() {
-        return SearchResults::default();
-    }
-    let mut ordered: Vec<(&VaultUri, &VaultContents)> = vaults.iter().collect();
-    ordered.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
-    let mut by_name = Vec::new();
-    let mut by_metadata = Vec::new();
-    let mut total = 0;
-    for (vault, contents) in ordered {
-        for list in ListKind::ALL {
-            let rows = contents.list(list);
-            for index in 0..rows.items.len() {
-                let name_match = needle.is_empty() || rows.names_lower[index].contains(&needle);
-                let metadata_match = !name_match && rows.metadata_lower[index].contains(&needle);
-                if !(name_match || metadata_match)
-                    || !(filters.is_empty() || filters.admits(&rows.items[index], now))
-                {
-                    continue;
-                }
-                total += 1;
-                let target = if name_match {
-                    &mut by_name
-                } else {
-                    &mut by_metadata
-                };
-                if target.len() < limit {
-                    target.push(SearchHit {
-                        vault: vault.clone(),
-                        list,
-                        index,
-                        by_name: name_match,
-                    });
-                }
-            }
-        }
-    }
-    by_name.extend(by_metadata);
-    by_name.truncate(limit);
-    SearchResults {
-        hits: by_name,
-        total,
-    }
-}
-
-/// The versions of the selected object.
-#[derive(Debug, Clone, Default)]
-pub struct VersionList {
-    /// The versionless id they belong to.
-    pub id: Option<ObjectId>,
-    pub items: Vec<ObjectItem>,
-    pub status: LoadStatus,
-}
-
-/// A key's or certificate's details for the selected version.
-#[derive(Debug, Clone, Default)]
-pub struct DetailsState {
-    pub id: Option<ObjectId>,
-    pub details: Option<ObjectDetails>,
-    pub raw: Option<serde_json::Value>,
-    pub status: LoadStatus,
-}
-
-/// How many recent vaults are kept.
-pub const RECENT_LIMIT: usize = 10;
-
-/// Vaults the person opened lately and pinned; persisted (URIs only).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct VaultBookmarks {
-    /// Most recent first.
-    pub recent: Vec<String>,
-    pub pinned: Vec<String>,
-}
-
-impl VaultBookmarks {
-    pub fn touch(&mut self, vault: &VaultUri) {
-        self.recent.retain(|uri| uri != vault.as_str());
-        self.recent.insert(0, vault.as_str().to_owned());
-        self.recent.truncate(RECENT_LIMIT);
-    }
-
-    pub fn is_pinned(&self, vault: &VaultUri) -> bool {
-        self.pinned.iter().any(|uri| uri == vault.as_str())
-    }
-
-    pub fn toggle_pin(&mut self, vault: &VaultUri) {
-        if self.is_pinned(vault) {
-            self.pinned.retain(|uri| uri != vault.as_str());
-        } else {
-            self.pinned.push(vault.as_str().to_owned());
-        }
-    }
-
-    /// Parsed URIs of a list, skipping anything that no longer parses.
-    pub fn uris(list: &[String]) -> Vec<VaultUri> {
-        list.iter()
-            .filter_map(|uri| VaultUri::parse(uri).ok())
-            .collect()
-    }
-}
-
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::azure::identifiers::ObjectKind;
 
-    fn item(name: &str, tags: &[(&str, &str)], enabled: bool, exp: Option<i64>) -> ObjectItem {
+    pub(crate) fn item(
+        name: &str,
+        tags: &[(&str, &str)],
+        enabled: bool,
+        exp: Option<i64>,
+    ) -> ObjectItem {
         serde_json::from_value(serde_json::json!({
             "id": format!("https://kv1.vault.azure.net/secrets/{name}"),
             "attributes": {"enabled": enabled, "exp": exp},
@@ -358,7 +234,7 @@ mod tests {
         .expect("item")
     }
 
-    const SECRETS: ListKind = ListKind::live(ObjectKind::Secret);
+    pub(crate) const SECRETS: ListKind = ListKind::live(ObjectKind::Secret);
 
     #[test]
     fn a_failed_reload_keeps_what_was_shown() {
@@ -400,88 +276,5 @@ mod tests {
         contents.begin_load();
         contents.end_load(LoadStatus::NotLoaded);
         assert_eq!(contents.list(SECRETS).items.len(), 2);
-    }
-
-    #[test]
-    fn search_matches_names_tags_and_content_types_across_vaults() {
-        let now = 1_800_000_000;
-        let mut vaults = HashMap::new();
-        for (uri, names) in [
-            (
-                "https://kv1.vault.azure.net/",
-                ["orders-db", "payments-api"],
-            ),
-            ("https://kv2.vault.azure.net/", ["orders-cache", "web-cert"]),
-        ] {
-            let mut contents = VaultContents::default();
-            contents.begin_load();
-            contents.add_page(
-                SECRETS,
-                names
-                    .iter()
-                    .map(|name| {
-                        item(
-                            name,
-                            &[("owner", "team-orders")],
-                            !name.starts_with("web"),
-                            Some(now - 10),
-                        )
-                    })
-                    .collect(),
-            );
-            vaults.insert(VaultUri::parse(uri).expect("uri"), contents);
-        }
-        let filters = QuickFilters::default();
-        let results = search(&vaults, "ORDERS", &filters, now, 100);
-        assert_eq!(results.total, 4, "2 by name, 2 by tag value");
-        assert!(results.hits[0].by_name && results.hits[1].by_name);
-        assert!(!results.hits[2].by_name);
-        assert_eq!(
-            search(&vaults, "application/json", &filters, now, 100).total,
-            4
-        );
-        assert_eq!(search(&vaults, "orders", &filters, now, 1).hits.len(), 1);
-        let disabled = QuickFilters {
-            disabled: true,
-            ..QuickFilters::default()
-        };
-        assert_eq!(search(&vaults, "", &disabled, now, 100).total, 1);
-        let expired = QuickFilters {
-            expired: true,
-            ..QuickFilters::default()
-        };
-        assert_eq!(search(&vaults, "", &expired, now, 100).total, 4);
-        let expiring = QuickFilters {
-            expiring_within_days: Some(30),
-            ..QuickFilters::default()
-        };
-        assert_eq!(
-            search(&vaults, "", &expiring, now, 100).total,
-            0,
-            "already expired"
-        );
-        assert_eq!(
-            search(&vaults, "", &filters, now, 100).total,
-            0,
-            "nothing asked"
-        );
-    }
-
-    #[test]
-    fn bookmarks_keep_recent_first_and_bounded() {
-        let mut bookmarks = VaultBookmarks::default();
-        for index in 0..12 {
-            bookmarks.touch(
-                &VaultUri::parse(&format!("https://kv{index}.vault.azure.net")).expect("uri"),
-            );
-        }
-        let kv3 = VaultUri::parse("https://kv3.vault.azure.net").expect("uri");
-        bookmarks.touch(&kv3);
-        assert_eq!(bookmarks.recent.len(), RECENT_LIMIT);
-        assert_eq!(bookmarks.recent[0], kv3.as_str());
-        bookmarks.toggle_pin(&kv3);
-        assert!(bookmarks.is_pinned(&kv3));
-        bookmarks.toggle_pin(&kv3);
-        assert!(!bookmarks.is_pinned(&kv3));
     }
 }

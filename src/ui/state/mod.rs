@@ -1,0 +1,410 @@
+//! Everything the UI shows, changed only by applying worker `Event`s and the person's `Intent`s.
+//!
+//! One module per feature, each owning its state, the intents it handles, its pending requests and the
+//! events it applies: `session` (sign-in), `tree` (subscriptions, vaults and loading), `objects` (the list,
+//! the selection and the details), `access` (the Access view), `search` (Ctrl+K). `AppState` keeps only what
+//! is shared (the selected vault, the notice, the clipboard, the centre view and the theme), routes each
+//! event to the feature whose request it answers (events no feature awaits are stale and dropped), and runs
+//! the few flows that cross features (selecting a vault, opening a URI or a search hit, Esc, sign-in and
+//! sign-out). Pure data and logic, no egui: tests drive it with fake command sinks.
+
+pub mod access;
+pub mod bookmarks;
+pub mod common;
+pub mod errors;
+pub mod objects;
+pub mod search;
+pub mod session;
+pub mod tree;
+pub mod vault_index;
+
+#[cfg(test)]
+mod tests;
+
+pub use access::{AccessIntent, AccessState};
+pub use common::{CentreView, ClipboardRequest, CommandSink, LoadStatus, Notice, ThemeChoice};
+pub use errors::{Forbidden, HighlightedOperation, explain, failure_word};
+pub use objects::{ObjectsIntent, ObjectsState};
+pub use search::{SEARCH_RESULT_LIMIT, SearchIntent, SearchState};
+pub use session::{SessionIntent, SessionState, SignInForm, SignInState};
+pub use tree::{TreeIntent, TreeState};
+
+use common::Shared;
+use objects::Shown;
+use vault_index::{ObjectList, VaultContents};
+
+use crate::azure::identifiers::{ObjectId, VaultUri};
+use crate::azure::models::{ListKind, ObjectItem, VaultSummary};
+use crate::worker::{Event, EventKind, PrincipalRef, SignInMethod};
+
+/// What the person asked for in this frame, by feature; applied once at the end of the frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Intent {
+    Session(SessionIntent),
+    Tree(TreeIntent),
+    Objects(ObjectsIntent),
+    Access(AccessIntent),
+    Search(SearchIntent),
+    OpenUrl(String),
+    /// Copy a non-secret text (identifier, name, reference).
+    CopyText {
+        what: String,
+        text: String,
+    },
+    /// Dark or light; the app applies it to the context and remembers it.
+    SetTheme(ThemeChoice),
+    ShowCentre(CentreView),
+    /// Keyboard: close what is open (search, then a shown value, then the selected object).
+    Close,
+}
+
+macro_rules! feature_intents {
+    ($($feature:ident => $variant:ident),*) => {
+        $(impl From<$feature> for Intent {
+            fn from(intent: $feature) -> Self {
+                Intent::$variant(intent)
+            }
+        })*
+    };
+}
+feature_intents!(SessionIntent => Session, TreeIntent => Tree, ObjectsIntent => Objects, AccessIntent => Access, SearchIntent => Search);
+
+/// The whole UI state.
+#[derive(Default)]
+pub struct AppState {
+    pub session: SessionState,
+    pub tree: TreeState,
+    pub objects: ObjectsState,
+    pub access: AccessState,
+    pub search: SearchState,
+    /// The vault whose lists, details and access are shown.
+    selected_vault: Option<VaultUri>,
+    shared: Shared,
+    pub centre: CentreView,
+    /// The theme the person chose (`None`: follow the system); persisted.
+    pub theme: Option<ThemeChoice>,
+}
+
+impl AppState {
+    /// A state that signs in with `sign_in_method` at start, or shows the sign-in screen for `None`.
+    pub fn new(sign_in_method: impl Into<Option<SignInMethod>>) -> Self {
+        let mut state = Self::default();
+        state.session.sign_in_method = sign_in_method.into();
+        state
+    }
+
+    /// The vault whose lists, details and access are shown.
+    pub fn selected_vault(&self) -> Option<&VaultUri> {
+        self.selected_vault.as_ref()
+    }
+
+    pub fn notice(&self) -> Option<&Notice> {
+        self.shared.notice.as_ref()
+    }
+
+    /// The last permission 403 met while browsing, for the "check my access" help.
+    pub fn forbidden(&self) -> Option<&Forbidden> {
+        self.shared.forbidden.as_ref()
+    }
+
+    /// Replaces the status-bar notice (the app reports what the clipboard did).
+    pub fn set_notice(&mut self, text: impl Into<String>, is_error: bool) {
+        self.shared.set_notice(text, is_error);
+    }
+
+    /// Takes the clipboard request of this frame, if any.
+    pub fn take_clipboard_request(&mut self) -> Option<ClipboardRequest> {
+        self.shared.clipboard.take()
+    }
+
+    /// The URL the person asked to open this frame, if any.
+    pub fn take_url_to_open(&mut self) -> Option<String> {
+        self.shared.url_to_open.take()
+    }
+
+    /// Number of requests still running (for the activity indicator).
+    pub fn requests_in_flight(&self) -> usize {
+        self.session.requests.len()
+            + self.tree.requests_in_flight()
+            + self.objects.requests_in_flight()
+            + self.access.requests_in_flight()
+    }
+
+    /// The selected vault as the list sees it.
+    fn shown(&self) -> Shown<'_> {
+        Shown::of(self.selected_vault.as_ref(), &self.tree)
+    }
+
+    pub fn selected_vault_summary(&self) -> Option<&VaultSummary> {
+        self.tree.vault_summary(self.selected_vault()?)
+    }
+
+    /// The selected vault's loaded contents.
+    pub fn selected_contents(&self) -> Option<&VaultContents> {
+        self.shown().contents
+    }
+
+    /// The shown list of the selected vault.
+    pub fn selected_list_rows(&self) -> Option<&ObjectList> {
+        self.objects.rows(self.shown())
+    }
+
+    /// The selected object's row in the shown list.
+    pub fn selected_item(&self) -> Option<&ObjectItem> {
+        self.objects.selected_item(self.shown())
+    }
+
+    /// The row of the selected version: from the version list, else the list row (latest).
+    pub fn selected_version_item(&self) -> Option<&ObjectItem> {
+        self.objects.selected_version_item(self.shown())
+    }
+
+    /// The identifier of the selected object at the selected version (latest: versionless).
+    pub fn selected_object_id(&self) -> Option<ObjectId> {
+        self.objects.selected_object_id(self.selected_vault())
+    }
+
+    /// Indices of the shown list's rows matching the filter and quick filters.
+    pub fn filtered_indices(&self) -> Vec<usize> {
+        self.objects.filtered_indices(self.shown())
+    }
+
+    /// Starts signing in with the configured method, forgetting the previous identity's work.
+    pub fn start(&mut self, sink: &mut dyn CommandSink) {
+        if self.session.sign_in_method.is_some() {
+            self.leave_identity(sink);
+            self.session.begin_sign_in(sink);
+        }
+    }
+
+    /// Stops the work still running for the identity being left (vault loads, versions, searches…), so a
+    /// "Load all" does not go on in the background, and forgets its tree, lists, selection and access.
+    fn leave_identity(&mut self, sink: &mut dyn CommandSink) {
+        self.tree.reset(sink);
+        self.objects.reset(sink);
+        self.access.reset(sink);
+        self.search = SearchState::default();
+        self.selected_vault = None;
+        self.shared.forbidden = None;
+        self.centre = CentreView::Secrets;
+    }
+
+    /// Runs the open search again if rows arrived since; the app calls this once per frame.
+    pub fn refresh_search(&mut self) {
+        self.search.refresh(&self.tree.vaults);
+    }
+
+    /// Applies one worker event: the feature whose request it answers takes it; stale events are dropped.
+    pub fn apply(&mut self, event: Event, sink: &mut dyn CommandSink) {
+        let id = event.request_id;
+        if let Some(&request) = self.session.requests.get(id) {
+            self.apply_session(id, request, event.kind, sink);
+        } else if let Some(request) = self.tree.requests.get(id).cloned() {
+            let rows_changed = match event.kind {
+                EventKind::Finished(outcome) => {
+                    self.tree.requests.finish(id);
+                    self.tree.finish(request, outcome)
+                }
+                kind => {
+                    let (session, shared) = (&self.session, &mut self.shared);
+                    self.tree
+                        .apply_progress(request, kind, session, shared, sink)
+                }
+            };
+            // Searched again once per frame, not once per page (a big load brings thousands).
+            self.search.stale |= rows_changed;
+        } else if let Some(request) = self.objects.requests.get(id).cloned() {
+            match event.kind {
+                EventKind::Finished(outcome) => {
+                    self.objects.requests.finish(id);
+                    let (tree, session) = (&self.tree, &self.session);
+                    self.objects
+                        .finish(request, outcome, tree, session, &mut self.shared);
+                }
+                kind => self.objects.apply_progress(request, kind, &mut self.shared),
+            }
+        } else if let Some(request) = self.access.requests.get(id).cloned() {
+            match event.kind {
+                EventKind::Finished(outcome) => {
+                    self.access.requests.finish(id);
+                    self.access.finish(request, outcome);
+                }
+                kind => self.access.apply_progress(request, kind),
+            }
+        }
+    }
+
+    fn apply_session(
+        &mut self,
+        id: crate::worker::RequestId,
+        request: session::SessionRequest,
+        kind: EventKind,
+        sink: &mut dyn CommandSink,
+    ) {
+        match kind {
+            EventKind::Finished(outcome) => {
+                self.session.requests.finish(id);
+                self.session.finish(request, outcome, &mut self.shared);
+            }
+            kind => {
+                if self.session.apply_progress(request, kind) {
+                    self.shared.notice = None;
+                    self.tree.load_subscriptions(sink);
+                }
+            }
+        }
+    }
+
+    /// Applies what the person asked for: the feature's own intents go to it, the rest are run here.
+    pub fn handle(&mut self, intent: Intent, sink: &mut dyn CommandSink) {
+        match intent {
+            Intent::Session(intent) => self.handle_session(intent, sink),
+            Intent::Tree(TreeIntent::SelectVault(vault)) => self.select_vault(vault, sink),
+            Intent::Tree(TreeIntent::OpenUri(text)) => self.open_uri(&text, sink),
+            Intent::Tree(intent) => {
+                self.tree.handle(intent, self.selected_vault.as_ref(), sink);
+            }
+            Intent::Objects(intent) => {
+                let shown = Shown::of(self.selected_vault.as_ref(), &self.tree);
+                self.objects.handle(intent, shown, &mut self.shared, sink);
+            }
+            Intent::Access(AccessIntent::CheckForbidden) => self.check_forbidden(sink),
+            Intent::Access(intent) => {
+                let vault = self.selected_vault_arm();
+                self.access.handle(intent, vault, sink);
+            }
+            Intent::Search(SearchIntent::OpenHit(hit)) => self.open_search_hit(hit, sink),
+            Intent::Search(intent) => self.search.handle(intent, &self.tree.vaults),
+            Intent::OpenUrl(url) => self.shared.url_to_open = Some(url),
+            Intent::CopyText { what, text } => self.shared.copy_text(&what, text),
+            Intent::SetTheme(theme) => self.theme = Some(theme),
+            Intent::ShowCentre(CentreView::Secrets) => self.centre = CentreView::Secrets,
+            Intent::ShowCentre(CentreView::Access) => self.show_access(sink),
+            Intent::Close => {
+                if self.search.open {
+                    self.search.open = false;
+                } else {
+                    self.objects.close();
+                }
+            }
+        }
+    }
+
+    fn handle_session(&mut self, intent: SessionIntent, sink: &mut dyn CommandSink) {
+        match intent {
+            SessionIntent::RetrySignIn => self.start(sink),
+            SessionIntent::SignInWith(method) => {
+                self.session.sign_in_method = Some(method);
+                self.start(sink);
+            }
+            SessionIntent::SetSignInForm(form) => self.session.sign_in_form = form,
+            SessionIntent::CancelSignIn => self.session.cancel_sign_in(sink),
+            SessionIntent::SignOut => {
+                self.leave_identity(sink);
+                self.session.sign_out(&mut self.shared, sink);
+            }
+        }
+    }
+
+    fn selected_vault_arm(&self) -> Option<tree::VaultArm> {
+        self.tree.vault_arm(self.selected_vault()?)
+    }
+
+    fn show_access(&mut self, sink: &mut dyn CommandSink) {
+        self.centre = CentreView::Access;
+        let vault = self.selected_vault_arm();
+        self.access.show(vault, sink);
+    }
+
+    /// From a 403: the Access view checks the signed-in identity for the operation that failed.
+    fn check_forbidden(&mut self, sink: &mut dyn CommandSink) {
+        let Some(forbidden) = self.shared.forbidden.clone() else {
+            return;
+        };
+        self.show_access(sink);
+        self.access.set_target(&forbidden.target);
+        let vault = self.selected_vault_arm();
+        self.access.check(PrincipalRef::Me, vault, sink);
+        self.access.highlight = Some(forbidden.operation);
+    }
+
+    /// Selects a vault (loading it when it has not been), keeping the shown list kind.
+    fn select_vault(&mut self, vault: VaultUri, sink: &mut dyn CommandSink) {
+        if self.selected_vault.as_ref() != Some(&vault) {
+            self.selected_vault = Some(vault.clone());
+            self.objects.vault_changed();
+            self.access.vault_changed();
+            if self.centre == CentreView::Access {
+                self.show_access(sink);
+            }
+        }
+        self.tree.open_vault(&vault, sink);
+    }
+
+    /// Goes to a vault or object URI: selects the vault (opening it when ARM does not list it), the list
+    /// of the object's kind, the object and its version.
+    fn open_uri(&mut self, text: &str, sink: &mut dyn CommandSink) {
+        let text = text.trim();
+        if let Ok(id) = ObjectId::parse(text) {
+            let deleted = text.to_ascii_lowercase().contains("/deleted");
+            self.select_vault(id.vault.clone(), sink);
+            self.centre = CentreView::Secrets;
+            self.objects.set_list(ListKind {
+                kind: id.kind,
+                deleted,
+            });
+            let shown = Shown::of(self.selected_vault.as_ref(), &self.tree);
+            self.objects.select_object(id.name.clone(), shown, sink);
+            if let Some(version) = id.version {
+                self.objects.select_version(version, Some(&id.vault), sink);
+            }
+            self.tree.uri_input.clear();
+        } else {
+            match VaultUri::parse(text) {
+                Ok(vault) if is_vault_root(text) => {
+                    self.select_vault(vault, sink);
+                    self.tree.uri_input.clear();
+                }
+                Ok(_) | Err(_) => self.shared.set_notice(
+                    format!(
+                        "Not a vault, secret, key or certificate URI: {text} (expected https://<vault>.vault.azure.net[/secrets|keys|certificates/<name>[/<version>]])"
+                    ),
+                    true,
+                ),
+            }
+        }
+    }
+
+    fn open_search_hit(&mut self, hit: search::SearchHit, sink: &mut dyn CommandSink) {
+        let Some(name) = self
+            .tree
+            .vaults
+            .get(&hit.vault)
+            .and_then(|contents| contents.list(hit.list).items.get(hit.index))
+            .map(ObjectItem::name)
+        else {
+            return;
+        };
+        self.search.open = false;
+        self.centre = CentreView::Secrets;
+        self.select_vault(hit.vault, sink);
+        self.objects.set_list(hit.list);
+        self.objects.clear_filters();
+        let shown = Shown::of(self.selected_vault.as_ref(), &self.tree);
+        self.objects.select_object(name, shown, sink);
+        self.objects.cursor_on_selected(shown);
+    }
+
+    /// Whether the centre shows the 403 help for the selected vault (the explorer met one there).
+    pub fn forbidden_here(&self) -> Option<&Forbidden> {
+        self.forbidden().filter(|forbidden| {
+            self.selected_vault()
+                .is_some_and(|vault| vault.name() == forbidden.vault_name)
+        })
+    }
+}
+
+/// Whether `text` names a vault root (`https://host[:port][/]`), not some other path on it.
+fn is_vault_root(text: &str) -> bool {
+    url::Url::parse(text).is_ok_and(|url| url.path().trim_matches('/').is_empty())
+}

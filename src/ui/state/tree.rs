@@ -1,0 +1,370 @@
+//! The vault tree and loading: tenants, subscriptions and their vaults, vaults opened by URI, recent and
+//! pinned vaults, and each vault's contents as its `LoadVault` streams them in (side by side, a reload
+//! superseding the earlier one).
+
+use std::collections::HashMap;
+
+use super::bookmarks::VaultBookmarks;
+use super::common::{CommandSink, LoadStatus, Requests, Shared, status_of};
+use super::errors::{Attempt, explain, failure_word};
+use super::session::SessionState;
+use super::vault_index::VaultContents;
+use crate::access::{ObjectType, Target};
+use crate::azure::identifiers::VaultUri;
+use crate::azure::models::{Subscription, Tenant, VaultSummary};
+use crate::worker::{Command, EventKind, Outcome};
+
+/// What the person does in the tree (selecting a vault and opening a URI are the app's: they reach the
+/// lists, details and access too).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TreeIntent {
+    RefreshSubscriptions,
+    SelectVault(VaultUri),
+    /// Load the selected vault again.
+    RefreshVault,
+    /// Load every vault in the tree (and opened by URI) that is not loaded yet, or all again.
+    LoadAllVaults,
+    /// Go to a vault, secret, key or certificate URI (versioned or not).
+    OpenUri(String),
+    SetUriInput(String),
+    TogglePin(VaultUri),
+}
+
+/// What a tree request is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeRequest {
+    Subscriptions,
+    /// One subscription's vaults (by subscription id).
+    Vaults(String),
+    LoadVault(VaultUri),
+}
+
+/// A subscription in the tree with its vaults.
+#[derive(Debug, Clone)]
+pub struct SubscriptionNode {
+    pub subscription: Subscription,
+    pub vaults: Vec<VaultSummary>,
+    pub vaults_status: LoadStatus,
+}
+
+/// Where a vault sits in Resource Manager: what the Access view needs to read its policies and assignments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultArm {
+    pub arm_id: String,
+    pub subscription_name: Option<String>,
+    pub tenant_id: Option<String>,
+}
+
+/// The tree and every vault's loaded contents.
+#[derive(Default)]
+pub struct TreeState {
+    pub subscriptions: Vec<SubscriptionNode>,
+    /// The tenants the identity can reach (names for the tree).
+    pub tenants: Vec<Tenant>,
+    pub subscriptions_status: LoadStatus,
+    /// Everything loaded, per vault.
+    pub vaults: HashMap<VaultUri, VaultContents>,
+    /// Vaults opened by URI that ARM does not list (data-plane access only), in opening order.
+    pub opened_vaults: Vec<VaultUri>,
+    pub bookmarks: VaultBookmarks,
+    /// The "open by URI" field.
+    pub uri_input: String,
+    pub(super) requests: Requests<TreeRequest>,
+}
+
+impl TreeState {
+    /// Forgets the identity's tree and contents (recent and pinned vaults stay).
+    pub fn reset(&mut self, sink: &mut dyn CommandSink) {
+        self.requests.cancel_all(sink);
+        *self = Self {
+            bookmarks: std::mem::take(&mut self.bookmarks),
+            uri_input: std::mem::take(&mut self.uri_input),
+            ..Self::default()
+        };
+    }
+
+    /// What ARM said about the vault at `uri`, if it is in the tree.
+    pub fn vault_summary(&self, uri: &VaultUri) -> Option<&VaultSummary> {
+        self.subscriptions
+            .iter()
+            .flat_map(|node| &node.vaults)
+            .find(|vault| &vault.uri == uri)
+    }
+
+    /// The vault's ARM id, its subscription's name and its tenant, when ARM lists it.
+    pub fn vault_arm(&self, uri: &VaultUri) -> Option<VaultArm> {
+        let summary = self.vault_summary(uri)?;
+        let arm_id = summary.arm_id.clone()?;
+        let subscription = self.subscriptions.iter().find(|node| {
+            Some(&node.subscription.subscription_id) == summary.subscription_id.as_ref()
+        });
+        Some(VaultArm {
+            arm_id,
+            subscription_name: subscription.map(|node| node.subscription.display_name.clone()),
+            tenant_id: subscription
+                .map(|node| node.subscription.tenant_id.clone())
+                .filter(|tenant| !tenant.is_empty()),
+        })
+    }
+
+    /// A tenant's display name, when `/tenants` named it.
+    pub fn tenant_name(&self, tenant_id: &str) -> Option<String> {
+        self.tenants
+            .iter()
+            .find(|tenant| tenant.tenant_id.eq_ignore_ascii_case(tenant_id))
+            .map(Tenant::name)
+    }
+
+    /// Whether the tree holds subscriptions of more than one tenant.
+    pub fn spans_tenants(&self) -> bool {
+        let mut tenants = self
+            .subscriptions
+            .iter()
+            .map(|node| node.subscription.tenant_id.to_ascii_lowercase());
+        tenants
+            .next()
+            .is_some_and(|first| tenants.any(|other| other != first))
+    }
+
+    /// Every vault the explorer knows: the tree's, then those opened by URI.
+    pub fn known_vaults(&self) -> Vec<VaultUri> {
+        let mut vaults: Vec<VaultUri> = self
+            .subscriptions
+            .iter()
+            .flat_map(|node| node.vaults.iter().map(|vault| vault.uri.clone()))
+            .collect();
+        for uri in &self.opened_vaults {
+            if !vaults.contains(uri) {
+                vaults.push(uri.clone());
+            }
+        }
+        vaults
+    }
+
+    /// Vaults still loading (queued or running) and loaded, for the progress line.
+    pub fn load_progress(&self) -> (usize, usize) {
+        let loading = self
+            .vaults
+            .values()
+            .filter(|contents| contents.status.is_loading())
+            .count();
+        let loaded = self
+            .vaults
+            .values()
+            .filter(|contents| contents.loaded_at.is_some())
+            .count();
+        (loading, loaded)
+    }
+
+    pub fn requests_in_flight(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// Applies what the person did in the tree (all but selecting a vault and opening a URI).
+    pub fn handle(
+        &mut self,
+        intent: TreeIntent,
+        selected_vault: Option<&VaultUri>,
+        sink: &mut dyn CommandSink,
+    ) {
+        match intent {
+            TreeIntent::RefreshSubscriptions => self.load_subscriptions(sink),
+            TreeIntent::RefreshVault => {
+                if let Some(vault) = selected_vault {
+                    self.load_vault(vault.clone(), sink);
+                }
+            }
+            TreeIntent::LoadAllVaults => self.load_all(sink),
+            TreeIntent::SetUriInput(text) => self.uri_input = text,
+            TreeIntent::TogglePin(vault) => self.bookmarks.toggle_pin(&vault),
+            TreeIntent::SelectVault(_) | TreeIntent::OpenUri(_) => {}
+        }
+    }
+
+    pub fn load_subscriptions(&mut self, sink: &mut dyn CommandSink) {
+        self.requests.forget(|request| {
+            matches!(request, TreeRequest::Subscriptions | TreeRequest::Vaults(_))
+        });
+        self.subscriptions.clear();
+        self.requests
+            .send(sink, Command::ListSubscriptions, TreeRequest::Subscriptions);
+        self.subscriptions_status = LoadStatus::Loading;
+    }
+
+    /// Loads (or reloads) a vault; what it showed stays until each list arrives whole.
+    pub fn load_vault(&mut self, vault: VaultUri, sink: &mut dyn CommandSink) {
+        // The worker cancels an earlier load of the same vault; its terminal event is dropped here.
+        self.requests
+            .forget(|request| matches!(request, TreeRequest::LoadVault(v) if *v == vault));
+        self.requests.send(
+            sink,
+            Command::LoadVault {
+                vault: vault.clone(),
+            },
+            TreeRequest::LoadVault(vault.clone()),
+        );
+        self.vaults.entry(vault).or_default().begin_load();
+    }
+
+    /// Everything loaded already: loads it all again; else loads what is missing.
+    fn load_all(&mut self, sink: &mut dyn CommandSink) {
+        let known = self.known_vaults();
+        let loaded = |vault: &VaultUri| {
+            self.vaults
+                .get(vault)
+                .is_some_and(|contents| contents.loaded_at.is_some())
+        };
+        let again = known.iter().all(loaded);
+        let to_load: Vec<VaultUri> = known
+            .iter()
+            .filter(|vault| {
+                let busy = self
+                    .vaults
+                    .get(*vault)
+                    .is_some_and(|contents| contents.status.is_loading());
+                !busy && (again || !loaded(vault))
+            })
+            .cloned()
+            .collect();
+        for vault in to_load {
+            self.load_vault(vault, sink);
+        }
+    }
+
+    /// The tree's part of selecting a vault: remembered as recent, listed under "Opened by URI" when ARM
+    /// does not list it, and loaded when it has not been.
+    pub fn open_vault(&mut self, vault: &VaultUri, sink: &mut dyn CommandSink) {
+        self.bookmarks.touch(vault);
+        if self.vault_summary(vault).is_none() && !self.opened_vaults.contains(vault) {
+            self.opened_vaults.push(vault.clone());
+        }
+        let needs_load = self
+            .vaults
+            .get(vault)
+            .is_none_or(|contents| contents.loaded_at.is_none() && !contents.status.is_loading());
+        if needs_load {
+            self.load_vault(vault.clone(), sink);
+        }
+    }
+
+    /// Applies a progress event; true when rows arrived (an open search looks again).
+    pub fn apply_progress(
+        &mut self,
+        request: TreeRequest,
+        kind: EventKind,
+        session: &SessionState,
+        shared: &mut Shared,
+        sink: &mut dyn CommandSink,
+    ) -> bool {
+        match (request, kind) {
+            (TreeRequest::Subscriptions, EventKind::Tenants(tenants)) => self.tenants = tenants,
+            (TreeRequest::Subscriptions, EventKind::TenantUnavailable { tenant_id, reason }) => {
+                let name = self
+                    .tenant_name(&tenant_id)
+                    .unwrap_or_else(|| tenant_id.clone());
+                shared.set_notice(format!("Tenant {name} was skipped: {reason}"), true);
+            }
+            (TreeRequest::Subscriptions, EventKind::SubscriptionsPage(page)) => {
+                self.add_subscriptions(page, sink);
+            }
+            (TreeRequest::Vaults(subscription_id), EventKind::VaultsPage { vaults, .. }) => {
+                if let Some(node) = self.subscription_mut(&subscription_id) {
+                    node.vaults.extend(vaults);
+                    node.vaults.sort_by_key(|vault| vault.name.to_lowercase());
+                }
+            }
+            (TreeRequest::LoadVault(vault), EventKind::ObjectsPage { list, items, .. }) => {
+                if let Some(contents) = self.vaults.get_mut(&vault) {
+                    contents.started = true;
+                    contents.add_page(list, items);
+                }
+                return true;
+            }
+            (TreeRequest::LoadVault(vault), EventKind::ListEnded { list, error, .. }) => {
+                // Listing deleted items needs the same `list` permission (access policies).
+                let message = error.as_ref().map(|error| {
+                    let attempt = Attempt {
+                        vault: &vault,
+                        vault_arm_id: self.arm_id(&vault),
+                        object_type: ObjectType::from(list.kind),
+                        permission: "list",
+                        target: Target::Vault,
+                        who: session.who(),
+                    };
+                    shared
+                        .note_denied(error, attempt)
+                        .unwrap_or_else(|| explain(error))
+                });
+                if let Some(contents) = self.vaults.get_mut(&vault) {
+                    contents.started = true;
+                    contents.end_list(list, message);
+                }
+            }
+            (request, kind) => {
+                tracing::warn!(?request, event = ?std::mem::discriminant(&kind), "event does not match its request");
+            }
+        }
+        false
+    }
+
+    /// A page of subscriptions: each goes into the tree (sorted by name) and its vaults are listed.
+    fn add_subscriptions(&mut self, page: Vec<Subscription>, sink: &mut dyn CommandSink) {
+        for subscription in page {
+            self.requests.send(
+                sink,
+                Command::ListVaults {
+                    subscription_id: subscription.subscription_id.clone(),
+                    tenant_id: Some(subscription.tenant_id.clone())
+                        .filter(|tenant| !tenant.is_empty()),
+                },
+                TreeRequest::Vaults(subscription.subscription_id.clone()),
+            );
+            self.subscriptions.push(SubscriptionNode {
+                subscription,
+                vaults: Vec::new(),
+                vaults_status: LoadStatus::Loading,
+            });
+        }
+        self.subscriptions.sort_by(|a, b| {
+            a.subscription
+                .display_name
+                .to_lowercase()
+                .cmp(&b.subscription.display_name.to_lowercase())
+        });
+    }
+
+    /// Applies a terminal event; true when a vault's load ended (an open search looks again).
+    pub fn finish(&mut self, request: TreeRequest, outcome: Outcome) -> bool {
+        let status = status_of(&outcome);
+        match request {
+            TreeRequest::Subscriptions => self.subscriptions_status = status,
+            TreeRequest::Vaults(subscription_id) => {
+                if let Some(node) = self.subscription_mut(&subscription_id) {
+                    node.vaults_status = status;
+                }
+            }
+            TreeRequest::LoadVault(vault) => {
+                if let Some(contents) = self.vaults.get_mut(&vault) {
+                    contents.failure = match &outcome {
+                        Outcome::Failed(error) => Some(failure_word(error)),
+                        _ => None,
+                    };
+                    contents.end_load(status);
+                }
+                return true;
+            }
+        }
+        false
+    }
+
+    fn subscription_mut(&mut self, subscription_id: &str) -> Option<&mut SubscriptionNode> {
+        self.subscriptions
+            .iter_mut()
+            .find(|node| node.subscription.subscription_id == subscription_id)
+    }
+
+    fn arm_id(&self, vault: &VaultUri) -> Option<String> {
+        self.vault_summary(vault)
+            .and_then(|summary| summary.arm_id.clone())
+    }
+}
