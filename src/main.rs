@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use vaultscope::auth::availability::sign_in_methods;
 use vaultscope::auth::device_code::AZURE_CLI_CLIENT_ID;
-use vaultscope::auth::environment::EnvironmentSnapshot;
+use vaultscope::auth::environment_snapshot::EnvironmentSnapshot;
 use vaultscope::auth::managed_identity::UserAssignedId;
 use vaultscope::auth::refresh_store::RefreshTokenStore;
 use vaultscope::cloud::CloudProfile;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use vaultscope::auth::environment::EnvironmentSnapshot;
+use vaultscope::auth::environment_snapshot::EnvironmentSnapshot;
 use vaultscope::auth::managed_identity::UserAssignedId;
 use vaultscope::azure::identifiers::VaultUri;
 use vaultscope::worker::{Command, EventKind, Outcome, SignInMethod, spawn_worker};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use egui_kittest::kittest::Queryable;
 use vaultscope::auth::availability::sign_in_methods;
-use vaultscope::auth::environment::EnvironmentSnapshot;
+use vaultscope::auth::environment_snapshot::EnvironmentSnapshot;
 use vaultscope::ui::VaultscopeApp;
 use vaultscope::worker::spawn_worker;
 

@@ -15,7 +15,7 @@ use crate::azure::access_models::{
     AccessPolicyEntry, DenyAssignment, DirectoryObject, EVERYONE_PRINCIPAL_ID, PrincipalKind,
     RoleAssignment, RoleDefinition, RolePermission,
 };
-use crate::azure::models::resource_group_of;
+use crate::azure::resource_id::resource_group_of;
 
 /// Everything known about who may do what on one vault.
 #[derive(Debug, Clone, Default)]

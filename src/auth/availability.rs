@@ -4,9 +4,8 @@
 
 use std::ffi::OsString;
 
-use super::environment::{
-    EnvironmentSnapshot, describe_service_principal, parse_connection_string,
-};
+use super::environment::{describe_service_principal, parse_connection_string};
+use super::environment_snapshot::EnvironmentSnapshot;
 use super::managed_identity::describe_environment;
 
 /// The sign-in methods, in the order the sign-in screen lists them.

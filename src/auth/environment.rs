@@ -2,8 +2,7 @@
 //! `AZURE_CLIENT_ID` / `AZURE_CLIENT_SECRET`, workload identity (`AZURE_FEDERATED_TOKEN_FILE`), with
 //! `AZURE_AUTHORITY_HOST` honoured, and the older `AzureServicesAuthConnectionString`.
 //!
-//! Sources read an `EnvironmentSnapshot` taken once by `main` (tests build their own), never the process
-//! environment directly; secret values in it are `SecretString`s and its `Debug` shows names only.
+//! Sources read an `EnvironmentSnapshot` (`environment_snapshot.rs`), never the process environment.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -17,87 +16,8 @@ use azure_identity::{
 use secrecy::{ExposeSecret, SecretString};
 
 use super::AuthError;
+use super::environment_snapshot::EnvironmentSnapshot;
 use super::managed_identity::{ManagedIdentitySource, UserAssignedId};
-
-/// Variables whose values are secrets (never shown, logged or persisted).
-const SECRET_VARIABLES: [&str; 5] = [
-    "AZURE_CLIENT_SECRET",
-    "IDENTITY_HEADER",
-    "MSI_SECRET",
-    "AzureServicesAuthConnectionString",
-    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
-];
-
-/// The variables the credential sources read, taken once.
-#[derive(Clone, Default)]
-pub struct EnvironmentSnapshot {
-    plain: BTreeMap<String, String>,
-    secret: BTreeMap<String, SecretString>,
-}
-
-impl std::fmt::Debug for EnvironmentSnapshot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&String> = self.plain.keys().chain(self.secret.keys()).collect();
-        f.debug_struct("EnvironmentSnapshot")
-            .field("names", &names)
-            .finish()
-    }
-}
-
-/// Every variable any source reads.
-const RELEVANT: [&str; 13] = [
-    "AZURE_TENANT_ID",
-    "AZURE_CLIENT_ID",
-    "AZURE_CLIENT_SECRET",
-    "AZURE_FEDERATED_TOKEN_FILE",
-    "AZURE_AUTHORITY_HOST",
-    "AZURE_POD_IDENTITY_AUTHORITY_HOST",
-    "IDENTITY_ENDPOINT",
-    "IDENTITY_HEADER",
-    "MSI_ENDPOINT",
-    "MSI_SECRET",
-    "AzureServicesAuthConnectionString",
-    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
-    "AZURE_CLIENT_CERTIFICATE_PATH",
-];
-
-impl EnvironmentSnapshot {
-    /// The relevant variables of this process.
-    pub fn from_process() -> Self {
-        Self::from_pairs(RELEVANT.iter().filter_map(|name| {
-            std::env::var(name)
-                .ok()
-                .map(|value| (name.to_string(), value))
-        }))
-    }
-
-    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
-        let mut snapshot = Self::default();
-        for (name, value) in pairs {
-            if value.is_empty() {
-                continue;
-            }
-            if SECRET_VARIABLES.contains(&name.as_str()) {
-                snapshot.secret.insert(name, SecretString::from(value));
-            } else {
-                snapshot.plain.insert(name, value);
-            }
-        }
-        snapshot
-    }
-
-    pub fn plain(&self, name: &str) -> Option<String> {
-        self.plain.get(name).cloned()
-    }
-
-    pub fn secret(&self, name: &str) -> Option<SecretString> {
-        self.secret.get(name).cloned()
-    }
-
-    pub fn has(&self, name: &str) -> bool {
-        self.plain.contains_key(name) || self.secret.contains_key(name)
-    }
-}
 
 /// What the environment's service principal variables describe, for the sign-in screen.
 pub fn describe_service_principal(environment: &EnvironmentSnapshot) -> Result<String, String> {

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use url::Url;
 
-use super::environment::EnvironmentSnapshot;
+use super::environment_snapshot::EnvironmentSnapshot;
 
 /// The IMDS address on every Azure VM.
 pub const DEFAULT_IMDS_HOST: &str = "http://169.254.169.254";

@@ -8,6 +8,7 @@ pub mod azure_cli;
 pub mod claims;
 pub mod device_code;
 pub mod environment;
+pub mod environment_snapshot;
 pub mod managed_identity;
 pub mod refresh_store;
 pub mod token_cache;

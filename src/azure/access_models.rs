@@ -57,7 +57,7 @@ pub struct RoleAssignmentProperties {
 impl RoleAssignment {
     /// The role definition's GUID (last segment of its id), lower case.
     pub fn role_guid(&self) -> String {
-        super::models::resource_name(&self.properties.role_definition_id).to_ascii_lowercase()
+        super::resource_id::resource_name(&self.properties.role_definition_id).to_ascii_lowercase()
     }
 }
 
@@ -100,7 +100,7 @@ pub struct RolePermission {
 impl RoleDefinition {
     /// The GUID (last segment of the id), lower case.
     pub fn guid(&self) -> String {
-        super::models::resource_name(&self.id).to_ascii_lowercase()
+        super::resource_id::resource_name(&self.id).to_ascii_lowercase()
     }
 }
 

@@ -44,37 +44,6 @@ impl Tenant {
     }
 }
 
-/// The last segment of a resource id: a resource's name, or a role definition's GUID.
-pub fn resource_name(resource_id: &str) -> &str {
-    resource_id
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or(resource_id)
-}
-
-/// `/subscriptions/{id}` of a resource id.
-pub fn subscription_scope(resource_id: &str) -> Option<String> {
-    let mut parts = resource_id.split('/').filter(|part| !part.is_empty());
-    match (parts.next(), parts.next()) {
-        (Some(word), Some(id)) if word.eq_ignore_ascii_case("subscriptions") => {
-            Some(format!("/subscriptions/{id}"))
-        }
-        _ => None,
-    }
-}
-
-/// The resource group segment of an ARM resource id.
-pub fn resource_group_of(resource_id: &str) -> Option<&str> {
-    let mut parts = resource_id.split('/');
-    while let Some(part) = parts.next() {
-        if part.eq_ignore_ascii_case("resourceGroups") {
-            return parts.next();
-        }
-    }
-    None
-}
-
 /// A key vault as ARM describes it.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Vault {
@@ -92,7 +61,7 @@ pub struct Vault {
 impl Vault {
     /// The resource group named in the resource id.
     pub fn resource_group(&self) -> Option<&str> {
-        resource_group_of(&self.id)
+        super::resource_id::resource_group_of(&self.id)
     }
 }
 
@@ -406,18 +375,6 @@ mod tests {
         let summary = VaultSummary::from_arm(&vault, "s1", "unused").expect("summary");
         assert_eq!(summary.uri.as_str(), "https://kv1.vault.azure.net/");
         assert_eq!(summary.properties.enable_rbac_authorization, Some(true));
-    }
-
-    #[test]
-    fn resource_id_parts() {
-        let id = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv1/";
-        assert_eq!(resource_name(id), "kv1");
-        assert_eq!(subscription_scope(id).as_deref(), Some("/subscriptions/s1"));
-        assert_eq!(resource_group_of(id), Some("rg"));
-        assert_eq!(
-            subscription_scope("/providers/Microsoft.Management/managementGroups/m"),
-            None
-        );
     }
 
     #[test]

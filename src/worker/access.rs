@@ -9,7 +9,7 @@ use super::session::Session;
 use crate::access::{NetworkExposure, PermissionModel, Subject, VaultAccessData};
 use crate::azure::AzureError;
 use crate::azure::access_models::DirectoryObject;
-use crate::azure::models::subscription_scope;
+use crate::azure::resource_id::subscription_scope;
 
 /// Reads everything about who may do what on the vault `arm_id`.
 pub async fn load_vault_access(

@@ -12,8 +12,9 @@ use crate::auth::{AuthError, SignedInIdentity};
 use crate::azure::AzureError;
 use crate::azure::access_models::DirectoryObject;
 use crate::azure::identifiers::{ObjectId, VaultUri};
-use crate::azure::models::{ListKind, ObjectItem, Subscription, VaultSummary, resource_name};
+use crate::azure::models::{ListKind, ObjectItem, Subscription, VaultSummary};
 use crate::azure::object_details::ObjectDetails;
+use crate::azure::resource_id::resource_name;
 
 /// Identifies one command and all events answering it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

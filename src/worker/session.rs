@@ -17,7 +17,7 @@ use crate::cloud::CloudProfile;
 pub struct SessionSettings {
     pub cloud: CloudProfile,
     /// The credential variables of the environment, taken once at start (tests build their own).
-    pub environment: crate::auth::environment::EnvironmentSnapshot,
+    pub environment: crate::auth::environment_snapshot::EnvironmentSnapshot,
     /// Where device-code refresh tokens are kept; `None`: nowhere (each launch asks again).
     pub refresh_tokens: Option<crate::auth::refresh_store::RefreshTokenStore>,
     /// Where to look for `az` instead of `PATH` (tests put a fake `az` here).
