@@ -22,11 +22,10 @@ use super::{
 };
 use crate::emulator::Shared;
 use crate::emulator::authz::Operation;
+use crate::emulator::material::{self, KeyMaterial};
 use crate::emulator::now_unix;
 use crate::emulator::responses::{keyvault_error, keyvault_json};
-use crate::emulator::state::{
-    self, KeyMaterial, ObjectKind, ObjectState, Payload, VaultState, VersionState,
-};
+use crate::emulator::state::{self, ObjectKind, ObjectState, Payload, VaultState, VersionState};
 
 /// Key Vault's limit on a secret value.
 pub const SECRET_VALUE_LIMIT_BYTES: usize = 25 * 1024;
@@ -357,10 +356,10 @@ fn create_certificate(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Re
         .unwrap_or(true);
     let now = now_unix();
     // The emulator always issues EC P-256 certificates; the stored policy says so.
-    let (certificate, key) = state::make_certificate(&subject, &dns_names, now, validity_months)
+    let (certificate, key) = material::make_certificate(&subject, &dns_names, now, validity_months)
         .map_err(|message| bad_parameter(&message))?;
     let csr = certificate.der.clone();
-    let mut policy = state::certificate_policy(&subject, &dns_names, validity_months, now);
+    let mut policy = material::certificate_policy(&subject, &dns_names, validity_months, now);
     if let Some(lifetime) = requested.get("lifetime_actions") {
         policy["lifetime_actions"] = lifetime.clone();
     }
