@@ -548,6 +548,9 @@ fn policy_fix(data: &VaultAccessData, subject: &Subject, operation: Operation) -
     command
 }
 
+/// One of the principal's role assignments that touches this vault, with its level and the role's profile.
+type RelevantAssignment<'a> = (Arc<RoleGrant>, &'a RoleAssignment, &'a RoleProfile<'a>);
+
 fn evaluate_rbac(
     data: &VaultAccessData,
     subject: &Subject,
@@ -560,33 +563,7 @@ fn evaluate_rbac(
         .iter()
         .map(|role| (role.guid(), profile(role)))
         .collect();
-    // The principal's assignments that touch this vault, with their level; computed once.
-    let mut relevant: Vec<(Arc<RoleGrant>, &RoleAssignment, &RoleProfile<'_>)> = Vec::new();
-    let mut unknown_roles: HashSet<String> = HashSet::new();
-    for assignment in &data.role_assignments {
-        let Some(holder) = holder_of(&assignment.properties.principal_id) else {
-            continue;
-        };
-        let level = data.scope_level(&assignment.properties.scope);
-        if matches!(level, ScopeLevel::Elsewhere(_)) {
-            continue;
-        }
-        let Some(profile) = profiles.get(&assignment.role_guid()) else {
-            unknown_roles.insert(assignment.role_guid());
-            continue;
-        };
-        let grant = Arc::new(RoleGrant {
-            role_name: profile.role.properties.role_name.clone(),
-            holder,
-            level,
-        });
-        relevant.push((grant, assignment, profile));
-    }
-    for guid in unknown_roles {
-        caveats.push(format!(
-            "Role definition {guid} could not be read, so what it grants is not counted."
-        ));
-    }
+    let relevant = relevant_assignments(data, &profiles, holder_of, caveats);
     let denies: Vec<(Holder, ScopeLevel, &DenyAssignment)> = data
         .deny_assignments
         .iter()
@@ -612,39 +589,7 @@ fn evaluate_rbac(
         .enumerate()
         .map(|(index, operation)| {
             let bit = 1u64 << index;
-            let mut grants = Vec::new();
-            let mut notes = Vec::new();
-            for (grant, assignment, profile) in &relevant {
-                let (role_name, holder, level) = (&grant.role_name, &grant.holder, &grant.level);
-                let grants_operation = profile.grants & bit != 0;
-                if grants_operation && assignment.properties.condition.is_some() {
-                    notes.push(format!(
-                        "{role_name} at {} has a condition that Vaultscope does not evaluate; not counted.",
-                        level.describe()
-                    ));
-                    continue;
-                }
-                if level.covers(target, operation) {
-                    if grants_operation {
-                        grants.push(Grant::Role(grant.clone()));
-                    } else if profile.excludes & bit != 0 {
-                        notes.push(format!(
-                            "{role_name} ({}) covers {} but excludes it through notDataActions.",
-                            describe_holder_short(holder),
-                            operation.data_action()
-                        ));
-                    }
-                } else if grants_operation
-                    && let ScopeLevel::Object { .. } = level
-                    && !operation.vault_wide
-                {
-                    notes.push(format!(
-                        "Granted on {} by {role_name} ({}); pick that object to check it.",
-                        level.describe().trim_end_matches(" only"),
-                        describe_holder_short(holder)
-                    ));
-                }
-            }
+            let (grants, notes) = role_grants(&relevant, target, operation, bit);
             let data_action = operation.data_action();
             let denied_by: Vec<DenyMatch> = denies
                 .iter()
@@ -676,6 +621,87 @@ fn evaluate_rbac(
             }
         })
         .collect()
+}
+
+/// The principal's assignments (direct or through a group) at, above or below the vault; computed once.
+/// A role whose definition could not be read becomes a caveat.
+fn relevant_assignments<'a>(
+    data: &'a VaultAccessData,
+    profiles: &'a HashMap<String, RoleProfile<'a>>,
+    holder_of: &dyn Fn(&str) -> Option<Holder>,
+    caveats: &mut Vec<String>,
+) -> Vec<RelevantAssignment<'a>> {
+    let mut relevant = Vec::new();
+    let mut unknown_roles: HashSet<String> = HashSet::new();
+    for assignment in &data.role_assignments {
+        let Some(holder) = holder_of(&assignment.properties.principal_id) else {
+            continue;
+        };
+        let level = data.scope_level(&assignment.properties.scope);
+        if matches!(level, ScopeLevel::Elsewhere(_)) {
+            continue;
+        }
+        let Some(profile) = profiles.get(&assignment.role_guid()) else {
+            unknown_roles.insert(assignment.role_guid());
+            continue;
+        };
+        let grant = Arc::new(RoleGrant {
+            role_name: profile.role.properties.role_name.clone(),
+            holder,
+            level,
+        });
+        relevant.push((grant, assignment, profile));
+    }
+    for guid in unknown_roles {
+        caveats.push(format!(
+            "Role definition {guid} could not be read, so what it grants is not counted."
+        ));
+    }
+    relevant
+}
+
+/// The role grants of one operation (`bit` in the roles' profiles), and notes on those that do not count:
+/// a condition, a notDataActions exclusion, a grant on another object.
+fn role_grants(
+    relevant: &[RelevantAssignment<'_>],
+    target: &Target,
+    operation: Operation,
+    bit: u64,
+) -> (Vec<Grant>, Vec<String>) {
+    let mut grants = Vec::new();
+    let mut notes = Vec::new();
+    for (grant, assignment, profile) in relevant {
+        let (role_name, holder, level) = (&grant.role_name, &grant.holder, &grant.level);
+        let grants_operation = profile.grants & bit != 0;
+        if grants_operation && assignment.properties.condition.is_some() {
+            notes.push(format!(
+                "{role_name} at {} has a condition that Vaultscope does not evaluate; not counted.",
+                level.describe()
+            ));
+            continue;
+        }
+        if level.covers(target, operation) {
+            if grants_operation {
+                grants.push(Grant::Role(grant.clone()));
+            } else if profile.excludes & bit != 0 {
+                notes.push(format!(
+                    "{role_name} ({}) covers {} but excludes it through notDataActions.",
+                    describe_holder_short(holder),
+                    operation.data_action()
+                ));
+            }
+        } else if grants_operation
+            && let ScopeLevel::Object { .. } = level
+            && !operation.vault_wide
+        {
+            notes.push(format!(
+                "Granted on {} by {role_name} ({}); pick that object to check it.",
+                level.describe().trim_end_matches(" only"),
+                describe_holder_short(holder)
+            ));
+        }
+    }
+    (grants, notes)
 }
 
 fn deny_holder(

@@ -281,32 +281,16 @@ async fn list(
             "Request with $search query parameter only works through MSGraph with a special request header: 'ConsistencyLevel: eventual'",
         );
     }
-    let cloud = shared.read();
-    let mut matches = Vec::new();
-    for (object_kind, object) in directory(&cloud, &claims.tid) {
-        if object_kind != kind {
-            continue;
+    let matches = match matching_objects(&shared.read(), &claims.tid, kind, &query) {
+        Ok(matches) => matches,
+        Err(message) => {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                "Request_UnsupportedQuery",
+                &message,
+            );
         }
-        let searched = match search {
-            Some(search) => search_matches(search, &object),
-            None => Ok(true),
-        };
-        let filtered = match query.get("$filter") {
-            Some(filter) => filter_matches(filter, &object),
-            None => Ok(true),
-        };
-        match (searched, filtered) {
-            (Ok(true), Ok(true)) => matches.push(select(&object, query.get("$select"))),
-            (Err(message), _) | (_, Err(message)) => {
-                return graph_error(
-                    StatusCode::BAD_REQUEST,
-                    "Request_UnsupportedQuery",
-                    &message,
-                );
-            }
-            _ => {}
-        }
-    }
+    };
     let top = query
         .get("$top")
         .and_then(|t| t.parse::<usize>().ok())
@@ -327,29 +311,66 @@ async fn list(
         body["@odata.count"] = json!(total);
     }
     if skip + top < total {
-        let mut next = url::Url::parse(&format!(
-            "https://{}{}",
-            request_authority(&request),
-            request.uri().path()
-        ))
-        .unwrap_or_else(|_| unreachable!("built from a valid authority"));
-        {
-            let mut pairs = next.query_pairs_mut();
-            let mut kept: Vec<(&String, &String)> = query
-                .iter()
-                .filter(|(k, _)| k.as_str() != "$skiptoken" && k.as_str() != "$top")
-                .collect();
-            kept.sort();
-            for (key, value) in kept {
-                pairs.append_pair(key, value);
-            }
-            pairs
-                .append_pair("$top", &top.to_string())
-                .append_pair("$skiptoken", &(skip + top).to_string());
-        }
-        body["@odata.nextLink"] = json!(next.to_string());
+        body["@odata.nextLink"] = json!(next_link(&request, &query, top, skip + top));
     }
     Json(body).into_response()
+}
+
+/// The directory objects of `kind` in `tenant` that `$search` and `$filter` admit, with `$select` applied.
+fn matching_objects(
+    cloud: &CloudState,
+    tenant: &str,
+    kind: Kind,
+    query: &HashMap<String, String>,
+) -> Result<Vec<Value>, String> {
+    let mut matches = Vec::new();
+    for (object_kind, object) in directory(cloud, tenant) {
+        if object_kind != kind {
+            continue;
+        }
+        let searched = match query.get("$search") {
+            Some(search) => search_matches(search, &object)?,
+            None => true,
+        };
+        let filtered = match query.get("$filter") {
+            Some(filter) => filter_matches(filter, &object)?,
+            None => true,
+        };
+        if searched && filtered {
+            matches.push(select(&object, query.get("$select")));
+        }
+    }
+    Ok(matches)
+}
+
+/// The next page's link: the same path and query with `$top` and a `$skiptoken` at `skip`.
+fn next_link(
+    request: &Request,
+    query: &HashMap<String, String>,
+    top: usize,
+    skip: usize,
+) -> String {
+    let mut next = url::Url::parse(&format!(
+        "https://{}{}",
+        request_authority(request),
+        request.uri().path()
+    ))
+    .unwrap_or_else(|_| unreachable!("built from a valid authority"));
+    {
+        let mut pairs = next.query_pairs_mut();
+        let mut kept: Vec<(&String, &String)> = query
+            .iter()
+            .filter(|(k, _)| k.as_str() != "$skiptoken" && k.as_str() != "$top")
+            .collect();
+        kept.sort();
+        for (key, value) in kept {
+            pairs.append_pair(key, value);
+        }
+        pairs
+            .append_pair("$top", &top.to_string())
+            .append_pair("$skiptoken", &skip.to_string());
+    }
+    next.to_string()
 }
 
 fn find(cloud: &CloudState, tenant: &str, id: &str, kind: Option<Kind>) -> Option<(Kind, Value)> {

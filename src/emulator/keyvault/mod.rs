@@ -286,56 +286,12 @@ async fn authenticate(
             "AKV10000: Request is missing a Bearer or PoP token.",
         );
     };
-    let audience = shared.vault_audience();
-    let audience_without_port = "https://vault.localhost";
-    let claims = match shared
-        .signer
-        .verify(token, &[&audience, audience_without_port], now_unix())
-    {
-        Ok(claims) if claims.tid.eq_ignore_ascii_case(&tenant_id) => claims,
-        Ok(claims) => {
-            return challenge_response(
-                &shared,
-                &tenant_id,
-                &format!(
-                    "AKV10032: Invalid issuer. Expected one of https://sts.windows.net/{tenant_id}/, found https://sts.windows.net/{}/.",
-                    claims.tid
-                ),
-            );
-        }
-        Err(TokenError::Expired) => {
-            return challenge_response(
-                &shared,
-                &tenant_id,
-                "AKV10022: Invalid token: the token is expired.",
-            );
-        }
-        Err(TokenError::WrongAudience(aud)) => {
-            return challenge_response(
-                &shared,
-                &tenant_id,
-                &format!("AKV10022: Invalid audience. Expected {audience}, found: {aud}."),
-            );
-        }
-        Err(error) => {
-            return challenge_response(&shared, &tenant_id, &format!("AKV10000: {error}."));
-        }
+    let claims = match verified_claims(&shared, token, &tenant_id) {
+        Ok(claims) => claims,
+        Err(challenge) => return challenge,
     };
-    let api_version = request.uri().query().and_then(|query| {
-        url::form_urlencoded::parse(query.as_bytes())
-            .find(|(name, _)| name == "api-version")
-            .map(|(_, value)| value.into_owned())
-    });
-    match api_version.as_deref() {
-        None | Some("") => {
-            return bad_parameter("The 'api-version' query parameter is missing.");
-        }
-        Some(version) if !SUPPORTED_API_VERSIONS.contains(&version) => {
-            return bad_parameter(&format!(
-                "The specified version ({version}) is not recognized. Consider using the latest supported version (2026-04-01)."
-            ));
-        }
-        Some(_) => {}
+    if let Err(refused) = check_api_version(request.uri().query()) {
+        return refused;
     }
     let caller = Caller {
         object_id: claims.oid,
@@ -356,6 +312,53 @@ async fn authenticate(
     }
     request.extensions_mut().insert(caller);
     next.run(request).await
+}
+
+/// The token's claims when it is valid for the vault audience and issued by the vault's tenant; else the
+/// 401 challenge with Key Vault's words for what is wrong.
+fn verified_claims(
+    shared: &Shared,
+    token: &str,
+    tenant_id: &str,
+) -> Result<crate::emulator::Claims, Response> {
+    let audience = shared.vault_audience();
+    let audience_without_port = "https://vault.localhost";
+    let refuse = |message: &str| Err(challenge_response(shared, tenant_id, message));
+    match shared
+        .signer
+        .verify(token, &[&audience, audience_without_port], now_unix())
+    {
+        Ok(claims) if claims.tid.eq_ignore_ascii_case(tenant_id) => Ok(claims),
+        Ok(claims) => refuse(&format!(
+            "AKV10032: Invalid issuer. Expected one of https://sts.windows.net/{tenant_id}/, found https://sts.windows.net/{}/.",
+            claims.tid
+        )),
+        Err(TokenError::Expired) => refuse("AKV10022: Invalid token: the token is expired."),
+        Err(TokenError::WrongAudience(aud)) => refuse(&format!(
+            "AKV10022: Invalid audience. Expected {audience}, found: {aud}."
+        )),
+        Err(error) => refuse(&format!("AKV10000: {error}.")),
+    }
+}
+
+/// A request must name a supported `api-version`.
+fn check_api_version(query: Option<&str>) -> Result<(), Response> {
+    let api_version = query.and_then(|query| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .find(|(name, _)| name == "api-version")
+            .map(|(_, value)| value.into_owned())
+    });
+    match api_version.as_deref() {
+        None | Some("") => Err(bad_parameter(
+            "The 'api-version' query parameter is missing.",
+        )),
+        Some(version) if !SUPPORTED_API_VERSIONS.contains(&version) => {
+            Err(bad_parameter(&format!(
+                "The specified version ({version}) is not recognized. Consider using the latest supported version (2026-04-01)."
+            )))
+        }
+        Some(_) => Ok(()),
+    }
 }
 
 /// `^[0-9a-zA-Z-]{1,127}$`: Key Vault's object name rule.

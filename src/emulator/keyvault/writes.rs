@@ -316,52 +316,98 @@ fn import_key(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Response> 
     )
 }
 
+/// What a create-certificate request asks for in its policy.
+struct RequestedCertificate {
+    subject: String,
+    dns_names: Vec<String>,
+    validity_months: u32,
+    lifetime_actions: Option<Value>,
+}
+
+impl RequestedCertificate {
+    /// Reads the request's policy; an issuer other than `Self` is refused.
+    fn from_body(body: &Value) -> Result<Self, Response> {
+        let requested = body.get("policy").cloned().unwrap_or_else(|| json!({}));
+        let issuer = requested
+            .pointer("/issuer/name")
+            .and_then(Value::as_str)
+            .unwrap_or("Self");
+        if !issuer.eq_ignore_ascii_case("self") {
+            return Err(bad_parameter(&format!(
+                "The issuer '{issuer}' is not configured in this vault; the emulator issues self-signed certificates only (issuer 'Self')."
+            )));
+        }
+        Ok(Self {
+            subject: requested
+                .pointer("/x509_props/subject")
+                .and_then(Value::as_str)
+                .unwrap_or("CN=DefaultPolicy")
+                .to_owned(),
+            dns_names: requested
+                .pointer("/x509_props/sans/dns_names")
+                .and_then(Value::as_array)
+                .map(|names| {
+                    names
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            validity_months: requested
+                .pointer("/x509_props/validity_months")
+                .and_then(Value::as_u64)
+                .and_then(|months| u32::try_from(months).ok())
+                .unwrap_or(12),
+            lifetime_actions: requested.get("lifetime_actions").cloned(),
+        })
+    }
+}
+
+/// A certificate's key and secret share its name: an unmanaged or deleted key or secret of that name
+/// blocks it.
+fn check_certificate_name_free(vault: &VaultState, name: &str) -> Result<(), Response> {
+    for kind in [ObjectKind::Key, ObjectKind::Secret] {
+        let key = name.to_ascii_lowercase();
+        if vault.deleted(kind).contains_key(&key)
+            || vault.objects(kind).get(&key).is_some_and(|o| !o.managed)
+        {
+            return Err(keyvault_error(
+                StatusCode::CONFLICT,
+                "Conflict",
+                &format!(
+                    "A {} named {name} already exists, so a certificate of that name cannot be created.",
+                    kind.lower()
+                ),
+                None,
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn create_certificate(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Response> {
     let body = parse_body(body)?;
-    let requested = body.get("policy").cloned().unwrap_or_else(|| json!({}));
-    let subject = requested
-        .pointer("/x509_props/subject")
-        .and_then(Value::as_str)
-        .unwrap_or("CN=DefaultPolicy")
-        .to_owned();
-    let dns_names: Vec<String> = requested
-        .pointer("/x509_props/sans/dns_names")
-        .and_then(Value::as_array)
-        .map(|names| {
-            names
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    let validity_months = requested
-        .pointer("/x509_props/validity_months")
-        .and_then(Value::as_u64)
-        .and_then(|months| u32::try_from(months).ok())
-        .unwrap_or(12);
-    let issuer = requested
-        .pointer("/issuer/name")
-        .and_then(Value::as_str)
-        .unwrap_or("Self");
-    if !issuer.eq_ignore_ascii_case("self") {
-        return Err(bad_parameter(&format!(
-            "The issuer '{issuer}' is not configured in this vault; the emulator issues self-signed certificates only (issuer 'Self')."
-        )));
-    }
+    let requested = RequestedCertificate::from_body(&body)?;
     let tags = parse_tags(&body)?.unwrap_or_default();
     let enabled = body
         .pointer("/attributes/enabled")
         .and_then(Value::as_bool)
         .unwrap_or(true);
     let now = now_unix();
+    let RequestedCertificate {
+        subject,
+        dns_names,
+        validity_months,
+        lifetime_actions,
+    } = requested;
     // The emulator always issues EC P-256 certificates; the stored policy says so.
     let (certificate, key) = material::make_certificate(&subject, &dns_names, now, validity_months)
         .map_err(|message| bad_parameter(&message))?;
     let csr = certificate.der.clone();
     let mut policy = material::certificate_policy(&subject, &dns_names, validity_months, now);
-    if let Some(lifetime) = requested.get("lifetime_actions") {
-        policy["lifetime_actions"] = lifetime.clone();
+    if let Some(lifetime) = lifetime_actions {
+        policy["lifetime_actions"] = lifetime;
     }
     let base = ctx.base();
     ctx.with_vault_mut(
@@ -374,22 +420,7 @@ fn create_certificate(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Re
                 .get_mut(vault_name)
                 .ok_or_else(|| super::vault_not_found(vault_name))?;
             check_new_version(vault, ObjectKind::Certificate, name)?;
-            for kind in [ObjectKind::Key, ObjectKind::Secret] {
-                let key = name.to_ascii_lowercase();
-                if vault.deleted(kind).contains_key(&key)
-                    || vault.objects(kind).get(&key).is_some_and(|o| !o.managed)
-                {
-                    return Err(keyvault_error(
-                        StatusCode::CONFLICT,
-                        "Conflict",
-                        &format!(
-                            "A {} named {name} already exists, so a certificate of that name cannot be created.",
-                            kind.lower()
-                        ),
-                        None,
-                    ));
-                }
-            }
+            check_certificate_name_free(vault, name)?;
             state::add_certificate_version(
                 vault,
                 state::NewCertificateVersion {
