@@ -76,6 +76,27 @@ fn summary_ui(ui: &mut Ui, data: &VaultAccessData, intents: &mut Vec<Intent>) {
 
 fn check_ui(ui: &mut Ui, access: &AccessState, intents: &mut Vec<Intent>) {
     ui.heading("Check a principal");
+    principal_search_ui(ui, access, intents);
+    target_ui(ui, access, intents);
+    match &access.check_status {
+        LoadStatus::Loading => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Evaluating…");
+            });
+        }
+        LoadStatus::Failed(message) => {
+            ui.colored_label(ui.visuals().error_fg_color, message);
+        }
+        _ => {}
+    }
+    if let Some(evaluation) = access.evaluation.as_deref() {
+        evaluation_ui(ui, access, evaluation, intents);
+    }
+}
+
+/// "Check my access", the directory search with its results, and the object or client id field.
+fn principal_search_ui(ui: &mut Ui, access: &AccessState, intents: &mut Vec<Intent>) {
     ui.horizontal(|ui| {
         if ui
             .button("Check my access")
@@ -142,22 +163,6 @@ fn check_ui(ui: &mut Ui, access: &AccessState, intents: &mut Vec<Intent>) {
             ))));
         }
     });
-    target_ui(ui, access, intents);
-    match &access.check_status {
-        LoadStatus::Loading => {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("Evaluating…");
-            });
-        }
-        LoadStatus::Failed(message) => {
-            ui.colored_label(ui.visuals().error_fg_color, message);
-        }
-        _ => {}
-    }
-    if let Some(evaluation) = access.evaluation.as_deref() {
-        evaluation_ui(ui, access, evaluation, intents);
-    }
 }
 
 fn target_ui(ui: &mut Ui, access: &AccessState, intents: &mut Vec<Intent>) {
@@ -248,50 +253,57 @@ fn evaluation_ui(
                         .iter()
                         .filter(|verdict| verdict.operation.object_type == object_type)
                     {
-                        let is_highlight = access.highlight.as_ref().is_some_and(|highlight| {
-                            highlight.object_type == object_type
-                                && highlight.permission == verdict.operation.name
-                        });
-                        let name = RichText::new(verdict.operation.label()).monospace();
-                        ui.label(if is_highlight {
-                            name.strong().underline()
-                        } else {
-                            name
-                        });
-                        if verdict.allowed {
-                            ui.colored_label(allowed_color(ui), "Allowed");
-                        } else {
-                            ui.colored_label(ui.visuals().error_fg_color, "Denied");
-                        }
-                        ui.vertical(|ui| {
-                            ui.label(verdict.explanation(&principal_name));
-                            for note in &verdict.notes {
-                                ui.weak(note);
-                            }
-                            if let Some(fix) = &verdict.fix {
-                                ui.add(
-                                    egui::Label::new(RichText::new(fix).monospace().small()).wrap(),
-                                );
-                                if ui
-                                    .small_button(format!(
-                                        "Copy fix for {}",
-                                        verdict.operation.label()
-                                    ))
-                                    .on_hover_text("Copy this az command")
-                                    .clicked()
-                                {
-                                    intents.push(Intent::CopyText {
-                                        what: "the az command".into(),
-                                        text: fix.clone(),
-                                    });
-                                }
-                            }
-                        });
+                        verdict_row_ui(ui, access, verdict, &principal_name, intents);
                         ui.end_row();
                     }
                 });
         });
     }
+}
+
+/// One operation's verdict: its name (underlined when a 403 pointed at it), allowed or denied, the
+/// explanation with notes, and the fix with its copy button.
+fn verdict_row_ui(
+    ui: &mut Ui,
+    access: &AccessState,
+    verdict: &crate::access::Verdict,
+    principal_name: &str,
+    intents: &mut Vec<Intent>,
+) {
+    let object_type = verdict.operation.object_type;
+    let is_highlight = access.highlight.as_ref().is_some_and(|highlight| {
+        highlight.object_type == object_type && highlight.permission == verdict.operation.name
+    });
+    let name = RichText::new(verdict.operation.label()).monospace();
+    ui.label(if is_highlight {
+        name.strong().underline()
+    } else {
+        name
+    });
+    if verdict.allowed {
+        ui.colored_label(allowed_color(ui), "Allowed");
+    } else {
+        ui.colored_label(ui.visuals().error_fg_color, "Denied");
+    }
+    ui.vertical(|ui| {
+        ui.label(verdict.explanation(principal_name));
+        for note in &verdict.notes {
+            ui.weak(note);
+        }
+        if let Some(fix) = &verdict.fix {
+            ui.add(egui::Label::new(RichText::new(fix).monospace().small()).wrap());
+            if ui
+                .small_button(format!("Copy fix for {}", verdict.operation.label()))
+                .on_hover_text("Copy this az command")
+                .clicked()
+            {
+                intents.push(Intent::CopyText {
+                    what: "the az command".into(),
+                    text: fix.clone(),
+                });
+            }
+        }
+    });
 }
 
 fn policies_ui(ui: &mut Ui, data: &VaultAccessData) {
@@ -399,6 +411,11 @@ fn assignments_ui(ui: &mut Ui, data: &VaultAccessData) {
                 }
             });
     }
+    deny_assignments_ui(ui, data);
+}
+
+/// The deny assignments at or above the vault: what each blocks, for whom, where.
+fn deny_assignments_ui(ui: &mut Ui, data: &VaultAccessData) {
     match &data.deny_assignments {
         None => {
             ui.weak("Deny assignments: could not be read.");

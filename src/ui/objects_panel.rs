@@ -295,26 +295,7 @@ fn row_ui(
     let show_date = shows_date(ui, kind);
     ui.horizontal(|ui| {
         ui.set_height(row_height);
-        let response = ui
-            .allocate_ui_with_layout(
-                vec2(name_width, row_height),
-                Layout::left_to_right(Align::Center),
-                |ui| {
-                    ui.set_width(name_width);
-                    // The trailing grow atom keeps the name left-aligned in a full-width, clickable cell.
-                    let button =
-                        egui::Button::selectable(selected, (name.as_str(), egui::Atom::grow()))
-                            .truncate()
-                            .min_size(vec2(name_width, row_height));
-                    let button = if highlighted && !selected {
-                        button.stroke(ui.visuals().selection.stroke)
-                    } else {
-                        button
-                    };
-                    ui.add(button).on_hover_text(name.as_str())
-                },
-            )
-            .inner;
+        let response = name_cell_ui(ui, &name, selected, highlighted, name_width, row_height);
         if response.clicked() {
             intents.push(Intent::Objects(ObjectsIntent::SelectObject(name.clone())));
         }
@@ -329,31 +310,65 @@ fn row_ui(
             },
         );
         cell(ui, THIRD_WIDTH, RichText::new(third_column(item, kind)));
-        let date = if kind.deleted {
-            item.deleted_date
-        } else {
-            item.attributes.updated
-        };
-        if show_date {
-            cell(ui, DATE_WIDTH, RichText::new(format::date(date)))
-                .on_hover_text(format::timestamp(date));
-        }
-        if kind.deleted {
-            cell(
-                ui,
-                EXPIRES_WIDTH,
-                RichText::new(format::timestamp(item.scheduled_purge_date)),
-            );
-        } else {
-            let (expires, expiry_state) = format::expiry(item.attributes.exp, now);
-            let color = match expiry_state {
-                ExpiryState::Expired => ui.visuals().error_fg_color,
-                ExpiryState::Soon => ui.visuals().warn_fg_color,
-                _ => ui.visuals().text_color(),
-            };
-            cell(ui, EXPIRES_WIDTH, RichText::new(expires).color(color));
-        }
+        dates_ui(ui, item, kind, show_date, now);
     });
+}
+
+/// The name as a full-width selectable cell, outlined when the keyboard cursor is on it.
+fn name_cell_ui(
+    ui: &mut Ui,
+    name: &str,
+    selected: bool,
+    highlighted: bool,
+    name_width: f32,
+    row_height: f32,
+) -> egui::Response {
+    ui.allocate_ui_with_layout(
+        vec2(name_width, row_height),
+        Layout::left_to_right(Align::Center),
+        |ui| {
+            ui.set_width(name_width);
+            // The trailing grow atom keeps the name left-aligned in a full-width, clickable cell.
+            let button = egui::Button::selectable(selected, (name, egui::Atom::grow()))
+                .truncate()
+                .min_size(vec2(name_width, row_height));
+            let button = if highlighted && !selected {
+                button.stroke(ui.visuals().selection.stroke)
+            } else {
+                button
+            };
+            ui.add(button).on_hover_text(name)
+        },
+    )
+    .inner
+}
+
+/// Updated (or deleted) and expires (or scheduled purge), coloured by how close expiry is.
+fn dates_ui(ui: &mut Ui, item: &ObjectItem, kind: ListKind, show_date: bool, now: i64) {
+    let date = if kind.deleted {
+        item.deleted_date
+    } else {
+        item.attributes.updated
+    };
+    if show_date {
+        cell(ui, DATE_WIDTH, RichText::new(format::date(date)))
+            .on_hover_text(format::timestamp(date));
+    }
+    if kind.deleted {
+        cell(
+            ui,
+            EXPIRES_WIDTH,
+            RichText::new(format::timestamp(item.scheduled_purge_date)),
+        );
+    } else {
+        let (expires, expiry_state) = format::expiry(item.attributes.exp, now);
+        let color = match expiry_state {
+            ExpiryState::Expired => ui.visuals().error_fg_color,
+            ExpiryState::Soon => ui.visuals().warn_fg_color,
+            _ => ui.visuals().text_color(),
+        };
+        cell(ui, EXPIRES_WIDTH, RichText::new(expires).color(color));
+    }
 }
 
 /// Content type for secrets, "managed" or tags for keys, the thumbprint for certificates.
