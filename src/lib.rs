@@ -8,5 +8,6 @@ pub mod auth;
 pub mod azure;
 pub mod cloud;
 pub mod emulator;
+pub mod external_emulator;
 pub mod ui;
 pub mod worker;

@@ -15,6 +15,7 @@ use vaultscope::auth::refresh_store::RefreshTokenStore;
 use vaultscope::cloud::CloudProfile;
 use vaultscope::emulator::faults::Faults;
 use vaultscope::emulator::{Emulator, EmulatorConfig, seed};
+use vaultscope::external_emulator::ExternalEmulator;
 use vaultscope::ui::VaultscopeApp;
 use vaultscope::ui::app::{REMEMBERED_SIGN_IN_KEY, THEME_KEY, VAULT_BOOKMARKS_KEY};
 use vaultscope::ui::state::SignInForm;
@@ -51,14 +52,48 @@ struct Cli {
     #[arg(long)]
     identity: Option<String>,
     /// The Azure cloud.
-    #[arg(long, value_enum, default_value_t = CloudChoice::Public)]
+    #[arg(long, value_enum, default_value_t = CloudChoice::Public, conflicts_with_all = ["emulator", "emulator_env"])]
     cloud: CloudChoice,
-    /// Seconds a copied secret value stays on the clipboard (cleared only if it is still ours).
-    #[arg(long, global = true, default_value_t = 30)]
-    clear_clipboard_after: u64,
-    /// How many vaults load at once ("Load all", or several opened quickly).
-    #[arg(long, global = true, default_value_t = vaultscope::worker::session::DEFAULT_PARALLEL_VAULT_LOADS)]
-    parallel_vault_loads: usize,
+    /// Use a `vaultscope emulator` started separately, at this URL (https://localhost:PORT), instead of
+    /// Azure; needs --emulator-ca.
+    #[arg(long, value_name = "URL", requires = "emulator_ca", conflicts_with = "emulator_env")]
+    emulator: Option<String>,
+    /// The CA certificate (ca.pem) of the emulator named by --emulator.
+    #[arg(long, value_name = "FILE", requires = "emulator")]
+    emulator_ca: Option<PathBuf>,
+    /// Use a `vaultscope emulator` started separately, from the file it wrote with --env-file (its URL,
+    /// CA, service principal and managed-identity endpoints).
+    #[arg(long, value_name = "FILE")]
+    emulator_env: Option<PathBuf>,
+    #[command(flatten)]
+    gui: GuiOptions,
+}
+
+/// Options of the window (not of the emulator alone).
+#[derive(clap::Args, Clone, Copy)]
+struct GuiOptions {
+    /// Seconds a copied secret value stays on the clipboard (cleared only if it is still ours)
+    /// [default: 30].
+    #[arg(long)]
+    clear_clipboard_after: Option<u64>,
+    /// At most this many vaults load at once (default: as many as the service allows, narrowed on
+    /// throttling).
+    #[arg(long)]
+    parallel_vault_loads: Option<usize>,
+}
+
+impl GuiOptions {
+    /// These options, else those given before the subcommand.
+    fn or(self, outer: GuiOptions) -> GuiOptions {
+        GuiOptions {
+            clear_clipboard_after: self.clear_clipboard_after.or(outer.clear_clipboard_after),
+            parallel_vault_loads: self.parallel_vault_loads.or(outer.parallel_vault_loads),
+        }
+    }
+
+    fn clear_clipboard_after(self) -> Duration {
+        Duration::from_secs(self.clear_clipboard_after.unwrap_or(30))
+    }
 }
 
 /// The demo emulator's port when it is free.
@@ -94,6 +129,9 @@ enum CloudChoice {
 enum Commands {
     /// Open the explorer on the built-in emulator with demo data; no Azure account needed.
     Demo {
+        /// Seed file (default: the bundled demo cloud; `vaultscope emulator --data` takes the same).
+        #[arg(long)]
+        data: Option<PathBuf>,
         /// Added latency per emulator response, in milliseconds.
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
@@ -101,37 +139,47 @@ enum Commands {
         /// an Azure app: the emulator's managed identity, the CI service principal and a connection string.
         #[arg(long)]
         choose_sign_in: bool,
+        #[command(flatten)]
+        gui: GuiOptions,
     },
     /// Run the local Azure emulator alone over HTTPS, for scripts, other clients and benchmarks.
-    Emulator {
-        /// Port on 127.0.0.1 (0: any free port).
-        #[arg(long, default_value_t = 8443)]
-        port: u16,
-        /// Seed file (default: the bundled demo cloud).
-        #[arg(long)]
-        data: Option<PathBuf>,
-        /// Added latency per response, in milliseconds.
-        #[arg(long, default_value_t = 0)]
-        latency_ms: u64,
-        /// Require device codes to be approved (instead of approving them at once for the demo user).
-        #[arg(long)]
-        manual_device_approval: bool,
-        /// Directory for ca.pem (default: a temporary directory removed on exit).
-        #[arg(long)]
-        ca_dir: Option<PathBuf>,
-        /// Fraction of ARM, Graph and Key Vault requests answered 429 with Retry-After (0.0–1.0).
-        #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
-        throttle_rate: f64,
-        /// Retry-After of the injected 429s, in seconds.
-        #[arg(long, default_value_t = 1)]
-        retry_after: u32,
-        /// Fraction of ARM, Graph and Key Vault requests answered 500 or 503 (0.0–1.0).
-        #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
-        error_rate: f64,
-        /// Fraction of ARM, Graph and Key Vault connections dropped without an answer (0.0–1.0).
-        #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
-        drop_rate: f64,
-    },
+    Emulator(EmulatorArgs),
+}
+
+/// The options of `vaultscope emulator`.
+#[derive(clap::Args)]
+struct EmulatorArgs {
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8443)]
+    port: u16,
+    /// Seed file (default: the bundled demo cloud).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Added latency per response, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Require device codes to be approved (instead of approving them at once for the demo user).
+    #[arg(long)]
+    manual_device_approval: bool,
+    /// Directory for ca.pem (default: a temporary directory removed on exit).
+    #[arg(long)]
+    ca_dir: Option<PathBuf>,
+    /// Also write the client variables it prints to this file (owner-only), for `set -a; . FILE` or
+    /// `vaultscope --emulator-env FILE`.
+    #[arg(long, value_name = "FILE")]
+    env_file: Option<PathBuf>,
+    /// Fraction of ARM, Graph and Key Vault requests answered 429 with Retry-After (0.0–1.0).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    throttle_rate: f64,
+    /// Retry-After of the injected 429s, in seconds.
+    #[arg(long, default_value_t = 1)]
+    retry_after: u32,
+    /// Fraction of ARM, Graph and Key Vault requests answered 500 or 503 (0.0–1.0).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    error_rate: f64,
+    /// Fraction of ARM, Graph and Key Vault connections dropped without an answer (0.0–1.0).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
+    drop_rate: f64,
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -149,145 +197,233 @@ fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("vaultscope-worker")
         .build()
         .context("cannot start the async runtime")?;
-    match cli.command {
-        None => {
-            let cloud = match cli.cloud {
-                CloudChoice::Public => CloudProfile::azure_public(),
-                CloudChoice::China => CloudProfile::azure_china(),
-                CloudChoice::UsGovernment => CloudProfile::azure_us_government(),
-            };
-            let sign_in = cli.sign_in.map(|choice| match choice {
-                SignInChoice::AzureCli => SignInMethod::AzureCli {
-                    tenant_id: cli.tenant.clone(),
-                },
-                SignInChoice::DeviceCode => SignInMethod::DeviceCode {
-                    tenant: cli
-                        .tenant
-                        .clone()
-                        .unwrap_or_else(|| "organizations".to_owned()),
-                    client_id: cli.client_id.clone(),
-                },
-                SignInChoice::ManagedIdentity => SignInMethod::ManagedIdentity {
-                    user_assigned: cli.identity.as_deref().and_then(UserAssignedId::parse),
-                },
-                SignInChoice::Environment => SignInMethod::EnvironmentServicePrincipal,
-                SignInChoice::ConnectionString => SignInMethod::ConnectionString,
-            });
-            run_gui(
-                &runtime,
-                cloud,
-                sign_in,
-                GuiMode::Azure,
-                Duration::from_secs(cli.clear_clipboard_after),
-                cli.parallel_vault_loads,
-            )
-        }
+    match cli.command.take() {
+        None => gui_command(&runtime, &cli),
         Some(Commands::Demo {
-            latency_ms,
-            choose_sign_in,
-        }) => {
-            let mut config = EmulatorConfig::demo()?;
-            config.latency = Duration::from_millis(latency_ms);
-            // A fixed port keeps the demo's vault URIs (recent and pinned vaults) the same across runs;
-            // when it is taken, any free port.
-            config.port = DEMO_PORT;
-            let emulator = match runtime.block_on(Emulator::start(config.clone())) {
-                Ok(emulator) => emulator,
-                Err(error) => {
-                    tracing::info!(%error, port = DEMO_PORT, "the demo port is taken; using a free one");
-                    config.port = 0;
-                    runtime
-                        .block_on(Emulator::start(config))
-                        .context("cannot start the built-in emulator")?
-                }
-            };
-            let cloud = emulator.cloud_profile()?;
-            let sign_in = SignInMethod::DeviceCode {
-                tenant: emulator.demo_tenant_id(),
-                client_id: DEMO_CLIENT_ID.to_owned(),
-            };
-            let mode = GuiMode::Demo {
-                tenant: emulator.demo_tenant_id(),
-                environment: demo_environment(&emulator),
-            };
-            let sign_in = (!choose_sign_in).then_some(sign_in);
-            let result = run_gui(
-                &runtime,
-                cloud,
-                sign_in,
-                mode,
-                Duration::from_secs(cli.clear_clipboard_after),
-                cli.parallel_vault_loads,
-            );
-            drop(emulator);
-            result
-        }
-        Some(Commands::Emulator {
-            port,
             data,
             latency_ms,
-            manual_device_approval,
-            ca_dir,
-            throttle_rate,
-            retry_after,
-            error_rate,
-            drop_rate,
-        }) => {
-            let seed = match data {
-                Some(path) => {
-                    let text = std::fs::read_to_string(&path)
-                        .with_context(|| format!("cannot read {}", path.display()))?;
-                    seed::parse_seed(&text)
-                        .with_context(|| format!("invalid seed {}", path.display()))?
-                }
-                None => seed::parse_seed(seed::DEMO_SEED_JSON)?,
-            };
-            let config = EmulatorConfig {
-                port,
-                seed,
-                latency: Duration::from_millis(latency_ms),
-                auto_approve_device_codes: !manual_device_approval,
-                ca_dir,
-                faults: Faults {
-                    throttle_rate,
-                    retry_after_seconds: retry_after,
-                    server_error_rate: error_rate,
-                    drop_rate,
-                },
-            };
-            runtime.block_on(async {
-                let emulator = Emulator::start(config).await?;
-                println!(
-                    "Vaultscope emulator on https://*.localhost:{}\n{}",
-                    emulator.port(),
-                    emulator.describe_endpoints()
-                );
-                println!("Press Ctrl+C to stop.");
-                tokio::signal::ctrl_c()
-                    .await
-                    .context("waiting for Ctrl+C")?;
-                emulator.shutdown();
-                anyhow::Ok(())
-            })
-        }
+            choose_sign_in,
+            gui,
+        }) => demo_command(
+            &runtime,
+            data.as_deref(),
+            latency_ms,
+            choose_sign_in,
+            gui.or(cli.gui),
+        ),
+        Some(Commands::Emulator(args)) => emulator_command(&runtime, args),
     }
 }
 
-/// Real Azure, or the built-in demo (which keeps its own window state and never touches the OS keyring).
+/// The window against Azure, or against an emulator started separately.
+fn gui_command(runtime: &tokio::runtime::Runtime, cli: &Cli) -> anyhow::Result<()> {
+    let external = match (&cli.emulator, &cli.emulator_ca, &cli.emulator_env) {
+        (Some(url), Some(ca), _) => Some(ExternalEmulator::from_url_and_ca(url, ca)?),
+        (_, _, Some(file)) => Some(ExternalEmulator::from_env_file(file)?),
+        _ => None,
+    };
+    let (cloud, mode) = match external {
+        Some(emulator) => (
+            emulator.cloud_profile()?,
+            GuiMode::External {
+                environment: emulator.environment,
+            },
+        ),
+        None => (
+            match cli.cloud {
+                CloudChoice::Public => CloudProfile::azure_public(),
+                CloudChoice::China => CloudProfile::azure_china(),
+                CloudChoice::UsGovernment => CloudProfile::azure_us_government(),
+            },
+            GuiMode::Azure,
+        ),
+    };
+    let sign_in = cli.sign_in.map(|choice| match choice {
+        SignInChoice::AzureCli => SignInMethod::AzureCli {
+            tenant_id: cli.tenant.clone(),
+        },
+        SignInChoice::DeviceCode => SignInMethod::DeviceCode {
+            tenant: cli
+                .tenant
+                .clone()
+                .unwrap_or_else(|| "organizations".to_owned()),
+            client_id: cli.client_id.clone(),
+        },
+        SignInChoice::ManagedIdentity => SignInMethod::ManagedIdentity {
+            user_assigned: cli.identity.as_deref().and_then(UserAssignedId::parse),
+        },
+        SignInChoice::Environment => SignInMethod::EnvironmentServicePrincipal,
+        SignInChoice::ConnectionString => SignInMethod::ConnectionString,
+    });
+    run_gui(runtime, cloud, sign_in, mode, cli.gui)
+}
+
+/// The window against the built-in emulator (bundled or `--data` seed), signed in as the demo user.
+fn demo_command(
+    runtime: &tokio::runtime::Runtime,
+    data: Option<&std::path::Path>,
+    latency_ms: u64,
+    choose_sign_in: bool,
+    gui: GuiOptions,
+) -> anyhow::Result<()> {
+    let mut config = EmulatorConfig::demo()?;
+    if let Some(path) = data {
+        config.seed = read_seed(path)?;
+    }
+    config.latency = Duration::from_millis(latency_ms);
+    // A fixed port keeps the demo's vault URIs (recent and pinned vaults) the same across runs;
+    // when it is taken, any free port.
+    config.port = DEMO_PORT;
+    let emulator = match runtime.block_on(Emulator::start(config.clone())) {
+        Ok(emulator) => emulator,
+        Err(error) => {
+            tracing::info!(%error, port = DEMO_PORT, "the demo port is taken; using a free one");
+            config.port = 0;
+            runtime
+                .block_on(Emulator::start(config))
+                .context("cannot start the built-in emulator")?
+        }
+    };
+    let cloud = emulator.cloud_profile()?;
+    let sign_in = SignInMethod::DeviceCode {
+        tenant: emulator.demo_tenant_id(),
+        client_id: DEMO_CLIENT_ID.to_owned(),
+    };
+    let mode = GuiMode::Demo {
+        tenant: emulator.demo_tenant_id(),
+        environment: demo_environment(&emulator),
+    };
+    let sign_in = (!choose_sign_in).then_some(sign_in);
+    let result = run_gui(runtime, cloud, sign_in, mode, gui);
+    drop(emulator);
+    result
+}
+
+fn read_seed(path: &std::path::Path) -> anyhow::Result<seed::Seed> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    seed::parse_seed(&text).with_context(|| format!("invalid seed {}", path.display()))
+}
+
+/// The emulator alone until Ctrl+C; prints (and with --env-file writes) what a client needs.
+fn emulator_command(runtime: &tokio::runtime::Runtime, args: EmulatorArgs) -> anyhow::Result<()> {
+    let seed = match &args.data {
+        Some(path) => read_seed(path)?,
+        None => seed::parse_seed(seed::DEMO_SEED_JSON)?,
+    };
+    let config = EmulatorConfig {
+        port: args.port,
+        seed,
+        latency: Duration::from_millis(args.latency_ms),
+        auto_approve_device_codes: !args.manual_device_approval,
+        ca_dir: args.ca_dir,
+        faults: Faults {
+            throttle_rate: args.throttle_rate,
+            retry_after_seconds: args.retry_after,
+            server_error_rate: args.error_rate,
+            drop_rate: args.drop_rate,
+        },
+    };
+    runtime.block_on(async {
+        let emulator = Emulator::start(config).await?;
+        let environment = emulator.client_environment_file();
+        if let Some(path) = &args.env_file {
+            write_owner_only(path, &environment)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        println!("{environment}");
+        if let Some(path) = &args.env_file {
+            println!("# Written to {}", path.display());
+        }
+        println!("# Press Ctrl+C to stop.");
+        tokio::signal::ctrl_c()
+            .await
+            .context("waiting for Ctrl+C")?;
+        emulator.shutdown();
+        anyhow::Ok(())
+    })
+}
+
+/// Writes `text` readable by the owner only (it holds the demo service principal's secret and the
+/// managed-identity header).
+fn write_owner_only(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    file.write_all(text.as_bytes())
+}
+
+/// Real Azure, an emulator started separately, or the built-in demo (which keeps its own window state and
+/// never touches the OS keyring).
 #[derive(Clone, PartialEq, Eq)]
 enum GuiMode {
     Azure,
+    /// `--emulator`/`--emulator-env`: the normal app against a separate emulator.
+    External {
+        /// Variables from the emulator's `--env-file`, over the process environment.
+        environment: Vec<(String, String)>,
+    },
     Demo {
         tenant: String,
         /// Variables the demo's sign-in screen sees, as if the app ran on Azure.
         environment: Vec<(String, String)>,
     },
+}
+
+impl GuiMode {
+    /// The eframe app id: the demo and an emulator keep their own storage, since their vault URIs and
+    /// sign-ins mean nothing to real Azure.
+    fn app_id(&self) -> &'static str {
+        match self {
+            GuiMode::Azure => "vaultscope",
+            GuiMode::External { .. } => "vaultscope-emulator",
+            GuiMode::Demo { .. } => "vaultscope-demo",
+        }
+    }
+
+    fn window_title(&self) -> &'static str {
+        match self {
+            GuiMode::Azure => "Vaultscope",
+            GuiMode::External { .. } => "Vaultscope (emulator)",
+            GuiMode::Demo { .. } => "Vaultscope demo",
+        }
+    }
+
+    /// What the credential sources see of the environment.
+    fn environment(&self) -> EnvironmentSnapshot {
+        match self {
+            GuiMode::Azure => EnvironmentSnapshot::from_process(),
+            GuiMode::External { environment } => {
+                EnvironmentSnapshot::from_process().overlaid_with(environment.clone())
+            }
+            GuiMode::Demo { environment, .. } => {
+                EnvironmentSnapshot::from_pairs(environment.clone())
+            }
+        }
+    }
+
+    /// Whether a device-code sign-in is kept in the keyring and resumed next time (not for the demo,
+    /// whose emulator is new each run).
+    fn remembers_sign_in(&self) -> bool {
+        !matches!(self, GuiMode::Demo { .. })
+    }
 }
 
 /// The environment of an app "running in" the emulator: its managed identity endpoints, the CI service
@@ -322,19 +458,14 @@ fn run_gui(
     cloud: CloudProfile,
     sign_in: Option<SignInMethod>,
     mode: GuiMode,
-    clear_clipboard_after: Duration,
-    parallel_vault_loads: usize,
+    gui: GuiOptions,
 ) -> anyhow::Result<()> {
     let icon = eframe::icon_data::from_png_bytes(include_bytes!("../assets/icon.png"))
         .context("the bundled icon is not a valid PNG")?;
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
-            .with_title("Vaultscope")
-            // The demo keeps its own storage: its vault URIs and sign-in mean nothing to real Azure.
-            .with_app_id(match mode {
-                GuiMode::Azure => "vaultscope",
-                GuiMode::Demo { .. } => "vaultscope-demo",
-            })
+            .with_title(mode.window_title())
+            .with_app_id(mode.app_id())
             .with_inner_size([1280.0, 800.0])
             .with_min_inner_size([800.0, 480.0])
             .with_icon(Arc::new(icon)),
@@ -342,12 +473,9 @@ fn run_gui(
     };
     let cloud_label = cloud.display_name().to_owned();
     let mut settings = SessionSettings::new(cloud);
-    settings.parallel_vault_loads = parallel_vault_loads.max(1);
-    settings.environment = match &mode {
-        GuiMode::Azure => EnvironmentSnapshot::from_process(),
-        GuiMode::Demo { environment, .. } => EnvironmentSnapshot::from_pairs(environment.clone()),
-    };
-    if mode == GuiMode::Azure {
+    settings.vault_load_cap = gui.parallel_vault_loads.map(|cap| cap.max(1));
+    settings.environment = mode.environment();
+    if mode.remembers_sign_in() {
         settings.refresh_tokens = match RefreshTokenStore::platform() {
             Ok(store) => Some(store),
             Err(error) => {
@@ -357,22 +485,17 @@ fn run_gui(
         };
     }
     let methods = sign_in_methods(&settings.environment, None);
-    let remember = mode == GuiMode::Azure;
     let handle = runtime.handle().clone();
-    let app_name = match mode {
-        GuiMode::Azure => "Vaultscope",
-        GuiMode::Demo { .. } => "Vaultscope demo",
-    };
     let form = match &mode {
-        GuiMode::Azure => SignInForm::default(),
         GuiMode::Demo { tenant, .. } => SignInForm {
             tenant: tenant.clone(),
             client_id: DEMO_CLIENT_ID.to_owned(),
             ..SignInForm::default()
         },
+        _ => SignInForm::default(),
     };
     eframe::run_native(
-        app_name,
+        mode.window_title(),
         options,
         Box::new(move |creation| {
             let context = creation.egui_ctx.clone();
@@ -381,33 +504,46 @@ fn run_gui(
                 settings,
                 Arc::new(move || context.request_repaint()),
             );
-            let remembered: Option<(String, String)> = creation
-                .storage
-                .and_then(|storage| eframe::get_value(storage, REMEMBERED_SIGN_IN_KEY))
-                .flatten();
-            let bookmarks: VaultBookmarks = creation
-                .storage
-                .and_then(|storage| eframe::get_value(storage, VAULT_BOOKMARKS_KEY))
-                .unwrap_or_default();
-            let theme: Option<String> = creation
-                .storage
-                .and_then(|storage| eframe::get_value(storage, THEME_KEY))
-                .flatten();
-            // The demo's emulator is new each time, so only real Azure has a sign-in worth resuming.
+            let stored = StoredWindowState::read(creation.storage);
             let sign_in = sign_in.or_else(|| {
-                remembered
-                    .filter(|_| remember)
+                stored
+                    .remembered_sign_in
+                    .filter(|_| mode.remembers_sign_in())
                     .map(|(tenant, client_id)| SignInMethod::SavedDeviceCode { tenant, client_id })
             });
             Ok(Box::new(
                 VaultscopeApp::new(worker, events, sign_in, cloud_label)
                     .with_sign_in_methods(methods)
                     .with_sign_in_form(form)
-                    .with_clipboard_clear_after(clear_clipboard_after)
-                    .with_bookmarks(bookmarks)
-                    .with_theme(theme.as_deref()),
+                    .with_clipboard_clear_after(gui.clear_clipboard_after())
+                    .with_bookmarks(stored.bookmarks)
+                    .with_theme(stored.theme.as_deref()),
             ))
         }),
     )
     .map_err(|error| anyhow::anyhow!("the window could not be opened: {error}"))
+}
+
+/// What eframe kept of the last run: the device-code sign-in to resume (tenant and client id only),
+/// recent and pinned vaults, the theme.
+struct StoredWindowState {
+    remembered_sign_in: Option<(String, String)>,
+    bookmarks: VaultBookmarks,
+    theme: Option<String>,
+}
+
+impl StoredWindowState {
+    fn read(storage: Option<&dyn eframe::Storage>) -> Self {
+        Self {
+            remembered_sign_in: storage
+                .and_then(|storage| eframe::get_value(storage, REMEMBERED_SIGN_IN_KEY))
+                .flatten(),
+            bookmarks: storage
+                .and_then(|storage| eframe::get_value(storage, VAULT_BOOKMARKS_KEY))
+                .unwrap_or_default(),
+            theme: storage
+                .and_then(|storage| eframe::get_value(storage, THEME_KEY))
+                .flatten(),
+        }
+    }
 }

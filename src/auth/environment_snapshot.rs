@@ -73,6 +73,19 @@ impl EnvironmentSnapshot {
         snapshot
     }
 
+    /// This snapshot with `pairs` set over it (a variable in `pairs` replaces this one's); empty values
+    /// are dropped, as at start.
+    pub fn overlaid_with(mut self, pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        let overlay = Self::from_pairs(pairs);
+        for name in overlay.plain.keys().chain(overlay.secret.keys()) {
+            self.plain.remove(name);
+            self.secret.remove(name);
+        }
+        self.plain.extend(overlay.plain);
+        self.secret.extend(overlay.secret);
+        self
+    }
+
     pub fn plain(&self, name: &str) -> Option<String> {
         self.plain.get(name).cloned()
     }

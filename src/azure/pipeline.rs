@@ -94,16 +94,46 @@ impl Received {
     }
 }
 
+/// Told of every response's fate, so what paces the work (the worker's adaptive bounds) learns when a
+/// service starts throttling and when it answers freely again.
+pub trait ResponseObserver: Send + Sync {
+    /// A response from `service`: `throttled` for a 429, else any other answer.
+    fn observe(&self, service: Service, throttled: bool);
+}
+
 /// The shared HTTP pipeline.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Pipeline {
     http: reqwest::Client,
     retry: RetryPolicy,
+    observer: Option<std::sync::Arc<dyn ResponseObserver>>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("retry", &self.retry)
+            .field("observed", &self.observer.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Pipeline {
     pub fn new(http: reqwest::Client, retry: RetryPolicy) -> Self {
-        Self { http, retry }
+        Self {
+            http,
+            retry,
+            observer: None,
+        }
+    }
+
+    /// Reports every response to `observer`.
+    pub fn with_observer(
+        mut self,
+        observer: Option<std::sync::Arc<dyn ResponseObserver>>,
+    ) -> Self {
+        self.observer = observer;
+        self
     }
 
     pub fn http(&self) -> &reqwest::Client {
@@ -141,6 +171,9 @@ impl Pipeline {
         let mut attempt = 0;
         loop {
             let result = self.send_once(request).await;
+            if let (Some(observer), Ok(received)) = (&self.observer, &result) {
+                observer.observe(service, received.status == StatusCode::TOO_MANY_REQUESTS);
+            }
             let retry_delay = match &result {
                 Ok(received) if is_retryable_status(received.status) => {
                     Some(retry_after(&received.headers).unwrap_or_else(|| self.backoff(attempt)))

@@ -8,6 +8,7 @@
 
 mod arm;
 mod authz;
+mod endpoints;
 mod entra;
 pub mod faults;
 mod graph;
@@ -290,39 +291,6 @@ impl Emulator {
             .first()
             .map(|tenant| tenant.id.clone())
             .unwrap_or_else(|| "common".into())
-    }
-
-    /// The endpoints, one per line, for `vaultscope emulator` to print.
-    pub fn describe_endpoints(&self) -> String {
-        let port = self.port;
-        let tenant = self.demo_tenant_id();
-        format!(
-            "Entra (authority):  https://login.localhost:{port}/{tenant}/oauth2/v2.0/token\n\
-             Device sign-in:     https://login.localhost:{port}/device\n\
-             Resource Manager:   https://management.localhost:{port}/subscriptions?api-version=2022-12-01\n\
-             Microsoft Graph:    https://graph.localhost:{port}/v1.0/users\n\
-             Key Vault:          https://{{vault}}.vault.localhost:{port}/secrets?api-version=2025-07-01\n\
-             Key Vault audience: https://vault.localhost:{port}\n\
-             Managed identity:   IDENTITY_ENDPOINT=https://login.localhost:{port}/msi/token IDENTITY_HEADER={}\n\
-             IMDS host:          AZURE_POD_IDENTITY_AUTHORITY_HOST=https://login.localhost:{port}\n\
-             CA certificate:     {}",
-            self.shared.identity_header,
-            self.ca_path.display()
-        )
-    }
-
-    /// The managed-identity environment of an app "running in" the emulator: `IDENTITY_ENDPOINT`,
-    /// `IDENTITY_HEADER` (App Service), `MSI_ENDPOINT`, `MSI_SECRET` (legacy) and the IMDS host for
-    /// `AZURE_POD_IDENTITY_AUTHORITY_HOST`.
-    pub fn managed_identity_environment(&self) -> Vec<(&'static str, String)> {
-        let base = format!("https://login.localhost:{}", self.port);
-        vec![
-            ("IDENTITY_ENDPOINT", format!("{base}/msi/token")),
-            ("IDENTITY_HEADER", self.shared.identity_header.clone()),
-            ("MSI_ENDPOINT", format!("{base}/msi/legacy-token")),
-            ("MSI_SECRET", self.shared.identity_header.clone()),
-            ("AZURE_POD_IDENTITY_AUTHORITY_HOST", base),
-        ]
     }
 
     /// Replaces the fault-injection rates (for tests and the `emulator` command's flags).

@@ -25,7 +25,7 @@ pub fn tree_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
             if ui
                 .small_button("Load all")
                 .on_hover_text(
-                    "Load every vault's secrets, keys and certificates (8 at a time) for Ctrl+K search; \
+                    "Load every vault's secrets, keys and certificates (many at once, fewer when the service throttles) for Ctrl+K search; \
                      when all are loaded, load them all again",
                 )
                 .clicked()

@@ -2,6 +2,7 @@
 //! emulator), and answers with `Event`s, exactly one terminal event per command.
 
 pub mod access;
+pub mod load_gate;
 pub mod protocol;
 pub mod reply;
 pub mod runner;

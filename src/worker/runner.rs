@@ -16,7 +16,8 @@ use super::protocol::WorkerError;
 use super::protocol::{Command, EventKind, FailureReason, RequestId, SignInMethod, SupersedeKey};
 use super::reply::Reply;
 pub use super::reply::Waker;
-use super::session::{Session, SessionSettings};
+use super::load_gate::{AdaptiveGate, Aimd, Observers};
+use super::session::{Session, SessionSettings, SharedObserver};
 use crate::auth::AuthError;
 use crate::auth::TokenCache;
 use crate::auth::azure_cli::azure_cli_credential;
@@ -24,7 +25,8 @@ use crate::auth::device_code::{EntraClient, RefreshTokenCredential, RefreshToken
 use crate::auth::environment::{connection_string_credential, service_principal_from_environment};
 use crate::auth::managed_identity::ManagedIdentitySource;
 use crate::auth::refresh_store::RefreshTokenKey;
-use crate::azure::AzureError;
+use crate::azure::pipeline::ResponseObserver;
+use crate::azure::{AzureError, Service};
 use crate::azure::identifiers::{ObjectKind, VaultUri};
 use crate::azure::models::{ListKind, ObjectItem, VaultSummary};
 use crate::azure::object_details::{CertificateDetails, KeyDetails, ObjectDetails};
@@ -160,23 +162,58 @@ async fn dispatch(
     }
 }
 
+/// How many vaults start loading at once when no cap is given: wide, since Key Vault throttles each vault
+/// on its own (4,000 transactions per 10 s) and the adaptive bound narrows on 429s.
+pub const VAULT_LOADS_AT_START: usize = 64;
+/// The widest the vault-load bound grows without a cap.
+pub const VAULT_LOADS_MAX: usize = 128;
+/// How many subscriptions' vault lists are read at once at start (ARM throttles per subscription and
+/// per principal); narrowed on ARM's 429s.
+pub const VAULT_LISTS_AT_START: usize = 8;
+const VAULT_LISTS_MAX: usize = 32;
+/// One halving per second at most: a burst of 429s is one signal.
+const GATE_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Runs commands against Azure or the emulator for the current session.
 pub struct AzureRunner {
     settings: SessionSettings,
     session: RwLock<Option<Session>>,
-    /// At most `settings.parallel_vault_loads` vaults load at once.
-    vault_loads: Arc<tokio::sync::Semaphore>,
+    /// How many vaults load at once: adaptive, under `settings.vault_load_cap`.
+    vault_loads: Arc<AdaptiveGate>,
+    /// How many subscriptions' vault lists are read at once.
+    vault_lists: Arc<AdaptiveGate>,
 }
 
 impl AzureRunner {
-    pub fn new(settings: SessionSettings) -> Self {
+    pub fn new(mut settings: SessionSettings) -> Self {
+        let vault_loads = AdaptiveGate::new(
+            Service::KeyVault,
+            match settings.vault_load_cap {
+                Some(cap) => Aimd::new(cap, 1, cap, GATE_COOLDOWN),
+                None => Aimd::new(VAULT_LOADS_AT_START, 2, VAULT_LOADS_MAX, GATE_COOLDOWN),
+            },
+        );
+        let vault_lists = AdaptiveGate::new(
+            Service::ResourceManager,
+            Aimd::new(VAULT_LISTS_AT_START, 1, VAULT_LISTS_MAX, GATE_COOLDOWN),
+        );
+        let mut observers: Vec<Arc<dyn ResponseObserver>> =
+            vec![vault_loads.clone(), vault_lists.clone()];
+        if let Some(outer) = settings.response_observer.take() {
+            observers.push(outer.0);
+        }
+        settings.response_observer = Some(SharedObserver(Arc::new(Observers(observers))));
         Self {
-            vault_loads: Arc::new(tokio::sync::Semaphore::new(
-                settings.parallel_vault_loads.max(1),
-            )),
             settings,
             session: RwLock::new(None),
+            vault_loads,
+            vault_lists,
         }
+    }
+
+    /// The current width of the vault-load bound (for tests and benchmarks).
+    pub fn vault_load_limit(&self) -> usize {
+        self.vault_loads.limit()
     }
 
     async fn session(&self) -> Result<Session, FailureReason> {
@@ -376,6 +413,8 @@ impl AzureRunner {
                 tenant_id,
             } => {
                 let session = self.session().await?.for_tenant(tenant_id.as_deref());
+                // Waits here while the bound's worth of subscriptions is being listed.
+                let _slot = self.vault_lists.acquire().await;
                 let mut next: Option<String> = None;
                 loop {
                     let page = session
@@ -403,10 +442,7 @@ impl AzureRunner {
             Command::LoadVault { vault } => {
                 let session = self.session().await?;
                 // Waits here while the bound's worth of vaults is loading; a cancelled load frees its slot.
-                let _slot =
-                    self.vault_loads.acquire().await.map_err(|_| {
-                        FailureReason::Internal("the vault-load gate closed".into())
-                    })?;
+                let _slot = self.vault_loads.acquire().await;
                 load_vault(&session, &vault, reply).await
             }
             Command::ListVersions { id } => {
@@ -507,7 +543,7 @@ async fn load_vault(
     reply: &Reply,
 ) -> Result<(), FailureReason> {
     let secrets = ListKind::live(ObjectKind::Secret);
-    let (first, secrets_denied) = match session.keyvault.list_page(vault, secrets, None).await {
+    let (first, secrets_denied) = match list_page_patiently(session, vault, secrets, None).await {
         Ok(page) => (Some(page), None),
         Err(error) if error.status() == Some(403) && !error.is_network_forbidden() => {
             reply.send(EventKind::ListEnded {
@@ -562,11 +598,7 @@ async fn list_all(
     loop {
         let current = match pending.take() {
             Some(current) => current,
-            None => match session
-                .keyvault
-                .list_page(vault, list, next.as_deref())
-                .await
-            {
+            None => match list_page_patiently(session, vault, list, next.as_deref()).await {
                 Ok(current) => current,
                 Err(error) => {
                     reply.send(EventKind::ListEnded {
@@ -591,6 +623,31 @@ async fn list_all(
                 error: None,
             });
             return true;
+        }
+    }
+}
+
+/// How many more rounds a list page gets when the pipeline's own retries ended throttled. Reading a page
+/// is safe to repeat, and a list that gives up under throttling leaves its vault half-loaded, so a load
+/// waits out a throttling storm (while the adaptive bound narrows) instead of failing.
+const THROTTLED_PAGE_ROUNDS: u32 = 4;
+
+/// One page of a list, waiting 2, 4, 8 and 16 s more between rounds when Key Vault keeps throttling.
+async fn list_page_patiently(
+    session: &Session,
+    vault: &VaultUri,
+    list: ListKind,
+    next: Option<&str>,
+) -> Result<crate::azure::pipeline::Page<ObjectItem>, AzureError> {
+    let mut round = 0;
+    loop {
+        match session.keyvault.list_page(vault, list, next).await {
+            Err(AzureError::Throttled { .. }) if round < THROTTLED_PAGE_ROUNDS => {
+                round += 1;
+                tracing::debug!(vault = vault.name(), round, "still throttled; waiting");
+                tokio::time::sleep(std::time::Duration::from_secs(1 << round)).await;
+            }
+            other => return other,
         }
     }
 }

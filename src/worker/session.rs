@@ -24,12 +24,22 @@ pub struct SessionSettings {
     pub azure_cli_search_path: Option<std::ffi::OsString>,
     pub retry: RetryPolicy,
     pub request_timeout: Duration,
-    /// How many vaults load at once (each lists its six collections side by side).
-    pub parallel_vault_loads: usize,
+    /// At most this many vaults load at once (`--parallel-vault-loads`); `None`: as many as the service
+    /// allows, found out by the adaptive bound (`load_gate.rs`).
+    pub vault_load_cap: Option<usize>,
+    /// Told of every response (the runner's adaptive bounds); `None` outside the runner.
+    pub response_observer: Option<SharedObserver>,
 }
 
-/// The default bound on vaults loading at once.
-pub const DEFAULT_PARALLEL_VAULT_LOADS: usize = 8;
+/// A response observer the settings can carry (and print in `Debug` without its insides).
+#[derive(Clone)]
+pub struct SharedObserver(pub Arc<dyn crate::azure::pipeline::ResponseObserver>);
+
+impl std::fmt::Debug for SharedObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedObserver")
+    }
+}
 
 impl SessionSettings {
     pub fn new(cloud: CloudProfile) -> Self {
@@ -40,7 +50,8 @@ impl SessionSettings {
             refresh_tokens: None,
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(30),
-            parallel_vault_loads: DEFAULT_PARALLEL_VAULT_LOADS,
+            vault_load_cap: None,
+            response_observer: None,
         }
     }
 
@@ -89,7 +100,12 @@ impl Session {
         http: reqwest::Client,
         cache: TokenCache,
     ) -> Self {
-        let pipeline = Pipeline::new(http, settings.retry);
+        let pipeline = Pipeline::new(http, settings.retry).with_observer(
+            settings
+                .response_observer
+                .as_ref()
+                .map(|observer| observer.0.clone()),
+        );
         let tokens = Arc::new(cache);
         Self {
             cloud: settings.cloud.clone(),
