@@ -21,7 +21,9 @@ use common::{BenchEmulator, median, ms, signed_in_worker, verdict};
 use vaultscope::azure::identifiers::VaultUri;
 use vaultscope::emulator::faults::Faults;
 use vaultscope::emulator::{EmulatorConfig, seed};
-use vaultscope::worker::{Command, Event, EventKind, Outcome, RequestId, SessionSettings, WorkerHandle};
+use vaultscope::worker::{
+    Command, Event, EventKind, Outcome, RequestId, SessionSettings, WorkerHandle,
+};
 
 const LATENCY: Duration = Duration::from_millis(10);
 const VAULTS: usize = 40;
@@ -82,7 +84,8 @@ fn main() {
     capped.vault_load_cap = Some(CAP);
     let (capped_worker, capped_events) = signed_in_worker(&runtime, &emulator, capped);
     load_together(&capped_worker, &capped_events, &vaults);
-    let with_cap = median((0..RUNS).map(|_| load_together(&capped_worker, &capped_events, &vaults)));
+    let with_cap =
+        median((0..RUNS).map(|_| load_together(&capped_worker, &capped_events, &vaults)));
 
     let bound = slowest.mul_f64(1.3);
     let waves = VAULTS.div_ceil(CAP);
@@ -242,7 +245,9 @@ fn wait_all(events: &Receiver<Event>, ids: &[RequestId]) -> (usize, usize) {
             EventKind::ObjectsPage { items, list, .. } if list == Default::default() => {
                 secrets += items.len();
             }
-            EventKind::ListEnded { error: Some(error), .. } => {
+            EventKind::ListEnded {
+                error: Some(error), ..
+            } => {
                 eprintln!("  a list failed: {error}");
                 failed_loads.insert(event.request_id);
             }

@@ -183,7 +183,7 @@ fn main() {
         .app
         .state()
         .selected_list_rows()
-        .map_or(0, |rows| rows.items.len());
+        .map_or(0, |rows| rows.len());
     assert_eq!(loaded, ITEMS);
 
     // Idle: once animations have ended (half a second of settling frames, as the window would paint
@@ -235,7 +235,7 @@ fn main() {
     // over the rows.
     let selected = window.app.state().selected_list_rows().and_then(|rows| {
         let index = *window.app.state().filtered_indices().get(shown / 2)?;
-        rows.items.get(index).map(ObjectItem::name)
+        Some(rows.name(index).to_owned())
     });
     window
         .app

@@ -31,7 +31,9 @@ pub enum ExternalEmulatorError {
         line: usize,
         problem: String,
     },
-    #[error("{path} does not name {variable}; is it the file `vaultscope emulator --env-file` wrote?")]
+    #[error(
+        "{path} does not name {variable}; is it the file `vaultscope emulator --env-file` wrote?"
+    )]
     Missing {
         path: PathBuf,
         variable: &'static str,
@@ -51,7 +53,11 @@ pub struct ExternalEmulator {
 
 impl std::fmt::Debug for ExternalEmulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<&str> = self.environment.iter().map(|(name, _)| name.as_str()).collect();
+        let names: Vec<&str> = self
+            .environment
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
         f.debug_struct("ExternalEmulator")
             .field("port", &self.port)
             .field("variables", &names)

@@ -56,7 +56,12 @@ struct Cli {
     cloud: CloudChoice,
     /// Use a `vaultscope emulator` started separately, at this URL (https://localhost:PORT), instead of
     /// Azure; needs --emulator-ca.
-    #[arg(long, value_name = "URL", requires = "emulator_ca", conflicts_with = "emulator_env")]
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "emulator_ca",
+        conflicts_with = "emulator_env"
+    )]
     emulator: Option<String>,
     /// The CA certificate (ca.pem) of the emulator named by --emulator.
     #[arg(long, value_name = "FILE", requires = "emulator")]

@@ -128,10 +128,7 @@ impl Pipeline {
     }
 
     /// Reports every response to `observer`.
-    pub fn with_observer(
-        mut self,
-        observer: Option<std::sync::Arc<dyn ResponseObserver>>,
-    ) -> Self {
+    pub fn with_observer(mut self, observer: Option<std::sync::Arc<dyn ResponseObserver>>) -> Self {
         self.observer = observer;
         self
     }

@@ -46,7 +46,10 @@ impl Emulator {
         let mut variables = vec![
             (URL_VARIABLE, format!("https://localhost:{port}")),
             (CA_VARIABLE, ca.clone()),
-            ("AZURE_AUTHORITY_HOST", format!("https://login.localhost:{port}")),
+            (
+                "AZURE_AUTHORITY_HOST",
+                format!("https://login.localhost:{port}"),
+            ),
             ("AZURE_TENANT_ID", tenant.clone()),
         ];
         let service_principal = self.shared.read().service_principals.iter().find_map(|sp| {

@@ -177,7 +177,7 @@ impl VaultscopeApp {
                 self.state.objects.selected_list.index(),
                 self.state.objects.filter.clone(),
                 self.state.objects.list_filters,
-                rows.map_or(0, |list| list.items.len()),
+                rows.map_or(0, |list| list.len()),
                 rows.map_or(0, |list| list.generation),
             )
         });

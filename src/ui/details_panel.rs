@@ -20,7 +20,8 @@ pub fn details_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
         return;
     };
     let deleted = state.objects.selected_list.deleted;
-    let shown = state.selected_version_item();
+    let shown_item = state.selected_version_item();
+    let shown = shown_item.as_ref();
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {

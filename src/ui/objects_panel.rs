@@ -33,7 +33,7 @@ pub fn objects_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &m
     filter_row_ui(ui, state, filtered, intents);
     if let Some(LoadStatus::Failed(message)) = list.map(|list| &list.status) {
         ui.colored_label(ui.visuals().error_fg_color, message);
-        if list.is_some_and(|list| !list.items.is_empty()) {
+        if list.is_some_and(|list| !list.is_empty()) {
             ui.weak("Showing what was loaded before.");
         }
     }
@@ -69,13 +69,10 @@ pub fn objects_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &m
     }
     let output = scroll.show_rows(ui, row_height, filtered.len(), |ui, range| {
         for position in range {
-            let Some(item) = filtered
-                .get(position)
-                .and_then(|&index| list.items.get(index))
-            else {
+            let Some(item) = filtered.get(position).and_then(|&index| list.item(index)) else {
                 continue;
             };
-            row_ui(ui, state, item, kind, position, row_height, now, intents);
+            row_ui(ui, state, &item, kind, position, row_height, now, intents);
         }
     });
     let offset = output.state.clamped_offset().y;
@@ -154,7 +151,7 @@ fn list_tabs_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
             _ => None,
         })
     };
-    let count = |list: ListKind| contents.map_or(0, |contents| contents.list(list).items.len());
+    let count = |list: ListKind| contents.map_or(0, |contents| contents.list(list).len());
     ui.horizontal(|ui| {
         for kind in [ObjectKind::Secret, ObjectKind::Key, ObjectKind::Certificate] {
             let list = ListKind {
@@ -221,7 +218,7 @@ fn filter_row_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &mu
             intents.push(Intent::Objects(ObjectsIntent::SetFilter(filter)));
         }
         if let Some(list) = list {
-            let total = list.items.len();
+            let total = list.len();
             let noun = state.objects.selected_list.label();
             let text = if state.objects.filter.trim().is_empty()
                 && state.objects.list_filters.is_empty()

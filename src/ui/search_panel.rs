@@ -98,7 +98,7 @@ fn results_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                     .tree
                     .vaults
                     .get(&hit.vault)
-                    .and_then(|contents| contents.list(hit.list).items.get(hit.index))
+                    .and_then(|contents| contents.list(hit.list).item(hit.index))
                 else {
                     continue;
                 };

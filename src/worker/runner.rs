@@ -12,11 +12,11 @@ use tokio::sync::{RwLock, mpsc};
 use tokio::task::AbortHandle;
 
 use super::access::{load_vault_access, resolve_subject};
+use super::load_gate::{AdaptiveGate, Aimd, Observers};
 use super::protocol::WorkerError;
 use super::protocol::{Command, EventKind, FailureReason, RequestId, SignInMethod, SupersedeKey};
 use super::reply::Reply;
 pub use super::reply::Waker;
-use super::load_gate::{AdaptiveGate, Aimd, Observers};
 use super::session::{Session, SessionSettings, SharedObserver};
 use crate::auth::AuthError;
 use crate::auth::TokenCache;
@@ -25,11 +25,11 @@ use crate::auth::device_code::{EntraClient, RefreshTokenCredential, RefreshToken
 use crate::auth::environment::{connection_string_credential, service_principal_from_environment};
 use crate::auth::managed_identity::ManagedIdentitySource;
 use crate::auth::refresh_store::RefreshTokenKey;
-use crate::azure::pipeline::ResponseObserver;
-use crate::azure::{AzureError, Service};
 use crate::azure::identifiers::{ObjectKind, VaultUri};
 use crate::azure::models::{ListKind, ObjectItem, VaultSummary};
 use crate::azure::object_details::{CertificateDetails, KeyDetails, ObjectDetails};
+use crate::azure::pipeline::ResponseObserver;
+use crate::azure::{AzureError, Service};
 use crate::worker::Event;
 
 /// Carries out one command, sending pages through `reply`; the dispatcher sends the terminal event.

@@ -150,12 +150,12 @@ impl AppState {
     }
 
     /// The selected object's row in the shown list.
-    pub fn selected_item(&self) -> Option<&ObjectItem> {
+    pub fn selected_item(&self) -> Option<ObjectItem> {
         self.objects.selected_item(self.shown())
     }
 
     /// The row of the selected version: from the version list, else the list row (latest).
-    pub fn selected_version_item(&self) -> Option<&ObjectItem> {
+    pub fn selected_version_item(&self) -> Option<ObjectItem> {
         self.objects.selected_version_item(self.shown())
     }
 
@@ -380,8 +380,8 @@ impl AppState {
             .tree
             .vaults
             .get(&hit.vault)
-            .and_then(|contents| contents.list(hit.list).items.get(hit.index))
-            .map(ObjectItem::name)
+            .map(|contents| contents.list(hit.list).name(hit.index).to_owned())
+            .filter(|name| !name.is_empty())
         else {
             return;
         };

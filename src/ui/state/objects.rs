@@ -146,24 +146,20 @@ impl ObjectsState {
         Some(shown.contents?.list(self.selected_list))
     }
 
-    /// The selected object's row in the shown list.
-    pub fn selected_item<'a>(&self, shown: Shown<'a>) -> Option<&'a ObjectItem> {
+    /// The selected object's row in the shown list (rebuilt from the compact list).
+    pub fn selected_item(&self, shown: Shown<'_>) -> Option<ObjectItem> {
         let list = self.rows(shown)?;
         let name = self.selected_object.as_ref()?;
         // The row found at selection time, while it still holds that name; else a search (after a reload).
         let index = self
             .selected_row
-            .filter(|&row| {
-                list.names_lower
-                    .get(row)
-                    .is_some_and(|lower| lower.eq_ignore_ascii_case(name))
-            })
+            .filter(|&row| list.name_lower(row).eq_ignore_ascii_case(name))
             .or_else(|| list.position(name))?;
-        list.items.get(index)
+        list.item(index)
     }
 
     /// The row of the selected version: from the version list, else the list row (latest).
-    pub fn selected_version_item<'a>(&'a self, shown: Shown<'a>) -> Option<&'a ObjectItem> {
+    pub fn selected_version_item(&self, shown: Shown<'_>) -> Option<ObjectItem> {
         if let Some(version) = &self.selected_version
             && let Some(item) = self
                 .versions
@@ -171,7 +167,7 @@ impl ObjectsState {
                 .iter()
                 .find(|item| item.version().as_deref() == Some(version.as_str()))
         {
-            return Some(item);
+            return Some(item.clone());
         }
         self.selected_item(shown)
     }
@@ -224,7 +220,7 @@ impl ObjectsState {
             ObjectsIntent::OpenCursor => {
                 let name = self.cursor.and_then(|cursor| {
                     let index = *self.filtered_indices(shown).get(cursor)?;
-                    self.rows(shown)?.items.get(index).map(ObjectItem::name)
+                    Some(self.rows(shown)?.name(index).to_owned())
                 });
                 if let Some(name) = name {
                     self.select_object(name, shown, sink);

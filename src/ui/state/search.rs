@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::vault_index::{QuickFilters, VaultContents};
+use super::vault_index::{QuickFilters, RowMatch, VaultContents, search_list};
 use crate::azure::identifiers::VaultUri;
 use crate::azure::models::ListKind;
 
@@ -124,30 +124,21 @@ pub fn search(
     let mut total = 0;
     for (vault, contents) in ordered {
         for list in ListKind::ALL {
-            let rows = contents.list(list);
-            for index in 0..rows.items.len() {
-                let name_match = needle.is_empty() || rows.names_lower[index].contains(&needle);
-                let metadata_match = !name_match && rows.metadata_lower[index].contains(&needle);
-                if !(name_match || metadata_match)
-                    || !(filters.is_empty() || filters.admits(&rows.items[index], now))
-                {
-                    continue;
-                }
+            search_list(contents.list(list), &needle, filters, now, |index, how| {
                 total += 1;
-                let target = if name_match {
-                    &mut by_name
-                } else {
-                    &mut by_metadata
+                let target = match how {
+                    RowMatch::Name => &mut by_name,
+                    RowMatch::Metadata => &mut by_metadata,
                 };
                 if target.len() < limit {
                     target.push(SearchHit {
                         vault: vault.clone(),
                         list,
                         index,
-                        by_name: name_match,
+                        by_name: how == RowMatch::Name,
                     });
                 }
-            }
+            });
         }
     }
     by_name.extend(by_metadata);

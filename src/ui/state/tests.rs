@@ -197,10 +197,7 @@ fn list_errors_say_what_happened_and_keep_the_rows() {
     );
     assert!(message(ListKind::deleted(ObjectKind::Secret)).contains("throttling"));
     assert_eq!(
-        contents
-            .list(ListKind::live(ObjectKind::Secret))
-            .items
-            .len(),
+        contents.list(ListKind::live(ObjectKind::Secret)).len(),
         1,
         "the lists that arrived stay"
     );
@@ -322,8 +319,8 @@ fn vaults_load_side_by_side_and_a_reload_drops_the_old_load() {
     state.apply(event(first, EventKind::Finished(Outcome::Done)), &mut sink);
     state.apply(event(second, EventKind::Finished(Outcome::Done)), &mut sink);
     let secrets = ListKind::live(ObjectKind::Secret);
-    assert_eq!(state.tree.vaults[&v1].list(secrets).names_lower, ["one"]);
-    assert_eq!(state.tree.vaults[&v2].list(secrets).names_lower, ["two"]);
+    assert_eq!(state.tree.vaults[&v1].list(secrets).names_lower(), ["one"]);
+    assert_eq!(state.tree.vaults[&v2].list(secrets).names_lower(), ["two"]);
     assert!(state.tree.vaults[&v1].loaded_at.is_some());
     // Going back to a loaded vault does not load it again; Refresh does, and a page of the older
     // load arriving late is dropped.
@@ -337,12 +334,15 @@ fn vaults_load_side_by_side_and_a_reload_drops_the_old_load() {
     state.apply(page(reload, &v1, &["stale"]), &mut sink);
     state.apply(page(newest, &v1, &["fresh"]), &mut sink);
     assert_eq!(
-        state.tree.vaults[&v1].list(secrets).names_lower,
+        state.tree.vaults[&v1].list(secrets).names_lower(),
         ["one"],
         "kept until whole"
     );
     state.apply(ended(newest, &v1), &mut sink);
-    assert_eq!(state.tree.vaults[&v1].list(secrets).names_lower, ["fresh"]);
+    assert_eq!(
+        state.tree.vaults[&v1].list(secrets).names_lower(),
+        ["fresh"]
+    );
     assert_eq!(
         sink.sent.last().expect("sent").1,
         Command::LoadVault { vault: v1 }
