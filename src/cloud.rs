@@ -166,6 +166,16 @@ impl CloudProfile {
         }
     }
 
+    /// The Azure Portal of this cloud; `None` for the emulator, which has none.
+    pub fn portal_host(&self) -> Option<&'static str> {
+        match self.kind {
+            CloudKind::AzureCloud => Some("https://portal.azure.com"),
+            CloudKind::AzureChinaCloud => Some("https://portal.azure.cn"),
+            CloudKind::AzureUsGovernment => Some("https://portal.azure.us"),
+            CloudKind::Local => None,
+        }
+    }
+
     /// The emulator CA for the `Local` profile.
     pub fn local_ca_pem(&self) -> Option<&str> {
         self.local_ca_pem.as_deref()

@@ -477,6 +477,7 @@ fn run_gui(
         ..Default::default()
     };
     let cloud_label = cloud.display_name().to_owned();
+    let portal_host = cloud.portal_host();
     let mut settings = SessionSettings::new(cloud);
     settings.vault_load_cap = gui.parallel_vault_loads.map(|cap| cap.max(1));
     settings.environment = mode.environment();
@@ -518,6 +519,7 @@ fn run_gui(
             });
             Ok(Box::new(
                 VaultscopeApp::new(worker, events, sign_in, cloud_label)
+                    .with_portal(portal_host)
                     .with_sign_in_methods(methods)
                     .with_sign_in_form(form)
                     .with_clipboard_clear_after(gui.clear_clipboard_after())

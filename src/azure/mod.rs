@@ -11,6 +11,7 @@ pub mod keyvault;
 pub mod models;
 pub mod object_details;
 pub mod pipeline;
+pub mod portal;
 pub mod resource_id;
 
 pub use error::{AzureError, Service};

@@ -151,6 +151,12 @@ impl VaultscopeApp {
         self
     }
 
+    /// Links secrets, keys, certificates and vaults to this Azure Portal (`None`: the emulator's cloud).
+    pub fn with_portal(mut self, portal_host: Option<&str>) -> Self {
+        self.state.portal_host = portal_host.map(str::to_owned);
+        self
+    }
+
     /// Starts with these recent and pinned vaults (from eframe storage).
     pub fn with_bookmarks(mut self, bookmarks: VaultBookmarks) -> Self {
         self.state.tree.bookmarks = bookmarks;

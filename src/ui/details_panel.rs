@@ -39,6 +39,9 @@ pub fn details_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
             });
             ui.add_space(4.0);
             copy_buttons_ui(ui, &id, latest_version(state), shown, deleted, intents);
+            ui.horizontal_wrapped(|ui| {
+                super::portal_buttons::portal_buttons_ui(ui, state.object_portal_link(&id), intents);
+            });
             ui.add_space(6.0);
             if id.kind == ObjectKind::Secret && !deleted {
                 value_ui(ui, state, &id, intents);

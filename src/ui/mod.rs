@@ -7,6 +7,7 @@ pub mod clipboard;
 pub mod details_panel;
 pub mod format;
 pub mod objects_panel;
+pub mod portal_buttons;
 pub mod search_panel;
 pub mod sign_in_panel;
 pub mod state;

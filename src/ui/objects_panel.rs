@@ -117,6 +117,7 @@ fn vault_header_ui(
             {
                 intents.push(Intent::Tree(TreeIntent::RefreshVault));
             }
+            super::portal_buttons::portal_buttons_ui(ui, state.vault_portal_link(vault), intents);
             let pinned = state.tree.bookmarks.is_pinned(vault);
             if ui
                 .button(if pinned { "Unpin" } else { "Pin" })

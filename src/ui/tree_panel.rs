@@ -92,20 +92,34 @@ fn open_uri_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
     }
 }
 
+/// Pinned (open) and Recent (folded) vaults. Both headers are always there, so the tree below never
+/// shifts under the pointer when the first vault clicked becomes a recent one.
 fn bookmarks_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
-    // Pinned and recent rows carry a mark (from the default font) so that a vault's name names one control; Recent starts folded.
-    for (title, list, open, prefix) in [
-        ("Pinned", &state.tree.bookmarks.pinned, true, "» "),
-        ("Recent", &state.tree.bookmarks.recent, false, "· "),
+    // Pinned and recent rows carry a mark (from the default font) so that a vault's name names one control.
+    for (title, list, open, prefix, empty) in [
+        (
+            "Pinned",
+            &state.tree.bookmarks.pinned,
+            true,
+            "» ",
+            "Pin a vault to keep it here",
+        ),
+        (
+            "Recent",
+            &state.tree.bookmarks.recent,
+            false,
+            "· ",
+            "Vaults you open appear here",
+        ),
     ] {
         let vaults = VaultBookmarks::uris(list);
-        if vaults.is_empty() {
-            continue;
-        }
         egui::CollapsingHeader::new(RichText::new(format!("{title} ({})", vaults.len())).strong())
             .id_salt(title)
             .default_open(open)
             .show(ui, |ui| {
+                if vaults.is_empty() {
+                    ui.weak(empty);
+                }
                 for vault in &vaults {
                     let label = format!("{prefix}{}", vault.name());
                     vault_row_ui(ui, state, vault, &label, intents).on_hover_text(vault.as_str());

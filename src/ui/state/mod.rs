@@ -83,6 +83,8 @@ pub struct AppState {
     pub centre: CentreView,
     /// The theme the person chose (`None`: follow the system); persisted.
     pub theme: Option<ThemeChoice>,
+    /// The cloud's Azure Portal (`None` for the emulator).
+    pub portal_host: Option<String>,
 }
 
 impl AppState {
@@ -393,6 +395,42 @@ impl AppState {
         let shown = Shown::of(self.selected_vault.as_ref(), &self.tree);
         self.objects.select_object(name, shown, sink);
         self.objects.cursor_on_selected(shown);
+    }
+
+    /// The Azure Portal's page of `vault`, or why there is none.
+    pub fn vault_portal_link(&self, vault: &VaultUri) -> Result<String, &'static str> {
+        let portal = self
+            .portal_host
+            .as_deref()
+            .ok_or("The emulator has no Azure Portal")?;
+        let arm = self
+            .tree
+            .vault_arm(vault)
+            .ok_or("ARM does not list this vault for you, so the Portal cannot be pointed at it")?;
+        let tenant = arm.tenant_id.or_else(|| self.session.tenant_id());
+        Ok(crate::azure::portal::vault_link(
+            portal,
+            tenant.as_deref(),
+            &arm.arm_id,
+        ))
+    }
+
+    /// The Azure Portal's page of a secret, key or certificate, or why there is none.
+    pub fn object_portal_link(&self, id: &ObjectId) -> Result<String, &'static str> {
+        let portal = self
+            .portal_host
+            .as_deref()
+            .ok_or("The emulator has no Azure Portal")?;
+        let tenant = self
+            .tree
+            .vault_arm(&id.vault)
+            .and_then(|arm| arm.tenant_id)
+            .or_else(|| self.session.tenant_id());
+        Ok(crate::azure::portal::object_link(
+            portal,
+            tenant.as_deref(),
+            id,
+        ))
     }
 
     /// Whether the centre shows the 403 help for the selected vault (the explorer met one there).

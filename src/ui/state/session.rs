@@ -84,6 +84,14 @@ impl SessionState {
         }
     }
 
+    /// The signed-in identity's tenant, from its token.
+    pub fn tenant_id(&self) -> Option<String> {
+        match &self.sign_in {
+            SignInState::SignedIn(identity) => identity.tid.clone(),
+            _ => None,
+        }
+    }
+
     pub fn is_signed_in(&self) -> bool {
         matches!(self.sign_in, SignInState::SignedIn(_))
     }
