@@ -56,7 +56,11 @@ fn portal_links_for_a_vault_and_a_secret() {
         "https://portal.azure.com/#@{DEMO_TENANT}/resource/subscriptions/3f2504e0-4f89-41d3-9a0c-0305e82c3301/resourceGroups/rg-prod-app/providers/Microsoft.KeyVault/vaults/kv-prod-orders/overview"
     );
     let (copied, _) = click_and_collect(&mut harness, "Copy Portal link");
-    assert_eq!(copied, std::slice::from_ref(&vault_link), "the vault's blade");
+    assert_eq!(
+        copied,
+        std::slice::from_ref(&vault_link),
+        "the vault's blade"
+    );
     let (_, opened) = click_and_collect(&mut harness, "Open in Portal");
     assert_eq!(opened, [vault_link]);
 

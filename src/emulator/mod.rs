@@ -423,9 +423,7 @@ async fn route_by_host(State(routers): State<Arc<Routers>>, request: Request) ->
         Some(response) => response,
         None => dispatch_by_host(&routers, request).await,
     };
-    if !latency.is_zero() {
-        wait_until(arrived + latency).await;
-    }
+    // Logged before the simulated latency, so the log's bookkeeping is inside it, not after it.
     routers.shared.request_log.record(faults::LoggedRequest {
         method,
         host,
@@ -433,24 +431,60 @@ async fn route_by_host(State(routers): State<Arc<Routers>>, request: Request) ->
         status: Some(response.status().as_u16()),
         principal,
     });
+    if !latency.is_zero() {
+        wait_until(arrived + latency).await;
+    }
     response
 }
 
-/// Waits until `deadline` to within about 0.1 ms. Like a real service, the emulator's simulated latency
-/// runs from the request's arrival and includes its own processing. tokio's timer has millisecond
-/// granularity and rounds up (a 10 ms sleep lasts 10–11 ms), which would add up to 10 % to every
-/// latency-bound figure, so the last millisecond is slept on a blocking thread with the OS timer.
+/// Requests now in their simulated latency (see [`wait_until`]).
+static WAITING: AtomicU64 = AtomicU64::new(0);
+
+/// Waits until `deadline` to within a few tens of microseconds. Like a real service, the emulator's simulated
+/// latency runs from the request's arrival and includes its own processing. tokio's timer has millisecond
+/// granularity and rounds up (a 10 ms sleep lasts 10–11 ms), and an OS sleep overshoots by its timer slack
+/// and the wake-up of a parked thread (0.25 ms measured here, twice per request through a blocking
+/// thread), either of which would add to every latency-bound figure. So the wait sleeps on tokio's timer
+/// until 2 ms before; then a request waiting alone spins out the rest on its worker, yielding to any other
+/// task (no thread to wake), while requests waiting side by side sleep on blocking threads with the OS
+/// timer until 0.2 ms before and spin there, so that many at once never hold the workers.
 async fn wait_until(deadline: std::time::Instant) {
+    const SPIN: Duration = Duration::from_micros(200);
+    struct Waiting;
+    impl Drop for Waiting {
+        fn drop(&mut self) {
+            WAITING.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+    let alone = WAITING.fetch_add(1, Ordering::Relaxed) == 0;
+    let _waiting = Waiting;
     let coarse = deadline.checked_sub(Duration::from_millis(2));
     if let Some(coarse) = coarse
         && coarse > std::time::Instant::now()
     {
         tokio::time::sleep_until(coarse.into()).await;
     }
-    let remaining = deadline.saturating_duration_since(std::time::Instant::now());
-    if !remaining.is_zero() {
-        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(remaining)).await;
+    if alone && WAITING.load(Ordering::Relaxed) == 1 {
+        while std::time::Instant::now() < deadline {
+            tokio::task::yield_now().await;
+        }
+        return;
     }
+    if std::time::Instant::now() >= deadline {
+        return;
+    }
+    let _ = tokio::task::spawn_blocking(move || {
+        let now = std::time::Instant::now();
+        if let Some(sleep_until) = deadline.checked_sub(SPIN)
+            && sleep_until > now
+        {
+            std::thread::sleep(sleep_until - now);
+        }
+        while std::time::Instant::now() < deadline {
+            std::hint::spin_loop();
+        }
+    })
+    .await;
 }
 
 async fn dispatch_by_host(routers: &Routers, mut request: Request) -> Response {

@@ -118,7 +118,7 @@ fn list(ctx: &Ctx, kind: ObjectKind) -> Result<Response, Response> {
     ctx.with_vault(kind, Operation::List, None, |_, vault| {
         ctx.page(
             &format!("/{}", kind.collection()),
-            vault.objects(kind).iter(),
+            |after| super::entries_after(vault.objects(kind), after),
             |object| {
                 object
                     .current()
@@ -144,7 +144,13 @@ fn list_versions(ctx: &Ctx, kind: ObjectKind, name: &str) -> Result<Response, Re
             .collect();
         ctx.page(
             &format!("/{}/{}/versions", kind.collection(), object.name),
-            keyed.iter().map(|(key, version)| (key, *version)),
+            |after| {
+                let after = after.map(str::to_owned);
+                keyed
+                    .iter()
+                    .filter(move |(key, _)| after.as_ref().is_none_or(|after| key > after))
+                    .map(|(key, version)| (key, *version))
+            },
             |version| Some(render::item(&base, kind, object, version, true, vault)),
         )
     })
@@ -333,7 +339,7 @@ fn list_deleted(ctx: &Ctx, kind: ObjectKind) -> Result<Response, Response> {
     ctx.with_vault(kind, Operation::ListDeleted, None, |_, vault| {
         ctx.page(
             &format!("/{}", kind.deleted_collection()),
-            vault.deleted(kind).iter(),
+            |after| super::entries_after(vault.deleted(kind), after),
             |deleted| {
                 let current = deleted.object.current()?;
                 let mut item = render::item(&base, kind, &deleted.object, current, false, vault);
