@@ -446,10 +446,13 @@ static WAITING: AtomicU64 = AtomicU64::new(0);
 /// and the wake-up of a parked thread (0.25 ms measured here, twice per request through a blocking
 /// thread), either of which would add to every latency-bound figure. So the wait sleeps on tokio's timer
 /// until 2 ms before; then a request waiting alone spins out the rest on its worker, yielding to any other
-/// task (no thread to wake), while requests waiting side by side sleep on blocking threads with the OS
-/// timer until 0.2 ms before and spin there, so that many at once never hold the workers.
+/// task (no thread to wake); a few waiting side by side sleep on blocking threads with the OS timer until
+/// 0.2 ms before and spin there; under load (more than `PRECISE_WAITERS` waiting, e.g. a fleet loading at
+/// once) the rest is slept on tokio's timer, since spinning threads would take the cores the requests
+/// need (the overshoot, under 1 ms, is then small beside the queueing).
 async fn wait_until(deadline: std::time::Instant) {
     const SPIN: Duration = Duration::from_micros(200);
+    const PRECISE_WAITERS: u64 = 8;
     struct Waiting;
     impl Drop for Waiting {
         fn drop(&mut self) {
@@ -471,6 +474,10 @@ async fn wait_until(deadline: std::time::Instant) {
         return;
     }
     if std::time::Instant::now() >= deadline {
+        return;
+    }
+    if WAITING.load(Ordering::Relaxed) > PRECISE_WAITERS {
+        tokio::time::sleep_until(deadline.into()).await;
         return;
     }
     let _ = tokio::task::spawn_blocking(move || {
