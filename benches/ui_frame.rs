@@ -35,26 +35,43 @@ const FRAMES: usize = 300;
 /// The fleet: 1,000 vaults × 1,000 secrets.
 const FLEET_VAULTS: usize = 1_000;
 const FLEET_ITEMS_PER_VAULT: usize = 1_000;
-/// Rows per fake page, and the pause between pages: a fast network, so the window takes rows in as they
-/// come instead of a million waiting in the channel at once (which would be the fake's memory, not the
-/// app's).
-const PAGE_ROWS: usize = 500;
-const PAGE_PAUSE: Duration = Duration::from_millis(1);
 
 /// Answers the app's commands from memory: one subscription with `vaults` vaults of `items_per_vault`
-/// secrets each, paged like a quick service, a few vaults at a time.
+/// secrets each, paged like a service: `page_rows` a page, `page_pause` apart, `at_once` vaults at a time.
+/// Paced, so the window takes rows in as they come instead of a million waiting in the channel (which
+/// would be the fake's memory, not the app's).
 struct FakeFleet {
     vaults: usize,
     items_per_vault: usize,
+    page_rows: usize,
+    page_pause: Duration,
     loading: tokio::sync::Semaphore,
 }
 
 impl FakeFleet {
-    fn new(vaults: usize, items_per_vault: usize) -> Self {
+    /// One big vault, delivered quickly: 500 rows every 2 ms.
+    fn one_vault(items: usize) -> Self {
+        Self::new(1, items, 500, Duration::from_millis(2), 1)
+    }
+
+    /// A fleet as Key Vault pages it: 25 rows every 10 ms, 64 vaults at once (the adaptive bound's start).
+    fn fleet(vaults: usize, items_per_vault: usize) -> Self {
+        Self::new(vaults, items_per_vault, 25, Duration::from_millis(10), 64)
+    }
+
+    fn new(
+        vaults: usize,
+        items_per_vault: usize,
+        page_rows: usize,
+        page_pause: Duration,
+        at_once: usize,
+    ) -> Self {
         Self {
             vaults,
             items_per_vault,
-            loading: tokio::sync::Semaphore::new(4),
+            page_rows,
+            page_pause,
+            loading: tokio::sync::Semaphore::new(at_once),
         }
     }
 
@@ -106,15 +123,15 @@ impl CommandRunner for FakeFleet {
                 }),
                 Command::LoadVault { vault } => {
                     let _slot = self.loading.acquire().await;
-                    for start in (0..self.items_per_vault).step_by(PAGE_ROWS) {
-                        let end = (start + PAGE_ROWS).min(self.items_per_vault);
+                    for start in (0..self.items_per_vault).step_by(self.page_rows) {
+                        let end = (start + self.page_rows).min(self.items_per_vault);
                         let items = (start..end).map(|index| item(&vault, index)).collect();
                         reply.send(EventKind::ObjectsPage {
                             vault: vault.clone(),
                             list: ListKind::default(),
                             items,
                         });
-                        tokio::time::sleep(PAGE_PAUSE).await;
+                        tokio::time::sleep(self.page_pause).await;
                     }
                     for list in ListKind::ALL {
                         reply.send(EventKind::ListEnded {
@@ -237,7 +254,7 @@ impl Window {
 }
 
 fn main() {
-    let mut window = Window::open(FakeFleet::new(1, ITEMS));
+    let mut window = Window::open(FakeFleet::one_vault(ITEMS));
     let vault = VaultUri::parse(VAULT).expect("uri");
     window
         .app
@@ -394,18 +411,22 @@ fn main() {
         FLEET_VAULTS * FLEET_ITEMS_PER_VAULT,
         fleet.load_time.as_secs_f64()
     );
-    for (query, elapsed, total) in &fleet.keystrokes {
+    for keystroke in &fleet.keystrokes {
         println!(
-            "  Ctrl+K keystroke frame, query {query:?}: {:>6.2} ms ({total} matches)   bound {:>5.2} ms   {}",
-            ms(*elapsed),
+            "  Ctrl+K keystroke frame, query {:<8} {:>6.2} ms   bound {:>5.2} ms   {}   (all {} matches counted after {} frames, {:.1} ms)",
+            format!("{:?}:", keystroke.query),
+            ms(keystroke.frame),
             ms(keystroke_bound),
-            verdict(*elapsed <= keystroke_bound)
+            verdict(keystroke.frame <= keystroke_bound),
+            keystroke.total,
+            keystroke.frames,
+            ms(keystroke.complete)
         );
     }
     let fleet_search_met = fleet
         .keystrokes
         .iter()
-        .all(|(_, elapsed, _)| *elapsed <= keystroke_bound);
+        .all(|keystroke| keystroke.frame <= keystroke_bound);
     let rss_fleet_met = memory_line(
         &format!("peak RSS at {} items", FLEET_VAULTS * FLEET_ITEMS_PER_VAULT),
         fleet.peak_rss,
@@ -443,15 +464,23 @@ fn memory_line(what: &str, figure: Option<f64>, bound: f64) -> bool {
 /// What the fleet phase measured.
 struct FleetFigures {
     load_time: Duration,
-    /// Each keystroke's query, its frame time and how many matched.
-    keystrokes: Vec<(String, Duration, usize)>,
+    keystrokes: Vec<FleetKeystroke>,
     peak_rss: Option<f64>,
+}
+
+/// One Ctrl+K keystroke over the fleet: its frame, and when (after how many frames) the count was whole.
+struct FleetKeystroke {
+    query: String,
+    frame: Duration,
+    complete: Duration,
+    frames: usize,
+    total: usize,
 }
 
 /// A fleet-sized metadata index: every vault loaded ("Load all"), then Ctrl+K keystrokes over a million
 /// items — a name query typed letter by letter, then a tag value.
 fn fleet_search() -> FleetFigures {
-    let mut window = Window::open(FakeFleet::new(FLEET_VAULTS, FLEET_ITEMS_PER_VAULT));
+    let mut window = Window::open(FakeFleet::fleet(FLEET_VAULTS, FLEET_ITEMS_PER_VAULT));
     let started = Instant::now();
     window
         .app
@@ -479,9 +508,22 @@ fn fleet_search() -> FleetFigures {
         } else {
             Event::Text(text.into())
         };
+        let started = Instant::now();
         let (elapsed, _) = window.frame(vec![event]);
+        // A big search goes on over the next frames: the time until its count is complete.
+        let mut frames = 1;
+        while window.app.state().search.searching() {
+            window.frame(Vec::new());
+            frames += 1;
+        }
         let search = &window.app.state().search;
-        keystrokes.push((search.query.clone(), elapsed, search.results.total));
+        keystrokes.push(FleetKeystroke {
+            query: search.query.clone(),
+            frame: elapsed,
+            complete: started.elapsed(),
+            frames,
+            total: search.results.total,
+        });
     }
     assert_eq!(window.app.state().search.query, "team-7");
     FleetFigures {

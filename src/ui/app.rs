@@ -163,16 +163,25 @@ impl VaultscopeApp {
         self
     }
 
-    /// Applies every event that arrived since the last frame. Never blocks.
-    pub fn drain_events(&mut self) {
+    /// Applies the events that arrived since the last frame, for at most [`DRAIN_BUDGET`] (a fleet loading
+    /// at once must not stall the window), and goes on with a search under way; true when work is left for
+    /// the next frame. Never blocks.
+    pub fn drain_events(&mut self) -> bool {
         if !self.started {
             self.started = true;
             self.state.start(&mut self.worker);
         }
+        let deadline = std::time::Instant::now() + DRAIN_BUDGET;
+        let mut more = false;
         while let Ok(event) = self.events.try_recv() {
             self.state.apply(event, &mut self.worker);
+            if std::time::Instant::now() >= deadline {
+                more = true;
+                break;
+            }
         }
         self.state.refresh_search();
+        more || self.state.search.searching()
     }
 
     fn filtered_indices(&mut self) -> std::sync::Arc<[usize]> {
@@ -327,6 +336,9 @@ fn centre_tabs_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
     ui.separator();
 }
 
+/// How long one frame may spend applying worker events; the rest wait for the next frame.
+pub const DRAIN_BUDGET: std::time::Duration = std::time::Duration::from_millis(8);
+
 /// The eframe storage key of the remembered device-code sign-in (tenant and client id only).
 pub const REMEMBERED_SIGN_IN_KEY: &str = "remembered_device_code";
 /// The eframe storage key of the chosen theme ("dark" or "light").
@@ -349,8 +361,10 @@ impl eframe::App for VaultscopeApp {
         eframe::set_value(storage, THEME_KEY, &theme);
     }
 
-    fn logic(&mut self, _ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        self.drain_events();
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        if self.drain_events() {
+            ctx.request_repaint();
+        }
     }
 
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {

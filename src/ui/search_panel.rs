@@ -70,7 +70,7 @@ fn results_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
         .values()
         .filter(|contents| contents.loaded_at.is_some() || contents.status.is_loading())
         .count();
-    let summary = if results.total > results.hits.len() {
+    let mut summary = if results.total > results.hits.len() {
         format!(
             "{} matches in {loaded} loaded vaults (first {} shown)",
             results.total,
@@ -79,7 +79,15 @@ fn results_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
     } else {
         format!("{} matches in {loaded} loaded vaults", results.total)
     };
-    ui.weak(summary);
+    if results.searching {
+        summary = format!("Searching… {summary} so far");
+    }
+    ui.horizontal(|ui| {
+        if results.searching {
+            ui.spinner();
+        }
+        ui.weak(summary);
+    });
     if loaded == 0 {
         ui.weak("No vault is loaded yet: open one, or use \"Load all\" in the vault tree.");
     }

@@ -201,7 +201,17 @@ fn vault_row_ui(
     intents: &mut Vec<Intent>,
 ) -> egui::Response {
     let selected = state.selected_vault() == Some(vault);
-    ui.horizontal(|ui| {
+    // A fleet's tree holds thousands of rows: one out of sight takes its place without being laid out.
+    let height_id = egui::Id::unique("vault-row-height");
+    let height = ui
+        .data(|data| data.get_temp::<f32>(height_id))
+        .unwrap_or(ui.spacing().interact_size.y);
+    let place =
+        egui::Rect::from_min_size(ui.cursor().min, egui::vec2(ui.available_width(), height));
+    if !ui.is_rect_visible(place) {
+        return ui.allocate_rect(place, egui::Sense::hover());
+    }
+    let row = ui.horizontal(|ui| {
         let response = ui.selectable_label(selected, name);
         if response.clicked() {
             intents.push(Intent::Tree(TreeIntent::SelectVault(vault.clone())));
@@ -234,6 +244,8 @@ fn vault_row_ui(
             }
         }
         response
-    })
-    .inner
+    });
+    let drawn = row.response.rect.height();
+    ui.data_mut(|data| data.insert_temp(height_id, drawn));
+    row.inner
 }

@@ -48,8 +48,6 @@ struct Row {
     tags: u32,
     content_type: u32,
     recovery_level: u32,
-    /// The interned lower-case metadata text of (tags, content type).
-    metadata: u32,
     extras: u32,
     recoverable_days: u32,
     enabled: Option<bool>,
@@ -92,6 +90,13 @@ impl<T: std::hash::Hash + Eq + Clone> Interned<T> {
 #[derive(Debug, Clone, Default)]
 pub struct ObjectList {
     rows: Vec<Row>,
+    /// Where each row's name ends in the arenas (dense, for the search's walk along its matches).
+    name_ends: Vec<u32>,
+    /// Each row's interned metadata text (dense, for the search).
+    row_metadata: Vec<u32>,
+    /// Which letters each row's lower-case name holds ([`letter_mask`]): a search skips the names that lack
+    /// one of its letters without reading them.
+    name_masks: Vec<u64>,
     /// Every name as sent, each followed by `\n`.
     names: String,
     /// The same, ASCII lower-case (Key Vault names are ASCII), so offsets match `names`.
@@ -102,9 +107,13 @@ pub struct ObjectList {
     identifier_is_kid: bool,
     tags: Interned<BTreeMap<String, String>>,
     strings: Interned<String>,
-    /// Lower-case `key=value … content-type` texts, per (tags, content type).
-    metadata: Interned<String>,
+    /// Lower-case `key=value … content-type` texts, one per (tags, content type), each followed by `\n`
+    /// (one arena: a search reads it in one pass), and where each ends.
+    metadata_texts: String,
+    metadata_ends: Vec<u32>,
     metadata_of: HashMap<(u32, u32), u32>,
+    /// How many rows carry each interned metadata text.
+    metadata_rows: Vec<u32>,
     extras: Vec<Extras>,
     pub status: LoadStatus,
     /// A reload's rows, swapped in when the list ends well; until then the old ones stay on screen.
@@ -199,9 +208,20 @@ impl ObjectList {
         })
     }
 
+    /// The name of `item`: the rest of its identifier after the list's prefix when it has the usual form
+    /// (no URL to parse for each of a million rows), else parsed from it.
+    fn name_of(&self, item: &ObjectItem) -> String {
+        let identifier = item.identifier();
+        self.identifier_prefix
+            .as_deref()
+            .and_then(|prefix| identifier.strip_prefix(prefix))
+            .filter(|rest| !rest.is_empty() && !rest.contains(['/', '?', '#', '%']))
+            .map_or_else(|| item.name(), str::to_owned)
+    }
+
     /// Adds a row to the end.
     fn push(&mut self, item: ObjectItem) {
-        let name = item.name();
+        let name = self.name_of(&item);
         if self.rows.is_empty() && self.identifier_prefix.is_none() {
             self.identifier_is_kid = item.id.is_none() && item.kid.is_some();
             self.identifier_prefix = item
@@ -212,7 +232,9 @@ impl ObjectList {
         let name_start = self.names.len() as u32;
         self.names.push_str(&name);
         self.names.push('\n');
-        self.names_lower.push_str(&name.to_ascii_lowercase());
+        let lower = name.to_ascii_lowercase();
+        self.name_masks.push(letter_mask(lower.as_bytes()));
+        self.names_lower.push_str(&lower);
         self.names_lower.push('\n');
         let ObjectItem {
             id,
@@ -250,20 +272,34 @@ impl ObjectList {
             self.extras.push(extras);
             (self.extras.len() - 1) as u32
         };
-        let metadata_text = metadata_text(&tags, content_type.as_deref());
         let tags = if tags.is_empty() {
             NONE
         } else {
             self.tags.id(tags)
         };
         let content_type = content_type.map_or(NONE, |text| self.strings.id(text));
-        let metadata = *self
-            .metadata_of
-            .entry((tags, content_type))
-            .or_insert_with(|| self.metadata.id(metadata_text));
+        let metadata = match self.metadata_of.get(&(tags, content_type)) {
+            Some(&id) => id,
+            None => {
+                let text = metadata_text(self.tags.get(tags), self.strings.get(content_type));
+                self.metadata_texts.push_str(&text);
+                self.metadata_texts.push('\n');
+                self.metadata_ends
+                    .push((self.metadata_texts.len() - 1) as u32);
+                let id = (self.metadata_ends.len() - 1) as u32;
+                self.metadata_of.insert((tags, content_type), id);
+                id
+            }
+        };
         let recovery_level = attributes
             .recovery_level
             .map_or(NONE, |text| self.strings.id(text));
+        if self.metadata_rows.len() <= metadata as usize {
+            self.metadata_rows.resize(metadata as usize + 1, 0);
+        }
+        self.metadata_rows[metadata as usize] += 1;
+        self.row_metadata.push(metadata);
+        self.name_ends.push(name_start + name.len() as u32);
         self.rows.push(Row {
             name_start,
             name_len: name.len() as u32,
@@ -274,7 +310,6 @@ impl ObjectList {
             tags,
             content_type,
             recovery_level,
-            metadata,
             extras,
             recoverable_days: attributes.recoverable_days.unwrap_or(NONE),
             enabled: attributes.enabled,
@@ -293,9 +328,7 @@ impl ObjectList {
         for at in finder.find_iter(self.names_lower.as_bytes()) {
             // Matches come in order: walk the rows along (a match never spans two names, since no name
             // or needle holds the separator).
-            while row < self.rows.len()
-                && (self.rows[row].name_start + self.rows[row].name_len) as usize <= at
-            {
+            while row < self.name_ends.len() && self.name_ends[row] as usize <= at {
                 row += 1;
             }
             if found.last() != Some(&row) && row < self.rows.len() {
@@ -303,16 +336,6 @@ impl ObjectList {
             }
         }
         found
-    }
-
-    /// For each interned metadata text, whether it contains `needle` (lower-case).
-    fn metadata_matching(&self, needle: &str) -> Vec<bool> {
-        let finder = memmem::Finder::new(needle.as_bytes());
-        self.metadata
-            .values
-            .iter()
-            .map(|text| finder.find(text.as_bytes()).is_some())
-            .collect()
     }
 
     /// The row of `name` (names are unique within a list, case-insensitively).
@@ -385,10 +408,33 @@ impl ObjectList {
     }
 }
 
+/// Whether `name` holds `needle` (not empty): at each place of its first letter, the rest compared.
+fn name_holds(name: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, _)) = needle.split_first() else {
+        return true;
+    };
+    memchr::memchr_iter(first, name).any(|at| name[at..].starts_with(needle))
+}
+
+/// A 64-bit set of the letters in `text`: a–z, 0–9 and `-` each have a bit of their own (Key Vault names use
+/// only those), anything else shares the rest by value. A name holds a needle only if its set holds the
+/// needle's.
+pub fn letter_mask(text: &[u8]) -> u64 {
+    text.iter().fold(0, |mask, &byte| {
+        let bit = match byte {
+            b'a'..=b'z' => byte - b'a',
+            b'0'..=b'9' => 26 + byte - b'0',
+            b'-' => 36,
+            other => 37 + other % 27,
+        };
+        mask | 1 << bit
+    })
+}
+
 /// `env=prod owner=payments application/json`, lower-case.
-fn metadata_text(tags: &BTreeMap<String, String>, content_type: Option<&str>) -> String {
+fn metadata_text(tags: Option<&BTreeMap<String, String>>, content_type: Option<&String>) -> String {
     let mut text = String::new();
-    for (key, value) in tags {
+    for (key, value) in tags.into_iter().flatten() {
         text.push_str(key);
         text.push('=');
         text.push_str(value);
@@ -540,39 +586,144 @@ pub enum RowMatch {
     Metadata,
 }
 
-/// Every row of `list` that `needle` (lower-case; empty: all) finds in its name or metadata and that
-/// passes `filters`, in row order: `visit(index, how)` for each.
+/// A search text prepared once for every list it runs over.
+pub struct Needle<'a> {
+    text: &'a str,
+    finder: memmem::Finder<'a>,
+    letters: u64,
+}
+
+impl<'a> Needle<'a> {
+    /// `text` must be lower-case; empty matches every row.
+    pub fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            finder: memmem::Finder::new(text.as_bytes()),
+            letters: letter_mask(text.as_bytes()),
+        }
+    }
+}
+
+/// What a search found in one list: how many rows in all, and the first of them by name and by metadata
+/// only (each in row order, at most the limits asked for).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ListMatches {
+    pub total: usize,
+    pub by_name: Vec<usize>,
+    pub by_metadata: Vec<usize>,
+}
+
+/// The rows of `list` that `needle` finds in their name or metadata and that pass `filters`. Built for a
+/// fleet: the names are scanned in their arena with SIMD substring search and walked along a dense array of
+/// name ends; without filters, the rows found by metadata alone are counted from how many rows carry each
+/// matching metadata text, and only the first `metadata_limit` are looked for.
 pub fn search_list(
     list: &ObjectList,
-    needle: &str,
+    needle: &Needle<'_>,
     filters: &QuickFilters,
     now: i64,
-    mut visit: impl FnMut(usize, RowMatch),
-) {
-    let admitted = |index: usize| filters.is_empty() || list.admits(index, filters, now);
-    if needle.is_empty() {
+    name_limit: usize,
+    metadata_limit: usize,
+) -> ListMatches {
+    let mut found = ListMatches::default();
+    let unfiltered = filters.is_empty();
+    let admitted = |index: usize| unfiltered || list.admits(index, filters, now);
+    if needle.text.is_empty() {
         for index in (0..list.len()).filter(|&index| admitted(index)) {
-            visit(index, RowMatch::Name);
+            found.total += 1;
+            if found.by_name.len() < name_limit {
+                found.by_name.push(index);
+            }
         }
-        return;
+        return found;
     }
-    let by_name = list.rows_named_like(needle);
-    let metadata = list.metadata_matching(needle);
+    let mut metadata = vec![false; list.metadata_ends.len()];
+    let mut id = 0;
+    for at in needle.finder.find_iter(list.metadata_texts.as_bytes()) {
+        while id < list.metadata_ends.len() && list.metadata_ends[id] as usize <= at {
+            id += 1;
+        }
+        if let Some(matched) = metadata.get_mut(id) {
+            *matched = true;
+        }
+    }
     let any_metadata = metadata.iter().any(|&matched| matched);
-    let mut names = by_name.iter().peekable();
-    for (index, row) in list.rows.iter().enumerate() {
-        let how = if names.peek() == Some(&&index) {
-            names.next();
-            RowMatch::Name
-        } else if any_metadata && metadata.get(row.metadata as usize) == Some(&true) {
-            RowMatch::Metadata
-        } else {
-            continue;
-        };
-        if admitted(index) {
-            visit(index, how);
+    // The rows found by name, as bits (16 words for a thousand rows).
+    let mut named = vec![0u64; list.rows.len().div_ceil(64)];
+    let haystack = list.names_lower.as_bytes();
+    let letters = needle.letters;
+    if needle.text.len() == 1 {
+        // One letter: the letter sets answer alone, 64 rows a word.
+        for (word, masks) in named.iter_mut().zip(list.name_masks.chunks(64)) {
+            for (bit, &mask) in masks.iter().enumerate() {
+                *word |= u64::from(mask & letters == letters) << bit;
+            }
+        }
+    } else {
+        // Each name that holds every letter of the needle is read: the needle's first letter found with
+        // memchr, the rest compared there (names are short; a general substring search would cost more
+        // to set up than to run).
+        let needle_bytes = needle.text.as_bytes();
+        let mut start = 0;
+        for (row, (&end, &mask)) in list.name_ends.iter().zip(&list.name_masks).enumerate() {
+            let end = end as usize;
+            if mask & letters == letters && name_holds(&haystack[start..end], needle_bytes) {
+                named[row / 64] |= 1 << (row % 64);
+            }
+            start = end + 1;
         }
     }
+    let mut named_with_metadata = 0;
+    for (index, word) in named.iter_mut().enumerate() {
+        let mut bits = *word;
+        while bits != 0 {
+            let row = index * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if !unfiltered && !admitted(row) {
+                *word &= !(1 << (row % 64));
+                continue;
+            }
+            found.total += 1;
+            if found.by_name.len() < name_limit {
+                found.by_name.push(row);
+            }
+            if any_metadata {
+                named_with_metadata += usize::from(metadata[list.row_metadata[row] as usize]);
+            }
+        }
+    }
+    if !any_metadata {
+        return found;
+    }
+    let by_name = |index: usize| named[index / 64] & (1 << (index % 64)) != 0;
+    if unfiltered {
+        let carrying: usize = list
+            .metadata_rows
+            .iter()
+            .zip(&metadata)
+            .filter(|(_, matched)| **matched)
+            .map(|(rows, _)| *rows as usize)
+            .sum();
+        found.total += carrying - named_with_metadata;
+        for (index, id) in list.row_metadata.iter().enumerate() {
+            if found.by_metadata.len() >= metadata_limit {
+                break;
+            }
+            if metadata[*id as usize] && !by_name(index) {
+                found.by_metadata.push(index);
+            }
+        }
+    } else {
+        for (index, id) in list.row_metadata.iter().enumerate() {
+            if metadata[*id as usize] && !by_name(index) && admitted(index) {
+                found.total += 1;
+                if found.by_metadata.len() < metadata_limit {
+                    found.by_metadata.push(index);
+                }
+            }
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -688,23 +839,31 @@ pub(crate) mod tests {
             list.rows_named_like("db\nw").is_empty(),
             "never across names"
         );
-        let mut found = Vec::new();
-        search_list(
-            &list,
-            "orders",
-            &QuickFilters::default(),
-            0,
-            |index, how| {
-                found.push((index, how));
-            },
-        );
+        let unfiltered = QuickFilters::default();
+        let found = search_list(&list, &Needle::new("orders"), &unfiltered, 0, 10, 10);
         assert_eq!(
             found,
-            [
-                (0, RowMatch::Name),
-                (1, RowMatch::Metadata),
-                (3, RowMatch::Name)
-            ]
+            ListMatches {
+                total: 3,
+                by_name: vec![0, 3],
+                by_metadata: vec![1],
+            }
+        );
+        let limited = search_list(&list, &Needle::new("team"), &unfiltered, 0, 10, 1);
+        assert_eq!(
+            (limited.total, limited.by_metadata),
+            (3, vec![0]),
+            "counted past the limit"
+        );
+        let enabled_only = QuickFilters {
+            expired: true,
+            ..QuickFilters::default()
+        };
+        let filtered = search_list(&list, &Needle::new("team"), &enabled_only, 20, 10, 10);
+        assert_eq!(
+            (filtered.total, filtered.by_metadata),
+            (1, vec![0]),
+            "only orders-db expired"
         );
         let disabled = QuickFilters {
             disabled: true,
