@@ -410,3 +410,71 @@ fn loading_every_vault_at_once_gets_each_its_token() {
         }
     }
 }
+
+#[test]
+fn vaults_load_whole_under_heavy_throttling_and_the_bound_narrows() {
+    use std::sync::Arc;
+    use vaultscope::worker::runner::{AzureRunner, VAULT_LOADS_AT_START, spawn_with_runner};
+
+    let cloud = TestCloud::start();
+    let runner = Arc::new(AzureRunner::new(cloud.settings()));
+    let (worker, events) =
+        spawn_with_runner(cloud.runtime.handle(), runner.clone(), Arc::new(|| {}));
+    let (_, outcome) = wait_for(&events, worker.send(Command::SignIn(cloud.demo_sign_in())));
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    assert_eq!(
+        runner.vault_load_limit(),
+        VAULT_LOADS_AT_START,
+        "wide at start"
+    );
+    // A third of all requests answered 429 (Retry-After 0 keeps the test quick).
+    cloud
+        .emulator
+        .set_faults(vaultscope::emulator::faults::Faults {
+            throttle_rate: 0.3,
+            retry_after_seconds: 0,
+            ..Default::default()
+        });
+    let port = cloud.emulator.port();
+    let vaults: Vec<&str> = common::ui::DEMO_VAULTS
+        .iter()
+        .copied()
+        // Left out: the firewalled vault (refused by design), the partner vault (some lists denied by design)
+        // and the 5,000-secret one (time).
+        .filter(|name| {
+            !matches!(
+                *name,
+                "kv-prod-restricted" | "kv-fabrikam-partner" | "kv-loadtest-5k"
+            )
+        })
+        .collect();
+    let ids: Vec<_> = vaults
+        .iter()
+        .map(|name| {
+            let vault =
+                VaultUri::parse(&format!("https://{name}.vault.localhost:{port}/")).expect("uri");
+            worker.send(Command::LoadVault { vault })
+        })
+        .collect();
+    let mut open: HashSet<_> = ids.iter().copied().collect();
+    while !open.is_empty() {
+        let event = events
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("an event in time");
+        match event.kind {
+            EventKind::ListEnded {
+                error: Some(error), ..
+            } => panic!("a list failed under throttling: {error}"),
+            EventKind::Finished(outcome) => {
+                assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+                open.remove(&event.request_id);
+            }
+            _ => {}
+        }
+    }
+    assert!(
+        runner.vault_load_limit() < VAULT_LOADS_AT_START,
+        "Key Vault's 429s narrowed the bound: {}",
+        runner.vault_load_limit()
+    );
+}
