@@ -169,6 +169,21 @@ fn item(vault: &VaultUri, index: usize) -> ObjectItem {
     }
 }
 
+/// A typed text, or Backspace for `"\u{8}"`.
+fn typed(text: &str) -> Event {
+    if text == "\u{8}" {
+        Event::Key {
+            key: egui::Key::Backspace,
+            physical_key: None,
+            pressed: true,
+            repeat: false,
+            modifiers: egui::Modifiers::NONE,
+        }
+    } else {
+        Event::Text(text.into())
+    }
+}
+
 /// The process's peak resident set (`VmHWM`), in MiB; `None` where /proc is not there.
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -297,17 +312,7 @@ fn main() {
     window.frame(Vec::new());
     let mut keystrokes = Vec::new();
     for text in ["7", "7", "\u{8}", "\u{8}"] {
-        let event = if text == "\u{8}" {
-            Event::Key {
-                key: egui::Key::Backspace,
-                physical_key: None,
-                pressed: true,
-                repeat: false,
-                modifiers: egui::Modifiers::NONE,
-            }
-        } else {
-            Event::Text(text.into())
-        };
+        let event = typed(text);
         let (elapsed, _) = window.frame(vec![event]);
         keystrokes.push(elapsed);
         window.frame(Vec::new());
@@ -497,17 +502,7 @@ fn fleet_search() -> FleetFigures {
     for text in [
         "0", "0", "7", "\u{8}", "\u{8}", "\u{8}", "t", "e", "a", "m", "-", "7",
     ] {
-        let event = if text == "\u{8}" {
-            Event::Key {
-                key: egui::Key::Backspace,
-                physical_key: None,
-                pressed: true,
-                repeat: false,
-                modifiers: egui::Modifiers::NONE,
-            }
-        } else {
-            Event::Text(text.into())
-        };
+        let event = typed(text);
         let started = Instant::now();
         let (elapsed, _) = window.frame(vec![event]);
         // A big search goes on over the next frames: the time until its count is complete.

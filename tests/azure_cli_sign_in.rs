@@ -4,50 +4,23 @@
 
 mod common;
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::Arc;
 
 use vaultscope::worker::{Command, EventKind, Outcome, SignInMethod, spawn_worker};
 
-use common::{TestCloud, wait_for};
+use common::{TestCloud, fake_az_body, wait_for, write_fake_az};
 
 const ADA: &str = "0d5b7a91-3c2e-4f11-9a6b-1e2d3c4b5a61";
 
-/// Writes an executable `az` into `dir` running `body` (a POSIX shell script body).
-fn write_fake_az(dir: &Path, body: &str) {
-    let path = dir.join("az");
-    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write az");
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-}
-
 /// A fake `az account get-access-token` answering with emulator tokens for Ada, per scope.
 fn logged_in_az(cloud: &TestCloud, with_expires_on: bool) -> String {
-    let token = |host: &str| cloud.token(ADA, host);
-    let expires_on = if with_expires_on {
-        format!(
-            r#","expires_on":{}"#,
-            time::OffsetDateTime::now_utc().unix_timestamp() + 3600
-        )
-    } else {
-        String::new()
-    };
-    format!(
-        r#"scope=""
-while [ $# -gt 0 ]; do
-  case "$1" in --scope) scope="$2"; shift;; esac
-  shift
-done
-case "$scope" in
-  https://management.localhost*) token="{arm}";;
-  https://vault.localhost*) token="{vault}";;
-  https://graph.localhost*) token="{graph}";;
-  *) echo "ERROR: unexpected scope $scope" >&2; exit 1;;
-esac
-printf '{{"accessToken":"%s","expiresOn":"2030-01-01 00:00:00.000000"{expires_on},"subscription":"3f2504e0-4f89-41d3-9a0c-0305e82c3301","tenant":"7a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d","tokenType":"Bearer"}}' "$token""#,
-        arm = token("management"),
-        vault = token("vault"),
-        graph = token("graph"),
+    let expires_on =
+        with_expires_on.then(|| time::OffsetDateTime::now_utc().unix_timestamp() + 3600);
+    fake_az_body(
+        |host| cloud.token(ADA, host),
+        expires_on,
+        "7a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
     )
 }
 

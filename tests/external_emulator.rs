@@ -273,32 +273,14 @@ fn every_sign_in_method_works_against_a_separately_started_emulator() {
         )
     };
     let az_dir = tempfile::tempdir().expect("az dir");
-    let az = az_dir.path().join("az");
-    std::fs::write(
-        &az,
-        format!(
-            r#"#!/bin/sh
-scope=""
-while [ $# -gt 0 ]; do
-  case "$1" in --scope) scope="$2"; shift;; esac
-  shift
-done
-case "$scope" in
-  https://management.localhost*) token="{arm}";;
-  https://vault.localhost*) token="{vault}";;
-  https://graph.localhost*) token="{graph}";;
-  *) echo "ERROR: unexpected scope $scope" >&2; exit 1;;
-esac
-printf '{{"accessToken":"%s","expiresOn":"2030-01-01 00:00:00.000000","expires_on":1893456000,"tenant":"{tenant}","tokenType":"Bearer"}}' "$token"
-"#,
-            arm = token("management"),
-            vault = token("vault"),
-            graph = token("graph"),
-            tenant = variable(&emulator, "AZURE_TENANT_ID"),
+    common::write_fake_az(
+        az_dir.path(),
+        &common::fake_az_body(
+            token,
+            Some(1_893_456_000),
+            &variable(&emulator, "AZURE_TENANT_ID"),
         ),
-    )
-    .expect("write az");
-    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    );
     let mut settings = settings_for(&emulator);
     settings.azure_cli_search_path = Some(az_dir.path().as_os_str().to_owned());
     let who = sign_in(

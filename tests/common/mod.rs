@@ -102,3 +102,38 @@ pub fn wait_for(events: &Receiver<Event>, id: RequestId) -> (Vec<EventKind>, Out
         }
     }
 }
+
+/// Writes an executable `az` into `dir` running `body` (a POSIX shell script body).
+pub fn write_fake_az(dir: &std::path::Path, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("az");
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).expect("write az");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+}
+
+/// The body of a fake `az account get-access-token --scope S`, answering as `az` prints it with
+/// `token(host)` for the management, vault and graph hosts; `expires_on` as az 2.54+ adds it.
+pub fn fake_az_body(
+    token: impl Fn(&str) -> String,
+    expires_on: Option<i64>,
+    tenant: &str,
+) -> String {
+    let expires_on = expires_on.map_or_else(String::new, |at| format!(r#","expires_on":{at}"#));
+    format!(
+        r#"scope=""
+while [ $# -gt 0 ]; do
+  case "$1" in --scope) scope="$2"; shift;; esac
+  shift
+done
+case "$scope" in
+  https://management.localhost*) token="{arm}";;
+  https://vault.localhost*) token="{vault}";;
+  https://graph.localhost*) token="{graph}";;
+  *) echo "ERROR: unexpected scope $scope" >&2; exit 1;;
+esac
+printf '{{"accessToken":"%s","expiresOn":"2030-01-01 00:00:00.000000"{expires_on},"subscription":"3f2504e0-4f89-41d3-9a0c-0305e82c3301","tenant":"{tenant}","tokenType":"Bearer"}}' "$token""#,
+        arm = token("management"),
+        vault = token("vault"),
+        graph = token("graph"),
+    )
+}

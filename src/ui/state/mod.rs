@@ -397,12 +397,15 @@ impl AppState {
         self.objects.cursor_on_selected(shown);
     }
 
+    fn portal(&self) -> Result<&str, &'static str> {
+        self.portal_host
+            .as_deref()
+            .ok_or("The emulator has no Azure Portal")
+    }
+
     /// The Azure Portal's page of `vault`, or why there is none.
     pub fn vault_portal_link(&self, vault: &VaultUri) -> Result<String, &'static str> {
-        let portal = self
-            .portal_host
-            .as_deref()
-            .ok_or("The emulator has no Azure Portal")?;
+        let portal = self.portal()?;
         let arm = self
             .tree
             .vault_arm(vault)
@@ -417,10 +420,7 @@ impl AppState {
 
     /// The Azure Portal's page of a secret, key or certificate, or why there is none.
     pub fn object_portal_link(&self, id: &ObjectId) -> Result<String, &'static str> {
-        let portal = self
-            .portal_host
-            .as_deref()
-            .ok_or("The emulator has no Azure Portal")?;
+        let portal = self.portal()?;
         let tenant = self
             .tree
             .vault_arm(&id.vault)
