@@ -414,7 +414,8 @@ fn loading_every_vault_at_once_gets_each_its_token() {
 #[test]
 fn vaults_load_whole_under_heavy_throttling_and_the_bound_narrows() {
     use std::sync::Arc;
-    use vaultscope::worker::runner::{AzureRunner, VAULT_LOADS_AT_START, spawn_with_runner};
+    use vaultscope::worker::azure_runner::{AzureRunner, VAULT_LOADS_AT_START};
+    use vaultscope::worker::runner::spawn_with_runner;
 
     let cloud = TestCloud::start();
     let runner = Arc::new(AzureRunner::new(cloud.settings()));

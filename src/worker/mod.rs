@@ -2,14 +2,18 @@
 //! emulator), and answers with `Event`s, exactly one terminal event per command.
 
 pub mod access;
+pub mod azure_runner;
 pub mod load_gate;
 pub mod protocol;
 pub mod reply;
 pub mod runner;
 pub mod session;
+mod sign_in;
+mod vault_load;
 
+pub use azure_runner::spawn_worker;
 pub use protocol::{
     Command, Event, EventKind, Outcome, PrincipalRef, RequestId, SignInMethod, WorkerError,
 };
-pub use runner::{Waker, WorkerHandle, spawn_worker};
+pub use runner::{Waker, WorkerHandle};
 pub use session::{Session, SessionSettings};

@@ -15,6 +15,9 @@ use std::time::Instant;
 
 use memchr::memmem;
 
+mod search;
+pub use search::{ListMatches, Needle, filter_list, search_list};
+
 use super::common::LoadStatus;
 use crate::azure::models::{ListKind, ObjectAttributes, ObjectItem};
 
@@ -229,13 +232,7 @@ impl ObjectList {
                 .strip_suffix(name.as_str())
                 .map(str::to_owned);
         }
-        let name_start = self.names.len() as u32;
-        self.names.push_str(&name);
-        self.names.push('\n');
-        let lower = name.to_ascii_lowercase();
-        self.name_masks.push(letter_mask(lower.as_bytes()));
-        self.names_lower.push_str(&lower);
-        self.names_lower.push('\n');
+        let name_start = self.push_name(&name);
         let ObjectItem {
             id,
             kid,
@@ -249,57 +246,25 @@ impl ObjectList {
             scheduled_purge_date,
         } = item;
         let identifier = if self.identifier_is_kid { kid } else { id };
-        let usual = match (&identifier, &self.identifier_prefix) {
-            (Some(identifier), Some(prefix)) => {
-                identifier.len() == prefix.len() + name.len()
-                    && identifier.starts_with(prefix.as_str())
-                    && identifier.ends_with(name.as_str())
-            }
-            (None, _) => true,
-            _ => false,
-        };
-        let extras = Extras {
-            identifier: identifier.filter(|_| !usual),
+        let extras = self.push_extras(Extras {
+            identifier: identifier.filter(|identifier| !self.is_usual(identifier, &name)),
             recovery_id,
             x5t,
             deleted_date,
             scheduled_purge_date,
             exportable: attributes.exportable,
-        };
-        let extras = if extras == Extras::default() {
-            NONE
-        } else {
-            self.extras.push(extras);
-            (self.extras.len() - 1) as u32
-        };
+        });
         let tags = if tags.is_empty() {
             NONE
         } else {
             self.tags.id(tags)
         };
         let content_type = content_type.map_or(NONE, |text| self.strings.id(text));
-        let metadata = match self.metadata_of.get(&(tags, content_type)) {
-            Some(&id) => id,
-            None => {
-                let text = metadata_text(self.tags.get(tags), self.strings.get(content_type));
-                self.metadata_texts.push_str(&text);
-                self.metadata_texts.push('\n');
-                self.metadata_ends
-                    .push((self.metadata_texts.len() - 1) as u32);
-                let id = (self.metadata_ends.len() - 1) as u32;
-                self.metadata_of.insert((tags, content_type), id);
-                id
-            }
-        };
+        let metadata = self.metadata_id(tags, content_type);
+        self.row_metadata.push(metadata);
         let recovery_level = attributes
             .recovery_level
             .map_or(NONE, |text| self.strings.id(text));
-        if self.metadata_rows.len() <= metadata as usize {
-            self.metadata_rows.resize(metadata as usize + 1, 0);
-        }
-        self.metadata_rows[metadata as usize] += 1;
-        self.row_metadata.push(metadata);
-        self.name_ends.push(name_start + name.len() as u32);
         self.rows.push(Row {
             name_start,
             name_len: name.len() as u32,
@@ -315,6 +280,57 @@ impl ObjectList {
             enabled: attributes.enabled,
             managed,
         });
+    }
+
+    /// Adds a name to the arenas (as sent, and lower-case with its letter set); where it starts.
+    fn push_name(&mut self, name: &str) -> u32 {
+        let name_start = self.names.len() as u32;
+        self.names.push_str(name);
+        self.names.push('\n');
+        let lower = name.to_ascii_lowercase();
+        self.name_masks.push(letter_mask(lower.as_bytes()));
+        self.names_lower.push_str(&lower);
+        self.names_lower.push('\n');
+        self.name_ends.push(name_start + name.len() as u32);
+        name_start
+    }
+
+    /// Whether `identifier` is the list's prefix followed by `name` (so it need not be kept).
+    fn is_usual(&self, identifier: &str, name: &str) -> bool {
+        self.identifier_prefix.as_deref().is_some_and(|prefix| {
+            identifier.len() == prefix.len() + name.len()
+                && identifier.starts_with(prefix)
+                && identifier.ends_with(name)
+        })
+    }
+
+    /// Keeps a row's rare fields, if it has any; their index, or [`NONE`].
+    fn push_extras(&mut self, extras: Extras) -> u32 {
+        if extras == Extras::default() {
+            return NONE;
+        }
+        self.extras.push(extras);
+        (self.extras.len() - 1) as u32
+    }
+
+    /// The interned metadata text of (tags, content type), made on first sight; counts the row.
+    fn metadata_id(&mut self, tags: u32, content_type: u32) -> u32 {
+        let metadata = match self.metadata_of.get(&(tags, content_type)) {
+            Some(&id) => id,
+            None => {
+                let text = metadata_text(self.tags.get(tags), self.strings.get(content_type));
+                self.metadata_texts.push_str(&text);
+                self.metadata_texts.push('\n');
+                self.metadata_ends
+                    .push((self.metadata_texts.len() - 1) as u32);
+                let id = (self.metadata_ends.len() - 1) as u32;
+                self.metadata_of.insert((tags, content_type), id);
+                self.metadata_rows.push(0);
+                id
+            }
+        };
+        self.metadata_rows[metadata as usize] += 1;
+        metadata
     }
 
     /// The rows whose lower-case name contains `needle` (lower-case, not empty), ascending.
@@ -406,14 +422,6 @@ impl ObjectList {
                 .as_ref()
                 .map_or(0, |incoming| incoming.rows.len())
     }
-}
-
-/// Whether `name` holds `needle` (not empty): at each place of its first letter, the rest compared.
-fn name_holds(name: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, _)) = needle.split_first() else {
-        return true;
-    };
-    memchr::memchr_iter(first, name).any(|at| name[at..].starts_with(needle))
 }
 
 /// A 64-bit set of the letters in `text`: a–z, 0–9 and `-` each have a bit of their own (Key Vault names use
@@ -558,174 +566,6 @@ impl QuickFilters {
     }
 }
 
-/// Rows of `list` whose name contains `needle` (lower-case; empty: all) and that pass `filters`.
-pub fn filter_list(
-    list: &ObjectList,
-    needle: &str,
-    filters: &QuickFilters,
-    now: i64,
-) -> Vec<usize> {
-    let candidates: Vec<usize> = if needle.is_empty() {
-        (0..list.len()).collect()
-    } else {
-        list.rows_named_like(needle)
-    };
-    if filters.is_empty() {
-        return candidates;
-    }
-    candidates
-        .into_iter()
-        .filter(|&index| list.admits(index, filters, now))
-        .collect()
-}
-
-/// How a row matched a search: by name, by metadata (tags, content type), or not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RowMatch {
-    Name,
-    Metadata,
-}
-
-/// A search text prepared once for every list it runs over.
-pub struct Needle<'a> {
-    text: &'a str,
-    finder: memmem::Finder<'a>,
-    letters: u64,
-}
-
-impl<'a> Needle<'a> {
-    /// `text` must be lower-case; empty matches every row.
-    pub fn new(text: &'a str) -> Self {
-        Self {
-            text,
-            finder: memmem::Finder::new(text.as_bytes()),
-            letters: letter_mask(text.as_bytes()),
-        }
-    }
-}
-
-/// What a search found in one list: how many rows in all, and the first of them by name and by metadata
-/// only (each in row order, at most the limits asked for).
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct ListMatches {
-    pub total: usize,
-    pub by_name: Vec<usize>,
-    pub by_metadata: Vec<usize>,
-}
-
-/// The rows of `list` that `needle` finds in their name or metadata and that pass `filters`. Built for a
-/// fleet: the names are scanned in their arena with SIMD substring search and walked along a dense array of
-/// name ends; without filters, the rows found by metadata alone are counted from how many rows carry each
-/// matching metadata text, and only the first `metadata_limit` are looked for.
-pub fn search_list(
-    list: &ObjectList,
-    needle: &Needle<'_>,
-    filters: &QuickFilters,
-    now: i64,
-    name_limit: usize,
-    metadata_limit: usize,
-) -> ListMatches {
-    let mut found = ListMatches::default();
-    let unfiltered = filters.is_empty();
-    let admitted = |index: usize| unfiltered || list.admits(index, filters, now);
-    if needle.text.is_empty() {
-        for index in (0..list.len()).filter(|&index| admitted(index)) {
-            found.total += 1;
-            if found.by_name.len() < name_limit {
-                found.by_name.push(index);
-            }
-        }
-        return found;
-    }
-    let mut metadata = vec![false; list.metadata_ends.len()];
-    let mut id = 0;
-    for at in needle.finder.find_iter(list.metadata_texts.as_bytes()) {
-        while id < list.metadata_ends.len() && list.metadata_ends[id] as usize <= at {
-            id += 1;
-        }
-        if let Some(matched) = metadata.get_mut(id) {
-            *matched = true;
-        }
-    }
-    let any_metadata = metadata.iter().any(|&matched| matched);
-    // The rows found by name, as bits (16 words for a thousand rows).
-    let mut named = vec![0u64; list.rows.len().div_ceil(64)];
-    let haystack = list.names_lower.as_bytes();
-    let letters = needle.letters;
-    if needle.text.len() == 1 {
-        // One letter: the letter sets answer alone, 64 rows a word.
-        for (word, masks) in named.iter_mut().zip(list.name_masks.chunks(64)) {
-            for (bit, &mask) in masks.iter().enumerate() {
-                *word |= u64::from(mask & letters == letters) << bit;
-            }
-        }
-    } else {
-        // Each name that holds every letter of the needle is read: the needle's first letter found with
-        // memchr, the rest compared there (names are short; a general substring search would cost more
-        // to set up than to run).
-        let needle_bytes = needle.text.as_bytes();
-        let mut start = 0;
-        for (row, (&end, &mask)) in list.name_ends.iter().zip(&list.name_masks).enumerate() {
-            let end = end as usize;
-            if mask & letters == letters && name_holds(&haystack[start..end], needle_bytes) {
-                named[row / 64] |= 1 << (row % 64);
-            }
-            start = end + 1;
-        }
-    }
-    let mut named_with_metadata = 0;
-    for (index, word) in named.iter_mut().enumerate() {
-        let mut bits = *word;
-        while bits != 0 {
-            let row = index * 64 + bits.trailing_zeros() as usize;
-            bits &= bits - 1;
-            if !unfiltered && !admitted(row) {
-                *word &= !(1 << (row % 64));
-                continue;
-            }
-            found.total += 1;
-            if found.by_name.len() < name_limit {
-                found.by_name.push(row);
-            }
-            if any_metadata {
-                named_with_metadata += usize::from(metadata[list.row_metadata[row] as usize]);
-            }
-        }
-    }
-    if !any_metadata {
-        return found;
-    }
-    let by_name = |index: usize| named[index / 64] & (1 << (index % 64)) != 0;
-    if unfiltered {
-        let carrying: usize = list
-            .metadata_rows
-            .iter()
-            .zip(&metadata)
-            .filter(|(_, matched)| **matched)
-            .map(|(rows, _)| *rows as usize)
-            .sum();
-        found.total += carrying - named_with_metadata;
-        for (index, id) in list.row_metadata.iter().enumerate() {
-            if found.by_metadata.len() >= metadata_limit {
-                break;
-            }
-            if metadata[*id as usize] && !by_name(index) {
-                found.by_metadata.push(index);
-            }
-        }
-    } else {
-        for (index, id) in list.row_metadata.iter().enumerate() {
-            if metadata[*id as usize] && !by_name(index) && admitted(index) {
-                found.total += 1;
-                if found.by_metadata.len() < metadata_limit {
-                    found.by_metadata.push(index);
-                }
-            }
-        }
-    }
-    found
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -822,54 +662,5 @@ pub(crate) mod tests {
         .expect("key");
         keys.add_page(vec![key.clone()]);
         assert_eq!(keys.item(0), Some(key), "key lists carry kid");
-    }
-
-    #[test]
-    fn search_finds_names_then_metadata_and_applies_filters() {
-        let mut list = ObjectList::default();
-        list.add_page(vec![
-            item("orders-db", &[("owner", "team-a")], true, Some(10)),
-            item("payments", &[("owner", "orders-team")], true, None),
-            item("web", &[], false, None),
-            item("orders-api", &[("owner", "team-a")], false, None),
-        ]);
-        assert_eq!(list.rows_named_like("orders"), [0, 3]);
-        assert_eq!(list.rows_named_like("s-d"), [0], "within one name");
-        assert!(
-            list.rows_named_like("db\nw").is_empty(),
-            "never across names"
-        );
-        let unfiltered = QuickFilters::default();
-        let found = search_list(&list, &Needle::new("orders"), &unfiltered, 0, 10, 10);
-        assert_eq!(
-            found,
-            ListMatches {
-                total: 3,
-                by_name: vec![0, 3],
-                by_metadata: vec![1],
-            }
-        );
-        let limited = search_list(&list, &Needle::new("team"), &unfiltered, 0, 10, 1);
-        assert_eq!(
-            (limited.total, limited.by_metadata),
-            (3, vec![0]),
-            "counted past the limit"
-        );
-        let enabled_only = QuickFilters {
-            expired: true,
-            ..QuickFilters::default()
-        };
-        let filtered = search_list(&list, &Needle::new("team"), &enabled_only, 20, 10, 10);
-        assert_eq!(
-            (filtered.total, filtered.by_metadata),
-            (1, vec![0]),
-            "only orders-db expired"
-        );
-        let disabled = QuickFilters {
-            disabled: true,
-            ..QuickFilters::default()
-        };
-        assert_eq!(filter_list(&list, "", &disabled, 0), [2, 3]);
-        assert_eq!(filter_list(&list, "orders", &disabled, 0), [3]);
     }
 }

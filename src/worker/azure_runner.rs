@@ -1,0 +1,299 @@
+//! `AzureRunner`: carries out commands against Azure or the emulator for the signed-in session, under
+//! the adaptive bounds of `load_gate.rs` (vaults loading at once, subscriptions' vault lists at once).
+//! Signing in is in `sign_in.rs`, loading a vault in `vault_load.rs`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+
+use tokio::sync::RwLock;
+
+use super::access::{load_vault_access, resolve_subject};
+use super::load_gate::{AdaptiveGate, Aimd, Observers};
+use super::protocol::{Command, EventKind, FailureReason};
+use super::reply::{Reply, Waker};
+use super::runner::{CommandRunner, WorkerHandle, spawn_with_runner};
+use super::session::{Session, SessionSettings, SharedObserver};
+use super::vault_load::load_vault;
+use crate::azure::Service;
+use crate::azure::identifiers::{ObjectId, ObjectKind};
+use crate::azure::models::VaultSummary;
+use crate::azure::object_details::{CertificateDetails, KeyDetails, ObjectDetails};
+use crate::azure::pipeline::ResponseObserver;
+use crate::worker::Event;
+
+/// Starts the worker on `runtime` with the Azure runner; events arrive on the returned receiver.
+pub fn spawn_worker(
+    runtime: &tokio::runtime::Handle,
+    settings: SessionSettings,
+    waker: Waker,
+) -> (WorkerHandle, Receiver<Event>) {
+    spawn_with_runner(runtime, Arc::new(AzureRunner::new(settings)), waker)
+}
+
+/// How many vaults start loading at once when no cap is given: wide, since Key Vault throttles each vault
+/// on its own (4,000 transactions per 10 s) and the adaptive bound narrows on 429s.
+pub const VAULT_LOADS_AT_START: usize = 64;
+/// The widest the vault-load bound grows without a cap.
+pub const VAULT_LOADS_MAX: usize = 128;
+/// How many subscriptions' vault lists are read at once at start (ARM throttles per subscription and
+/// per principal); narrowed on ARM's 429s.
+pub const VAULT_LISTS_AT_START: usize = 8;
+const VAULT_LISTS_MAX: usize = 32;
+/// One halving per second at most: a burst of 429s is one signal.
+const GATE_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Runs commands against Azure or the emulator for the current session.
+pub struct AzureRunner {
+    pub(super) settings: SessionSettings,
+    pub(super) session: RwLock<Option<Session>>,
+    /// How many vaults load at once: adaptive, under `settings.vault_load_cap`.
+    vault_loads: Arc<AdaptiveGate>,
+    /// How many subscriptions' vault lists are read at once.
+    vault_lists: Arc<AdaptiveGate>,
+}
+
+impl AzureRunner {
+    pub fn new(mut settings: SessionSettings) -> Self {
+        let vault_loads = AdaptiveGate::new(
+            Service::KeyVault,
+            match settings.vault_load_cap {
+                Some(cap) => Aimd::new(cap, 1, cap, GATE_COOLDOWN),
+                None => Aimd::new(VAULT_LOADS_AT_START, 2, VAULT_LOADS_MAX, GATE_COOLDOWN),
+            },
+        );
+        let vault_lists = AdaptiveGate::new(
+            Service::ResourceManager,
+            Aimd::new(VAULT_LISTS_AT_START, 1, VAULT_LISTS_MAX, GATE_COOLDOWN),
+        );
+        let mut observers: Vec<Arc<dyn ResponseObserver>> =
+            vec![vault_loads.clone(), vault_lists.clone()];
+        if let Some(outer) = settings.response_observer.take() {
+            observers.push(outer.0);
+        }
+        settings.response_observer = Some(SharedObserver(Arc::new(Observers(observers))));
+        Self {
+            settings,
+            session: RwLock::new(None),
+            vault_loads,
+            vault_lists,
+        }
+    }
+
+    /// The current width of the vault-load bound (for tests and benchmarks).
+    pub fn vault_load_limit(&self) -> usize {
+        self.vault_loads.limit()
+    }
+
+    async fn session(&self) -> Result<Session, FailureReason> {
+        self.session
+            .read()
+            .await
+            .clone()
+            .ok_or(FailureReason::NotSignedIn)
+    }
+
+    async fn execute(&self, command: Command, reply: &Reply) -> Result<(), FailureReason> {
+        match command {
+            Command::SignIn(method) => self.sign_in(method, reply).await,
+            Command::SignOut => self.sign_out().await,
+            Command::ListSubscriptions => self.list_all_subscriptions(reply).await,
+            Command::ListVaults {
+                subscription_id,
+                tenant_id,
+            } => {
+                let session = self.session().await?.for_tenant(tenant_id.as_deref());
+                // Waits here while the bound's worth of subscriptions is being listed.
+                let _slot = self.vault_lists.acquire().await;
+                list_vaults(&session, &subscription_id, reply).await
+            }
+            Command::LoadVault { vault } => {
+                let session = self.session().await?;
+                // Waits here while the bound's worth of vaults is loading; a cancelled load frees its slot.
+                let _slot = self.vault_loads.acquire().await;
+                load_vault(&session, &vault, reply).await
+            }
+            Command::ListVersions { id } => list_versions(&self.session().await?, id, reply).await,
+            Command::GetDetails { id } => {
+                let raw = self.session().await?.keyvault.get_bundle(&id).await?;
+                let details = match id.kind {
+                    ObjectKind::Key => ObjectDetails::Key(KeyDetails::from_bundle(&raw)),
+                    ObjectKind::Certificate => {
+                        ObjectDetails::Certificate(Box::new(CertificateDetails::from_bundle(&raw)))
+                    }
+                    ObjectKind::Secret => ObjectDetails::None,
+                };
+                reply.send(EventKind::Details {
+                    id,
+                    details,
+                    raw: Box::new(raw),
+                });
+                Ok(())
+            }
+            Command::LoadVaultAccess {
+                arm_id,
+                subscription_name,
+                tenant_id,
+            } => {
+                let session = self.session().await?.for_tenant(tenant_id.as_deref());
+                let data = load_vault_access(&session, &arm_id, subscription_name).await?;
+                reply.send(EventKind::VaultAccess {
+                    arm_id,
+                    data: Box::new(data),
+                });
+                Ok(())
+            }
+            Command::SearchPrincipals { text } => {
+                let principals = self.session().await?.graph.search(&text).await?;
+                reply.send(EventKind::PrincipalsFound { text, principals });
+                Ok(())
+            }
+            Command::CheckAccess {
+                arm_id,
+                subscription_name,
+                tenant_id,
+                principal,
+                target,
+            } => {
+                let session = self.session().await?.for_tenant(tenant_id.as_deref());
+                let mut data = load_vault_access(&session, &arm_id, subscription_name).await?;
+                let subject = resolve_subject(&session, &principal, &mut data).await?;
+                let evaluation = crate::access::evaluate(&data, &subject, &target);
+                reply.send(EventKind::AccessChecked {
+                    arm_id,
+                    data: Box::new(data),
+                    evaluation: Box::new(evaluation),
+                });
+                Ok(())
+            }
+            Command::GetSecretValue { id } => {
+                let bundle = self
+                    .session()
+                    .await?
+                    .keyvault
+                    .get_secret(&id.vault, &id.name, id.version.as_deref())
+                    .await?;
+                let read_id = crate::azure::identifiers::ObjectId::parse(&bundle.id).unwrap_or(id);
+                reply.send(EventKind::SecretValue {
+                    id: read_id,
+                    value: bundle.value,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// Every reachable tenant (home first; without `/tenants`, the home tenant alone) and the
+    /// subscriptions each one's token sees; a tenant that refuses is reported and skipped.
+    async fn list_all_subscriptions(&self, reply: &Reply) -> Result<(), FailureReason> {
+        let session = self.session().await?;
+        let home = session.tokens.home_tenant();
+        let mut tenants = match session.arm.list_tenants().await {
+            Ok(tenants) => tenants,
+            Err(error) => {
+                tracing::warn!(%error, "tenants could not be listed; showing the home tenant only");
+                Vec::new()
+            }
+        };
+        tenants.sort_by_key(|tenant| Some(tenant.tenant_id.to_ascii_lowercase()) != home);
+        reply.send(EventKind::Tenants(tenants.clone()));
+        list_subscriptions(&session, None, reply).await?;
+        for tenant in tenants
+            .iter()
+            .filter(|tenant| Some(tenant.tenant_id.to_ascii_lowercase()) != home)
+        {
+            let in_tenant = session.for_tenant(Some(&tenant.tenant_id));
+            if let Err(error) = list_subscriptions(&in_tenant, Some(&tenant.tenant_id), reply).await
+            {
+                reply.send(EventKind::TenantUnavailable {
+                    tenant_id: tenant.tenant_id.clone(),
+                    reason: error.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Streams a subscription's vaults, page by page.
+async fn list_vaults(
+    session: &Session,
+    subscription_id: &str,
+    reply: &Reply,
+) -> Result<(), FailureReason> {
+    let mut next: Option<String> = None;
+    loop {
+        let page = session
+            .arm
+            .list_vaults_page(subscription_id, next.as_deref())
+            .await?;
+        next = page.next().map(str::to_owned);
+        let vaults = page
+            .value
+            .iter()
+            .filter_map(|vault| {
+                let fallback = session.cloud.vault_uri(&vault.name);
+                VaultSummary::from_arm(vault, subscription_id, &fallback)
+            })
+            .collect();
+        reply.send(EventKind::VaultsPage {
+            subscription_id: subscription_id.to_owned(),
+            vaults,
+        });
+        if next.is_none() {
+            return Ok(());
+        }
+    }
+}
+
+/// Streams an object's versions, page by page.
+async fn list_versions(
+    session: &Session,
+    id: ObjectId,
+    reply: &Reply,
+) -> Result<(), FailureReason> {
+    let mut next: Option<String> = None;
+    loop {
+        let page = session
+            .keyvault
+            .list_versions_page(&id.vault, id.kind, &id.name, next.as_deref())
+            .await?;
+        next = page.next().map(str::to_owned);
+        reply.send(EventKind::VersionsPage {
+            id: id.clone(),
+            items: page.value,
+        });
+        if next.is_none() {
+            return Ok(());
+        }
+    }
+}
+
+/// Streams the subscriptions one tenant's token sees (`tenant` `None`: home).
+async fn list_subscriptions(
+    session: &Session,
+    tenant: Option<&str>,
+    reply: &Reply,
+) -> Result<(), FailureReason> {
+    let arm = session.arm.for_tenant(tenant);
+    let mut next: Option<String> = None;
+    loop {
+        let page = arm.list_subscriptions_page(next.as_deref()).await?;
+        next = page.next().map(str::to_owned);
+        reply.send(EventKind::SubscriptionsPage(page.value));
+        if next.is_none() {
+            return Ok(());
+        }
+    }
+}
+
+impl CommandRunner for AzureRunner {
+    fn run<'a>(
+        &'a self,
+        command: Command,
+        reply: &'a Reply,
+    ) -> Pin<Box<dyn Future<Output = Result<(), FailureReason>> + Send + 'a>> {
+        Box::pin(self.execute(command, reply))
+    }
+}
