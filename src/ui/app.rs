@@ -46,6 +46,8 @@ pub struct VaultscopeApp {
     /// Opened at the first secret copy (no clipboard thread until then).
     clipboard: Option<ClipboardGuard>,
     clear_clipboard_after: std::time::Duration,
+    /// The first frame is logged (start-up time).
+    first_frame_drawn: bool,
 }
 
 impl VaultscopeApp {
@@ -65,6 +67,7 @@ impl VaultscopeApp {
             started: false,
             clipboard: None,
             clear_clipboard_after: super::clipboard::DEFAULT_CLEAR_AFTER,
+            first_frame_drawn: false,
         }
     }
 
@@ -369,5 +372,9 @@ impl eframe::App for VaultscopeApp {
 
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
         self.frame_ui(ui);
+        if !self.first_frame_drawn {
+            self.first_frame_drawn = true;
+            tracing::info!("first frame drawn");
+        }
     }
 }
