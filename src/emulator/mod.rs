@@ -401,7 +401,10 @@ pub(crate) fn request_authority(request: &Request) -> String {
 }
 
 async fn route_by_host(State(routers): State<Arc<Routers>>, request: Request) -> Response {
-    let arrived = std::time::Instant::now();
+    let arrived = request
+        .extensions()
+        .get::<Arrived>()
+        .map_or_else(std::time::Instant::now, |arrived| arrived.0);
     let latency = Duration::from_millis(routers.shared.latency_ms.load(Ordering::Relaxed));
     let decision = request
         .extensions()
@@ -436,6 +439,11 @@ async fn route_by_host(State(routers): State<Arc<Routers>>, request: Request) ->
     }
     response
 }
+
+/// When hyper handed a request to the emulator: its simulated latency runs from here, so the routing and
+/// fault drawing in front of the handler are inside it, as a real service's own processing is.
+#[derive(Clone, Copy)]
+struct Arrived(std::time::Instant);
 
 /// Requests now in their simulated latency (see [`wait_until`]).
 static WAITING: AtomicU64 = AtomicU64::new(0);
@@ -575,7 +583,9 @@ async fn serve(
         // Per request: draw the fault; a dropped one fails the service call, and hyper closes the
         // connection without answering, as a reset connection looks to the client.
         let service = tower::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+            let arrived = Arrived(std::time::Instant::now());
             let mut request = request.map(axum::body::Body::new);
+            request.extensions_mut().insert(arrived);
             let decision = draw_fault(&shared, &request);
             request.extensions_mut().insert(decision);
             let app = app.clone();
