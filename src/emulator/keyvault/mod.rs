@@ -203,13 +203,14 @@ impl Ctx {
             last = Some(key);
         }
         let next = match (more, last) {
-            (true, Some(last)) => json!(self.next_link(path, last, size)),
+            (true, Some(last)) => Value::String(self.next_link(path, last, size)),
             _ => Value::Null,
         };
-        Ok(keyvault_json(
-            StatusCode::OK,
-            json!({ "value": value, "nextLink": next }),
-        ))
+        // Moved in, not through `json!`, which would serialize the whole page once more.
+        let mut body = serde_json::Map::with_capacity(2);
+        body.insert("value".into(), Value::Array(value));
+        body.insert("nextLink".into(), next);
+        Ok(keyvault_json(StatusCode::OK, Value::Object(body)))
     }
 }
 

@@ -3,31 +3,34 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::emulator::state::{
     DeletedObject, ObjectKind, ObjectState, Payload, VaultState, VersionState,
 };
 
-/// The attributes block with integer timestamps and the vault's recovery settings.
+/// The attributes block with integer timestamps and the vault's recovery settings. Built as a map of owned
+/// values: `json!` would serialize every nested value again, and a page renders 25 of these per request.
 pub fn attributes(version: &VersionState, vault: &VaultState) -> Value {
-    let mut attributes = json!({
-        "enabled": version.enabled,
-        "created": version.created,
-        "updated": version.updated,
-        "recoverableDays": vault.soft_delete_retention_in_days,
-        "recoveryLevel": vault.recovery_level(),
-    });
+    let mut attributes = Map::with_capacity(8);
+    attributes.insert("enabled".into(), Value::Bool(version.enabled));
+    attributes.insert("created".into(), version.created.into());
+    attributes.insert("updated".into(), version.updated.into());
+    attributes.insert(
+        "recoverableDays".into(),
+        vault.soft_delete_retention_in_days.into(),
+    );
+    attributes.insert("recoveryLevel".into(), vault.recovery_level().into());
     if let Some(nbf) = version.not_before {
-        attributes["nbf"] = json!(nbf);
+        attributes.insert("nbf".into(), nbf.into());
     }
     if let Some(exp) = version.expires {
-        attributes["exp"] = json!(exp);
+        attributes.insert("exp".into(), exp.into());
     }
     if let Payload::Key(_) = version.payload {
-        attributes["exportable"] = json!(false);
+        attributes.insert("exportable".into(), Value::Bool(false));
     }
-    attributes
+    Value::Object(attributes)
 }
 
 /// `{base}/{collection}/{name}` or, with a version, `…/{version}`.
@@ -53,24 +56,29 @@ pub fn item(
         &object.name,
         versioned.then_some(version.version.as_str()),
     );
-    let mut item = json!({
-        "attributes": attributes(version, vault),
-        "tags": version.tags,
-    });
-    match kind {
-        ObjectKind::Key => item["kid"] = json!(url),
-        _ => item["id"] = json!(url),
-    }
+    let mut item = Map::with_capacity(6);
+    let id_field = match kind {
+        ObjectKind::Key => "kid",
+        _ => "id",
+    };
+    item.insert(id_field.into(), Value::String(url));
+    item.insert("attributes".into(), attributes(version, vault));
+    let tags = version
+        .tags
+        .iter()
+        .map(|(name, value)| (name.clone(), Value::String(value.clone())))
+        .collect();
+    item.insert("tags".into(), Value::Object(tags));
     if let Some(content_type) = &version.content_type {
-        item["contentType"] = json!(content_type);
+        item.insert("contentType".into(), Value::String(content_type.clone()));
     }
     if object.managed {
-        item["managed"] = json!(true);
+        item.insert("managed".into(), Value::Bool(true));
     }
     if let Payload::Certificate(certificate) = &version.payload {
-        item["x5t"] = json!(certificate.x5t);
+        item.insert("x5t".into(), Value::String(certificate.x5t.clone()));
     }
-    item
+    Value::Object(item)
 }
 
 /// The full bundle of one version. Secret values are included only when `with_value`.
