@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Child, Command as Process, Stdio};
 use std::sync::Arc;
 use std::sync::mpsc::Receiver;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use vaultscope::auth::environment_snapshot::EnvironmentSnapshot;
 use vaultscope::external_emulator::ExternalEmulator;
@@ -317,7 +317,6 @@ fn the_emulators_help_lists_no_window_option_and_a_broken_seed_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     let seed = dir.path().join("broken.json");
     std::fs::write(&seed, "{\"tenants\": [").expect("write");
-    let started = Instant::now();
     let demo = Process::new(BINARY)
         .arg("demo")
         .arg("--data")
@@ -329,10 +328,6 @@ fn the_emulators_help_lists_no_window_option_and_a_broken_seed_is_refused() {
     assert!(
         message.contains("invalid seed") && message.contains("broken.json"),
         "{message}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "refused at once"
     );
 
     let env = dir.path().join("not-an.env");

@@ -17,10 +17,11 @@ use super::runner::{CommandRunner, WorkerHandle, spawn_with_runner};
 use super::session::{Session, SessionSettings, SharedObserver};
 use super::vault_load::load_vault;
 use crate::azure::Service;
+use crate::azure::error::AzureError;
 use crate::azure::identifiers::{ObjectId, ObjectKind};
 use crate::azure::models::VaultSummary;
 use crate::azure::object_details::{CertificateDetails, KeyDetails, ObjectDetails};
-use crate::azure::pipeline::ResponseObserver;
+use crate::azure::pipeline::{Page, ResponseObserver};
 use crate::worker::Event;
 
 /// Starts the worker on `runtime` with the Azure runner; events arrive on the returned receiver.
@@ -216,35 +217,55 @@ impl AzureRunner {
     }
 }
 
+/// Reads a list page by page, following each page's next link, and hands every page to `emit` as it
+/// arrives (the UI shows a long list while the rest is still coming).
+async fn stream_pages<T, Fetch, Fetched>(
+    mut fetch: Fetch,
+    mut emit: impl FnMut(Vec<T>),
+) -> Result<(), FailureReason>
+where
+    Fetch: FnMut(Option<String>) -> Fetched,
+    Fetched: Future<Output = Result<Page<T>, AzureError>>,
+{
+    let mut next: Option<String> = None;
+    loop {
+        let page = fetch(next.take()).await?;
+        next = page.next().map(str::to_owned);
+        emit(page.value);
+        if next.is_none() {
+            return Ok(());
+        }
+    }
+}
+
 /// Streams a subscription's vaults, page by page.
 async fn list_vaults(
     session: &Session,
     subscription_id: &str,
     reply: &Reply,
 ) -> Result<(), FailureReason> {
-    let mut next: Option<String> = None;
-    loop {
-        let page = session
-            .arm
-            .list_vaults_page(subscription_id, next.as_deref())
-            .await?;
-        next = page.next().map(str::to_owned);
-        let vaults = page
-            .value
-            .iter()
-            .filter_map(|vault| {
-                let fallback = session.cloud.vault_uri(&vault.name);
-                VaultSummary::from_arm(vault, subscription_id, &fallback)
-            })
-            .collect();
-        reply.send(EventKind::VaultsPage {
-            subscription_id: subscription_id.to_owned(),
-            vaults,
-        });
-        if next.is_none() {
-            return Ok(());
-        }
-    }
+    stream_pages(
+        |next| async move {
+            session
+                .arm
+                .list_vaults_page(subscription_id, next.as_deref())
+                .await
+        },
+        |page| {
+            let vaults = page
+                .iter()
+                .filter_map(|vault| {
+                    let fallback = session.cloud.vault_uri(&vault.name);
+                    VaultSummary::from_arm(vault, subscription_id, &fallback)
+                })
+                .collect();
+            reply.send(EventKind::VaultsPage {
+                subscription_id: subscription_id.to_owned(),
+                vaults,
+            });
+        },
+    )
+    .await
 }
 
 /// Streams an object's versions, page by page.
@@ -253,21 +274,22 @@ async fn list_versions(
     id: ObjectId,
     reply: &Reply,
 ) -> Result<(), FailureReason> {
-    let mut next: Option<String> = None;
-    loop {
-        let page = session
-            .keyvault
-            .list_versions_page(&id.vault, id.kind, &id.name, next.as_deref())
-            .await?;
-        next = page.next().map(str::to_owned);
-        reply.send(EventKind::VersionsPage {
-            id: id.clone(),
-            items: page.value,
-        });
-        if next.is_none() {
-            return Ok(());
-        }
-    }
+    let id = &id;
+    stream_pages(
+        |next| async move {
+            session
+                .keyvault
+                .list_versions_page(&id.vault, id.kind, &id.name, next.as_deref())
+                .await
+        },
+        |items| {
+            reply.send(EventKind::VersionsPage {
+                id: id.clone(),
+                items,
+            })
+        },
+    )
+    .await
 }
 
 /// Streams the subscriptions one tenant's token sees (`tenant` `None`: home).
@@ -276,16 +298,12 @@ async fn list_subscriptions(
     tenant: Option<&str>,
     reply: &Reply,
 ) -> Result<(), FailureReason> {
-    let arm = session.arm.for_tenant(tenant);
-    let mut next: Option<String> = None;
-    loop {
-        let page = arm.list_subscriptions_page(next.as_deref()).await?;
-        next = page.next().map(str::to_owned);
-        reply.send(EventKind::SubscriptionsPage(page.value));
-        if next.is_none() {
-            return Ok(());
-        }
-    }
+    let arm = &session.arm.for_tenant(tenant);
+    stream_pages(
+        |next| async move { arm.list_subscriptions_page(next.as_deref()).await },
+        |page| reply.send(EventKind::SubscriptionsPage(page)),
+    )
+    .await
 }
 
 impl CommandRunner for AzureRunner {
@@ -295,5 +313,63 @@ impl CommandRunner for AzureRunner {
         reply: &'a Reply,
     ) -> Pin<Box<dyn Future<Output = Result<(), FailureReason>> + Send + 'a>> {
         Box::pin(self.execute(command, reply))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn stream_pages_follows_every_next_link_and_emits_each_page() {
+        let pages = [
+            (None, vec![1, 2], Some("p2")),
+            (Some("p2"), vec![3], Some("p3")),
+            // An empty next link ends the list, as the SDKs treat it.
+            (Some("p3"), vec![4, 5], Some("")),
+        ];
+        let mut asked = Vec::new();
+        let mut emitted = Vec::new();
+        let result = stream_pages(
+            |next: Option<String>| {
+                asked.push(next.clone());
+                let (_, value, link) = pages
+                    .iter()
+                    .find(|(expected, _, _)| expected.map(str::to_owned) == next)
+                    .cloned()
+                    .expect("a page for every link asked");
+                async move {
+                    Ok(Page {
+                        value,
+                        next_link: link.map(str::to_owned),
+                    })
+                }
+            },
+            |page| emitted.push(page),
+        )
+        .await;
+        assert!(result.is_ok());
+        assert_eq!(asked, [None, Some("p2".to_owned()), Some("p3".to_owned())]);
+        assert_eq!(emitted, [vec![1, 2], vec![3], vec![4, 5]]);
+    }
+
+    #[tokio::test]
+    async fn stream_pages_stops_at_the_first_failure() {
+        let mut emitted: Vec<Vec<u8>> = Vec::new();
+        let result = stream_pages(
+            |next: Option<String>| async move {
+                match next {
+                    None => Ok(Page {
+                        value: vec![1],
+                        next_link: Some("p2".to_owned()),
+                    }),
+                    Some(_) => Err(AzureError::InvalidUri("p2".to_owned())),
+                }
+            },
+            |page| emitted.push(page),
+        )
+        .await;
+        assert!(result.is_err());
+        assert_eq!(emitted, [vec![1]]);
     }
 }
