@@ -333,7 +333,9 @@ fn emulator_command(runtime: &tokio::runtime::Runtime, args: EmulatorArgs) -> an
             retry_after_seconds: args.retry_after,
             server_error_rate: args.error_rate,
             drop_rate: args.drop_rate,
+            ..Faults::default()
         },
+        certificate_issuance: vaultscope::emulator::DEFAULT_CERTIFICATE_ISSUANCE,
     };
     runtime.block_on(async {
         let emulator = Emulator::start(config).await?;

@@ -204,6 +204,7 @@ fn listing_survives_throttling_server_errors_and_dropped_connections() {
             retry_after_seconds: 0,
             server_error_rate: 0.03,
             drop_rate: 0.02,
+            ..Default::default()
         });
     let vault = vaultscope::azure::identifiers::VaultUri::parse(&format!(
         "https://kv-loadtest-5k.vault.localhost:{}/",

@@ -171,6 +171,7 @@ impl GraphClient {
             .tokens
             .token_in(self.tenant.as_deref(), &self.scope)
             .await?;
+        // Graph's POSTs here (getByIds, getMemberGroups) only read, so they stay retryable.
         let mut request = Outgoing::get(url);
         request.method = method;
         request.body = body.map(|body| bytes::Bytes::from(body.to_string()));

@@ -5,6 +5,30 @@ use url::Url;
 
 use super::error::AzureError;
 
+/// Key Vault's rule for secret, key and certificate names (`^[0-9a-zA-Z-]{1,127}$`, SPEC: the name pattern
+/// on the set, create and import paths; names may start with a digit or '-'), checked before sending.
+pub fn check_object_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("A name is needed: 1 to 127 characters, each 0-9, a-z, A-Z or '-'.".into());
+    }
+    if name.len() > 127 {
+        return Err(format!(
+            "The name is {} characters long; Key Vault allows at most 127.",
+            name.chars().count()
+        ));
+    }
+    match name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+    {
+        Some(bad) => Err(format!(
+            "'{}' is not allowed in a name: only 0-9, a-z, A-Z and '-' are.",
+            bad.escape_debug()
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The kind of object a Key Vault URI names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ObjectKind {

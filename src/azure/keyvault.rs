@@ -101,7 +101,10 @@ impl KeyVaultClient {
 
     /// Sends with the cached challenge's token, or first without a token (and without a body) to learn the
     /// challenge; a 401 with a new challenge is answered once.
-    async fn send_authorized(&self, mut request: Outgoing) -> Result<Received, AzureError> {
+    pub(super) async fn send_authorized(
+        &self,
+        mut request: Outgoing,
+    ) -> Result<Received, AzureError> {
         let authority = authority_of(&request.url);
         let known = self
             .challenges
@@ -200,7 +203,7 @@ fn checked_next_link(vault: &VaultUri, link: &str) -> Result<Url, AzureError> {
 }
 
 /// Object names are `[0-9a-zA-Z-]`, versions are hex; anything else would change the path.
-fn path_segment(text: &str) -> Result<&str, AzureError> {
+pub(super) fn path_segment(text: &str) -> Result<&str, AzureError> {
     if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
         Ok(text)
     } else {

@@ -59,16 +59,26 @@ pub struct Outgoing {
     pub body: Option<Bytes>,
     pub bearer: Option<std::sync::Arc<SecretString>>,
     pub headers: Vec<(&'static str, String)>,
+    /// Whether sending it twice has the effect of sending it once (GET, PATCH of attributes, DELETE, PUT of
+    /// a whole resource). Only such requests are retried after a network error or a 5xx; any request is
+    /// retried after a 429, which the service did not carry out.
+    pub idempotent: bool,
 }
 
 impl Outgoing {
     pub fn get(url: Url) -> Self {
+        Self::new(Method::GET, url, None, true)
+    }
+
+    /// A request with `body` (JSON) that is retried on network errors and 5xx only when `idempotent`.
+    pub fn new(method: Method, url: Url, body: Option<Bytes>, idempotent: bool) -> Self {
         Self {
-            method: Method::GET,
+            method,
             url,
-            body: None,
+            body,
             bearer: None,
             headers: Vec::new(),
+            idempotent,
         }
     }
 }
@@ -172,12 +182,18 @@ impl Pipeline {
                 observer.observe(service, received.status == StatusCode::TOO_MANY_REQUESTS);
             }
             let retry_delay = match &result {
-                Ok(received) if is_retryable_status(received.status) => {
+                // A 429 was not carried out (Key Vault: "throttled calls don't count"), so any request may
+                // be sent again; a 5xx may have been carried out before it failed, so only an idempotent
+                // request is.
+                Ok(received)
+                    if received.status == StatusCode::TOO_MANY_REQUESTS
+                        || (request.idempotent && is_retryable_status(received.status)) =>
+                {
                     Some(retry_after(&received.headers).unwrap_or_else(|| self.backoff(attempt)))
                 }
-                // A connection that failed before the request was sent is always safe to retry; once sent,
-                // only idempotent methods are.
-                Err(AzureError::Network { .. }) if request.method == Method::GET => {
+                // Once a request may have reached the service, only an idempotent one is sent again; a
+                // non-idempotent write that met a network error ends as "outcome unknown" in the caller.
+                Err(AzureError::Network { .. }) if request.idempotent => {
                     Some(self.backoff(attempt))
                 }
                 _ => None,

@@ -52,6 +52,8 @@ pub enum Operation {
     Purge,
     ListDeleted,
     GetDeleted,
+    /// Keys: a new version of the same shape.
+    Rotate,
 }
 
 /// What an operation needs: the access-policy permission and the RBAC data action.
@@ -75,6 +77,7 @@ pub fn requirement(kind: ObjectKind, operation: Operation) -> Requirement {
         (_, Backup) => "backup",
         (_, Restore) => "restore",
         (_, Purge) => "purge",
+        (_, Rotate) => "rotate",
     };
     let prefix = "Microsoft.KeyVault/vaults";
     let data_action = match (kind, operation) {
@@ -98,6 +101,7 @@ pub fn requirement(kind: ObjectKind, operation: Operation) -> Requirement {
                 Recover => "recover",
                 Backup => "backup",
                 Restore => "restore",
+                Rotate => "rotate",
                 _ => "purge",
             }
         ),

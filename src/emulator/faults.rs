@@ -23,6 +23,9 @@ pub struct Faults {
     pub server_error_rate: f64,
     /// Close the connection without answering.
     pub drop_rate: f64,
+    /// Writes only (any method but GET): carry the request out, then close the connection without
+    /// answering, so the client cannot know whether it happened.
+    pub lost_answer_rate: f64,
 }
 
 impl Default for Faults {
@@ -32,6 +35,7 @@ impl Default for Faults {
             retry_after_seconds: 1,
             server_error_rate: 0.0,
             drop_rate: 0.0,
+            lost_answer_rate: 0.0,
         }
     }
 }
@@ -43,19 +47,27 @@ pub enum Decision {
     Throttle,
     ServerError(StatusCode),
     Drop,
+    /// Serve, then drop the answer.
+    LoseAnswer,
 }
 
 impl Faults {
     pub fn is_active(&self) -> bool {
-        self.throttle_rate > 0.0 || self.server_error_rate > 0.0 || self.drop_rate > 0.0
+        self.throttle_rate > 0.0
+            || self.server_error_rate > 0.0
+            || self.drop_rate > 0.0
+            || self.lost_answer_rate > 0.0
     }
 
-    /// Draws the fate of one request.
-    pub fn decide(&self) -> Decision {
+    /// Draws the fate of one request; `is_write` for any method but GET.
+    pub fn decide(&self, is_write: bool) -> Decision {
         if !self.is_active() {
             return Decision::Serve;
         }
         let mut rng = rand::rng();
+        if is_write && self.lost_answer_rate > 0.0 && rng.random::<f64>() < self.lost_answer_rate {
+            return Decision::LoseAnswer;
+        }
         let draw: f64 = rng.random();
         if draw < self.drop_rate {
             Decision::Drop
@@ -99,7 +111,7 @@ impl Faults {
                 )
                     .into_response(),
             ),
-            Decision::Serve | Decision::Drop => None,
+            Decision::Serve | Decision::Drop | Decision::LoseAnswer => None,
         }
     }
 }
@@ -169,12 +181,12 @@ mod tests {
 
     #[test]
     fn decisions_follow_the_rates() {
-        assert_eq!(Faults::default().decide(), Decision::Serve);
+        assert_eq!(Faults::default().decide(false), Decision::Serve);
         let always_throttle = Faults {
             throttle_rate: 1.0,
             ..Faults::default()
         };
-        assert_eq!(always_throttle.decide(), Decision::Throttle);
+        assert_eq!(always_throttle.decide(false), Decision::Throttle);
         let response = always_throttle.response(Decision::Throttle).expect("a 429");
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(
@@ -185,13 +197,13 @@ mod tests {
             drop_rate: 1.0,
             ..Faults::default()
         };
-        assert_eq!(always_drop.decide(), Decision::Drop);
+        assert_eq!(always_drop.decide(false), Decision::Drop);
         let half_errors = Faults {
             server_error_rate: 0.5,
             ..Faults::default()
         };
         let errors = (0..2000)
-            .filter(|_| matches!(half_errors.decide(), Decision::ServerError(_)))
+            .filter(|_| matches!(half_errors.decide(false), Decision::ServerError(_)))
             .count();
         assert!((800..1200).contains(&errors), "{errors} of 2000");
     }

@@ -57,7 +57,12 @@ pub struct EmulatorConfig {
     pub ca_dir: Option<PathBuf>,
     /// Fault injection for the ARM, Graph and Key Vault hosts.
     pub faults: faults::Faults,
+    /// How long a certificate's creation stays `inProgress` before the pending GET completes it.
+    pub certificate_issuance: Duration,
 }
+
+/// How long a self-signed certificate takes to issue by default: long enough to be seen pending.
+pub const DEFAULT_CERTIFICATE_ISSUANCE: Duration = Duration::from_secs(2);
 
 impl EmulatorConfig {
     /// The bundled demo seed on an ephemeral port, no latency, device codes auto-approved.
@@ -70,6 +75,7 @@ impl EmulatorConfig {
             auto_approve_device_codes: true,
             ca_dir: None,
             faults: faults::Faults::default(),
+            certificate_issuance: DEFAULT_CERTIFICATE_ISSUANCE,
         })
     }
 }
@@ -104,6 +110,7 @@ pub(crate) struct Shared {
     pub(crate) identity_header: String,
     pub(crate) faults: RwLock<faults::Faults>,
     pub(crate) request_log: faults::RequestLog,
+    pub(crate) certificate_issuance_ms: AtomicU64,
 }
 
 impl Shared {
@@ -236,6 +243,9 @@ impl Emulator {
             identity_header: uuid::Uuid::new_v4().simple().to_string(),
             faults: RwLock::new(config.faults.clone()),
             request_log: faults::RequestLog::default(),
+            certificate_issuance_ms: AtomicU64::new(
+                u64::try_from(config.certificate_issuance.as_millis()).unwrap_or(u64::MAX),
+            ),
         });
         let routers = Arc::new(Routers {
             login: entra::router(shared.clone()).merge(managed_identity::router(shared.clone())),
@@ -331,6 +341,14 @@ impl Emulator {
     }
 
     /// Changes the latency added to every response.
+    /// How long certificates created from now on stay `inProgress`.
+    pub fn set_certificate_issuance(&self, issuance: Duration) {
+        self.shared.certificate_issuance_ms.store(
+            u64::try_from(issuance.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
     pub fn set_latency(&self, latency: Duration) {
         self.shared
             .latency_ms
@@ -542,7 +560,7 @@ fn draw_fault(shared: &Shared, request: &Request) -> faults::Decision {
         .faults
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .decide();
+        .decide(request.method() != axum::http::Method::GET);
     if decision == faults::Decision::Drop {
         shared.request_log.record(faults::LoggedRequest {
             method: request.method().to_string(),
@@ -596,10 +614,18 @@ async fn serve(
                         "connection dropped by fault injection",
                     ));
                 }
-                match app.oneshot(request).await {
-                    Ok(response) => Ok(response),
+                let response = match app.oneshot(request).await {
+                    Ok(response) => response,
                     Err(never) => match never {},
+                };
+                if decision == faults::Decision::LoseAnswer {
+                    // The write was carried out; its answer never leaves.
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::ConnectionAborted,
+                        "answer dropped by fault injection",
+                    ));
                 }
+                Ok(response)
             }
         });
         let mut stopped = stopped.clone();

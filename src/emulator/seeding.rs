@@ -133,6 +133,7 @@ fn seed_vault(
         public_network_access: vault.public_network_access.clone(),
         network_acls: vault.network_acls.clone(),
         access_policies: vault.access_policies.clone(),
+        pending_certificates: BTreeMap::new(),
         objects: Default::default(),
         deleted: Default::default(),
     };

@@ -165,6 +165,34 @@ pub struct VaultState {
     /// Per kind, keyed by lower-case name (Key Vault names compare case-insensitively); map order is list order.
     pub(super) objects: [BTreeMap<String, ObjectState>; 3],
     pub(super) deleted: [BTreeMap<String, DeletedObject>; 3],
+    /// Certificates being created, by lower-case name: the pending GET completes them once ready.
+    pub pending_certificates: BTreeMap<String, PendingCertificate>,
+}
+
+/// A certificate whose creation is under way: its version exists, disabled, until `ready_at`.
+#[derive(Debug, Clone)]
+pub struct PendingCertificate {
+    pub version: String,
+    /// Whether the version is enabled once issued (what the create asked for).
+    pub enable: bool,
+    pub ready_at: std::time::Instant,
+    pub request_id: String,
+    pub csr: Vec<u8>,
+}
+
+/// Ends a certificate's creation: its version and the managed key and secret versions take the enabled
+/// state the create asked for.
+pub fn complete_certificate(vault: &mut VaultState, name: &str, version: &str, enable: bool) {
+    let key = name.to_ascii_lowercase();
+    for kind in [ObjectKind::Certificate, ObjectKind::Key, ObjectKind::Secret] {
+        if let Some(found) = vault
+            .objects_mut(kind)
+            .get_mut(&key)
+            .and_then(|object| object.version_mut(version))
+        {
+            found.enabled = enable;
+        }
+    }
 }
 
 impl VaultState {

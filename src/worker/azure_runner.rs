@@ -10,6 +10,8 @@ use std::sync::mpsc::Receiver;
 use tokio::sync::RwLock;
 
 use super::access::{load_vault_access, resolve_subject};
+use super::bulk::{BULK_MAX_IN_FLIGHT, run_bulk};
+use super::changes::apply_change;
 use super::load_gate::{AdaptiveGate, Aimd, Observers};
 use super::protocol::{Command, EventKind, FailureReason};
 use super::reply::{Reply, Waker};
@@ -42,6 +44,8 @@ pub const VAULT_LOADS_MAX: usize = 128;
 /// per principal); narrowed on ARM's 429s.
 pub const VAULT_LISTS_AT_START: usize = 8;
 const VAULT_LISTS_MAX: usize = 32;
+/// How many bulk items start at once; grows while Key Vault answers freely.
+const BULK_ITEMS_AT_START: usize = 8;
 /// One halving per second at most: a burst of 429s is one signal.
 const GATE_COOLDOWN: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -53,6 +57,8 @@ pub struct AzureRunner {
     vault_loads: Arc<AdaptiveGate>,
     /// How many subscriptions' vault lists are read at once.
     vault_lists: Arc<AdaptiveGate>,
+    /// How many items of a bulk run are under way at once (Key Vault's 429s narrow it).
+    bulk_items: Arc<AdaptiveGate>,
 }
 
 impl AzureRunner {
@@ -68,8 +74,12 @@ impl AzureRunner {
             Service::ResourceManager,
             Aimd::new(VAULT_LISTS_AT_START, 1, VAULT_LISTS_MAX, GATE_COOLDOWN),
         );
+        let bulk_items = AdaptiveGate::new(
+            Service::KeyVault,
+            Aimd::new(BULK_ITEMS_AT_START, 1, BULK_MAX_IN_FLIGHT, GATE_COOLDOWN),
+        );
         let mut observers: Vec<Arc<dyn ResponseObserver>> =
-            vec![vault_loads.clone(), vault_lists.clone()];
+            vec![vault_loads.clone(), vault_lists.clone(), bulk_items.clone()];
         if let Some(outer) = settings.response_observer.take() {
             observers.push(outer.0);
         }
@@ -79,6 +89,7 @@ impl AzureRunner {
             session: RwLock::new(None),
             vault_loads,
             vault_lists,
+            bulk_items,
         }
     }
 
@@ -167,6 +178,11 @@ impl AzureRunner {
                     evaluation: Box::new(evaluation),
                 });
                 Ok(())
+            }
+            Command::Change(change) => apply_change(&self.session().await?, &change, reply).await,
+            Command::Bulk { items, cancel } => {
+                let session = self.session().await?;
+                run_bulk(&session, &self.bulk_items, items, &cancel, reply).await
             }
             Command::GetSecretValue { id } => {
                 let bundle = self

@@ -3,6 +3,8 @@
 
 pub mod access;
 pub mod azure_runner;
+pub mod bulk;
+pub mod changes;
 pub mod load_gate;
 pub mod protocol;
 pub mod reply;

@@ -6,6 +6,8 @@
 
 use secrecy::SecretString;
 
+use super::bulk::{BulkItemOutcome, CancelFlag};
+use super::changes::{Change, ChangeResult};
 use crate::access::{AccessEvaluation, Target, VaultAccessData};
 use crate::auth::device_code::DeviceCodePrompt;
 use crate::auth::{AuthError, SignedInIdentity};
@@ -97,6 +99,14 @@ pub enum Command {
         principal: PrincipalRef,
         target: Target,
     },
+    /// A change the person confirmed; answered by one `Changed` (a creating certificate sends `Changed`
+    /// with its pending operation first).
+    Change(Change),
+    /// Many changes, each reported once by a `BulkItem`; `cancel` stops the run between items.
+    Bulk {
+        items: Vec<Change>,
+        cancel: CancelFlag,
+    },
 }
 
 /// Commands of the same key replace each other: the newer cancels the older still running.
@@ -127,6 +137,8 @@ impl Command {
             Self::LoadVaultAccess { .. } => Some(SupersedeKey::VaultAccess),
             Self::SearchPrincipals { .. } => Some(SupersedeKey::PrincipalSearch),
             Self::CheckAccess { .. } => Some(SupersedeKey::AccessCheck),
+            // A change is never cancelled by another: it runs to its answer.
+            Self::Change(_) | Self::Bulk { .. } => None,
         }
     }
 
@@ -186,6 +198,8 @@ impl Command {
                     format!("checking the access of {id} to {}", resource_name(arm_id))
                 }
             },
+            Self::Change(change) => change.describe(),
+            Self::Bulk { items, .. } => format!("changing {} items", items.len()),
         }
     }
 }
@@ -253,6 +267,13 @@ pub enum EventKind {
         arm_id: String,
         data: Box<VaultAccessData>,
         evaluation: Box<AccessEvaluation>,
+    },
+    /// What the service holds after a change (or a certificate's creation under way).
+    Changed(ChangeResult),
+    /// One item of a bulk run ended (`index` into its items).
+    BulkItem {
+        index: usize,
+        outcome: BulkItemOutcome,
     },
     /// Terminal: exactly one per command.
     Finished(Outcome),

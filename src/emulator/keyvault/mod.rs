@@ -104,6 +104,15 @@ impl Ctx {
         format!("https://{}", self.host.authority)
     }
 
+    /// How long a certificate created now stays `inProgress`.
+    fn certificate_issuance(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(
+            self.shared
+                .certificate_issuance_ms
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
     /// Runs `f` on the vault after authorizing `operation`, under the read lock.
     fn with_vault<T>(
         &self,
@@ -376,9 +385,7 @@ fn check_api_version(query: Option<&str>) -> Result<(), Response> {
 
 /// `^[0-9a-zA-Z-]{1,127}$`: Key Vault's object name rule.
 pub(crate) fn check_name(kind: ObjectKind, name: &str) -> Result<(), Response> {
-    let valid = (1..=127).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    if valid {
+    if crate::azure::identifiers::check_object_name(name).is_ok() {
         Ok(())
     } else {
         Err(bad_parameter(&format!(

@@ -49,6 +49,12 @@ pub(super) fn routes(router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
             ),
         )
         .route(
+            "/keys/{name}/rotate",
+            post(|ctx: Ctx, Path(name): Path<String>| async move {
+                respond(rotate_key(&ctx, &name))
+            }),
+        )
+        .route(
             "/keys/{name}",
             put(
                 |ctx: Ctx, Path(name): Path<String>, body: Bytes| async move {
@@ -264,6 +270,64 @@ fn create_key(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Response> 
     )
 }
 
+/// `POST /keys/{name}/rotate`: a new version of the same type, size or curve and operations, with the
+/// current version's tags (Key Vault's rotation keeps the key's shape; the `rotate` permission).
+fn rotate_key(ctx: &Ctx, name: &str) -> Result<Response, Response> {
+    let base = ctx.base();
+    ctx.with_vault_mut(
+        ObjectKind::Key,
+        Operation::Rotate,
+        Some(name),
+        |cloud, vault_name| {
+            let vault = cloud
+                .vaults
+                .get_mut(vault_name)
+                .ok_or_else(|| super::vault_not_found(vault_name))?;
+            check_new_version(vault, ObjectKind::Key, name)?;
+            let current = vault
+                .objects(ObjectKind::Key)
+                .get(&name.to_ascii_lowercase())
+                .and_then(|object| object.current())
+                .ok_or_else(|| object_not_found(ObjectKind::Key, name))?;
+            let Payload::Key(material) = &current.payload else {
+                return Err(object_not_found(ObjectKind::Key, name));
+            };
+            let key_size = material
+                .n
+                .as_ref()
+                .and_then(|n| u32::try_from(n.len() * 8).ok());
+            let fresh = KeyMaterial::generate(
+                &material.kty,
+                key_size,
+                material.crv.as_deref(),
+                material.key_ops.clone(),
+                &uuid::Uuid::new_v4().to_string(),
+            )
+            .map_err(|message| bad_parameter(&message))?;
+            let now = now_unix();
+            let version = VersionState {
+                version: state::new_version_id(),
+                enabled: true,
+                not_before: None,
+                expires: None,
+                created: now,
+                updated: now,
+                tags: current.tags.clone(),
+                content_type: None,
+                payload: Payload::Key(fresh),
+            };
+            Ok(add_version(
+                vault,
+                &base,
+                ObjectKind::Key,
+                name,
+                version,
+                false,
+            ))
+        },
+    )
+}
+
 fn import_key(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Response> {
     let body = parse_body(body)?;
     let jwk = body
@@ -410,6 +474,7 @@ fn create_certificate(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Re
         policy["lifetime_actions"] = lifetime;
     }
     let base = ctx.base();
+    let issuance = ctx.certificate_issuance();
     ctx.with_vault_mut(
         ObjectKind::Certificate,
         Operation::Create,
@@ -421,34 +486,114 @@ fn create_certificate(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Re
                 .ok_or_else(|| super::vault_not_found(vault_name))?;
             check_new_version(vault, ObjectKind::Certificate, name)?;
             check_certificate_name_free(vault, name)?;
+            let key_name = name.to_ascii_lowercase();
+            if vault.pending_certificates.contains_key(&key_name) {
+                return Err(keyvault_error(
+                    StatusCode::CONFLICT,
+                    "Conflict",
+                    &format!(
+                        "Certificate {name} has a creation in progress; wait for it or cancel it."
+                    ),
+                    None,
+                ));
+            }
+            // While pending, the certificate exists but is disabled (the writes reference, §1.4); the
+            // pending GET completes it once the issuance time has passed.
+            let version = state::new_version_id();
             state::add_certificate_version(
                 vault,
                 state::NewCertificateVersion {
                     name,
-                    version: state::new_version_id(),
+                    version: version.clone(),
                     certificate,
                     key,
                     tags,
-                    enabled,
+                    enabled: false,
                     created: now,
                     policy: Some(policy),
                 },
             );
-            Ok(keyvault_json(
+            let request_id = uuid::Uuid::new_v4().simple().to_string();
+            vault.pending_certificates.insert(
+                key_name,
+                state::PendingCertificate {
+                    version,
+                    enable: enabled,
+                    ready_at: std::time::Instant::now() + issuance,
+                    request_id: request_id.clone(),
+                    csr: csr.clone(),
+                },
+            );
+            Ok(pending_response(
                 StatusCode::ACCEPTED,
-                render::certificate_operation(&base, name, "completed", &csr),
+                &base,
+                name,
+                "inProgress",
+                &csr,
+                &request_id,
             ))
         },
     )
 }
 
+/// A certificate operation with Key Vault's headers: `Location` (the pending URL to poll) and
+/// `Retry-After` while it is in progress.
+fn pending_response(
+    status: StatusCode,
+    base: &str,
+    name: &str,
+    operation_status: &str,
+    csr: &[u8],
+    request_id: &str,
+) -> Response {
+    let mut response = keyvault_json(
+        status,
+        render::certificate_operation(base, name, operation_status, csr),
+    );
+    let headers = response.headers_mut();
+    let location = format!(
+        "{base}/certificates/{name}/pending?api-version=2025-07-01&request_id={request_id}"
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&location) {
+        headers.insert(axum::http::header::LOCATION, value);
+    }
+    if operation_status == "inProgress" {
+        headers.insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from_static("1"),
+        );
+    }
+    response
+}
+
 fn pending_operation(ctx: &Ctx, name: &str) -> Result<Response, Response> {
     let base = ctx.base();
-    ctx.with_vault(
+    ctx.with_vault_mut(
         ObjectKind::Certificate,
         Operation::Get,
         Some(name),
-        |_, vault| {
+        |cloud, vault_name| {
+            let vault = cloud
+                .vaults
+                .get_mut(vault_name)
+                .ok_or_else(|| super::vault_not_found(vault_name))?;
+            let key_name = name.to_ascii_lowercase();
+            if let Some(pending) = vault.pending_certificates.get(&key_name) {
+                if std::time::Instant::now() < pending.ready_at {
+                    return Ok(pending_response(
+                        StatusCode::OK,
+                        &base,
+                        name,
+                        "inProgress",
+                        &pending.csr,
+                        &pending.request_id,
+                    ));
+                }
+                let done = vault.pending_certificates.remove(&key_name);
+                if let Some(done) = done {
+                    state::complete_certificate(vault, name, &done.version, done.enable);
+                }
+            }
             let object = vault
                 .objects(ObjectKind::Certificate)
                 .get(&name.to_ascii_lowercase())
