@@ -85,6 +85,9 @@ struct GuiOptions {
     /// throttling).
     #[arg(long)]
     parallel_vault_loads: Option<usize>,
+    /// Hide every control that changes anything (browse, check access and copy only).
+    #[arg(long)]
+    read_only: bool,
 }
 
 impl GuiOptions {
@@ -93,6 +96,7 @@ impl GuiOptions {
         GuiOptions {
             clear_clipboard_after: self.clear_clipboard_after.or(outer.clear_clipboard_after),
             parallel_vault_loads: self.parallel_vault_loads.or(outer.parallel_vault_loads),
+            read_only: self.read_only || outer.read_only,
         }
     }
 
@@ -525,6 +529,7 @@ fn run_gui(
                     .with_sign_in_methods(methods)
                     .with_sign_in_form(form)
                     .with_clipboard_clear_after(gui.clear_clipboard_after())
+                    .with_read_only(gui.read_only)
                     .with_bookmarks(stored.bookmarks)
                     .with_theme(stored.theme.as_deref()),
             ))

@@ -19,6 +19,9 @@ use super::keyvault::{KEYVAULT_API_VERSION, KeyVaultClient, path_segment};
 use super::models::ObjectItem;
 use super::pipeline::{Outgoing, retry_after};
 
+/// Key Vault's limit on a secret value (25 KB; LEARN service limits).
+pub const SECRET_VALUE_LIMIT: usize = 25 * 1024;
+
 /// A new secret version as the person wrote it. The value stays a `SecretString` up to the request body.
 #[derive(Clone)]
 pub struct SecretDraft {

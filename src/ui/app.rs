@@ -7,13 +7,15 @@ use egui::Ui;
 use secrecy::ExposeSecret;
 
 use super::clipboard::{ClipboardBackend, ClipboardGuard, CopyOutcome, SystemClipboard};
+use super::state::ChangesIntent;
 use super::state::bookmarks::VaultBookmarks;
 use super::state::{
     AccessIntent, AppState, CentreView, Intent, ObjectsIntent, SearchIntent, SignInState,
     ThemeChoice,
 };
 use super::{
-    access_panel, details_panel, objects_panel, search_panel, sign_in_panel, status_bar, tree_panel,
+    access_panel, change_dialogs, details_panel, objects_panel, search_panel, sign_in_panel,
+    status_bar, tree_panel,
 };
 use crate::worker::{Event, SignInMethod, WorkerHandle};
 
@@ -154,6 +156,12 @@ impl VaultscopeApp {
         self
     }
 
+    /// `--read-only`: no control that changes anything is shown, and no change is carried out.
+    pub fn with_read_only(mut self, read_only: bool) -> Self {
+        self.state.changes.read_only = read_only;
+        self
+    }
+
     /// Links secrets, keys, certificates and vaults to this Azure Portal (`None`: the emulator's cloud).
     pub fn with_portal(mut self, portal_host: Option<&str>) -> Self {
         self.state.portal_host = portal_host.map(str::to_owned);
@@ -183,6 +191,7 @@ impl VaultscopeApp {
                 break;
             }
         }
+        self.state.refresh_changes(&mut self.worker);
         self.state.refresh_search();
         more || self.state.search.searching()
     }
@@ -208,15 +217,35 @@ impl VaultscopeApp {
 
     /// Keyboard: Ctrl+K search; outside text fields, arrows/Page keys move, Enter opens, Esc closes and
     /// Ctrl+C copies the selected object's identifier.
-    fn keyboard(&self, ctx: &egui::Context, intents: &mut Vec<Intent>) {
+    fn keyboard(&self, ctx: &egui::Context, filtered: &[usize], intents: &mut Vec<Intent>) {
         use egui::{Key, Modifiers};
         let typing = ctx.egui_wants_keyboard_input();
         ctx.input_mut(|input| {
+            if self.state.changes.dialog.is_some() {
+                // A dialog has the keyboard: Esc closes it (Enter is the form's own).
+                if !typing && input.consume_key(Modifiers::NONE, Key::Escape) {
+                    intents.push(ChangesIntent::CloseDialog.into());
+                }
+                return;
+            }
             if input.consume_key(Modifiers::COMMAND, Key::K) {
                 intents.push(Intent::Search(SearchIntent::Open));
             }
             if self.state.search.open || typing {
                 return;
+            }
+            if !self.state.changes.read_only && input.consume_key(Modifiers::COMMAND, Key::A) {
+                let names = self
+                    .state
+                    .selected_list_rows()
+                    .map(|rows| {
+                        filtered
+                            .iter()
+                            .map(|&index| rows.name(index).to_owned())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                intents.push(ChangesIntent::MarkAll(names).into());
             }
             for (key, delta) in [
                 (Key::ArrowDown, 1),
@@ -253,8 +282,8 @@ impl VaultscopeApp {
             status_bar::status_bar_ui(ui, &self.state, &self.cloud_label, &mut intents);
         });
         if matches!(self.state.session.sign_in, SignInState::SignedIn(_)) {
-            self.keyboard(ui.ctx(), &mut intents);
             let filtered = self.filtered_indices();
+            self.keyboard(ui.ctx(), &filtered, &mut intents);
             egui::Panel::left("tree")
                 .resizable(true)
                 .default_size(240.0)
@@ -278,6 +307,12 @@ impl VaultscopeApp {
             });
             search_panel::search_ui(ui.ctx(), &self.state, &mut intents);
             self.state.search.cursor_moved = false;
+            // The value buffer is lent to the secret form for this frame (moved, not copied).
+            let mut value = std::mem::take(&mut self.state.changes.value);
+            change_dialogs::dialogs_ui(ui.ctx(), &self.state, &mut value, &mut intents);
+            self.state.changes.value = value;
+            change_dialogs::bulk_ui(ui.ctx(), &self.state, &mut intents);
+            change_dialogs::change_log_ui(ui.ctx(), &self.state, &mut intents);
         } else {
             egui::CentralPanel::default().show(ui, |ui| {
                 sign_in_panel::sign_in_ui(ui, &self.state, &mut intents)

@@ -83,9 +83,46 @@ pub fn now_unix() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// A date as the forms show it for editing: `2026-11-23 14:05` (UTC); empty for `None`.
+pub fn date_input(unix: Option<i64>) -> String {
+    timestamp(unix).trim_end_matches(" UTC").to_owned()
+}
+
+/// Reads a date typed in a form: empty (none), `2026-11-23` (midnight UTC) or `2026-11-23 14:05`, with or
+/// without a trailing `UTC`; the sentence says what is accepted.
+pub fn parse_date_input(text: &str) -> Result<Option<i64>, String> {
+    let text = text.trim();
+    let text = text.strip_suffix("UTC").unwrap_or(text).trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let with_time = if text.len() == 10 {
+        format!("{text} 00:00")
+    } else {
+        text.replace('T', " ")
+    };
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    time::PrimitiveDateTime::parse(&with_time, &format)
+        .map(|at| Some(at.assume_utc().unix_timestamp()))
+        .map_err(|_| format!("'{text}' is not a date: write 2026-12-31 or 2026-12-31 18:00 (UTC)."))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_typed_in_forms_are_read_as_utc() {
+        assert_eq!(parse_date_input(""), Ok(None));
+        assert_eq!(parse_date_input("1970-01-02"), Ok(Some(86_400)));
+        assert_eq!(parse_date_input("1970-01-01 01:30 UTC"), Ok(Some(5_400)));
+        assert_eq!(
+            parse_date_input(&date_input(Some(1_800_000_042))),
+            Ok(Some(1_800_000_000))
+        );
+        assert!(parse_date_input("tomorrow").is_err());
+        assert!(parse_date_input("2026-13-01").is_err());
+    }
 
     #[test]
     fn formats_times() {

@@ -3,6 +3,8 @@
 
 pub mod access_panel;
 pub mod app;
+pub mod change_actions;
+pub mod change_dialogs;
 pub mod clipboard;
 pub mod details_panel;
 pub mod format;

@@ -31,6 +31,7 @@ pub fn objects_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &m
     list_tabs_ui(ui, state, intents);
     let list = contents.map(|contents| contents.list(state.objects.selected_list));
     filter_row_ui(ui, state, filtered, intents);
+    super::change_actions::list_actions_ui(ui, state, intents);
     if let Some(LoadStatus::Failed(message)) = list.map(|list| &list.status) {
         ui.colored_label(ui.visuals().error_fg_color, message);
         if list.is_some_and(|list| !list.is_empty()) {
@@ -67,14 +68,25 @@ pub fn objects_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &m
             scroll = scroll.vertical_scroll_offset(top - visible);
         }
     }
+    let marked = state.changes.marked(Some(vault), kind);
+    let mut clicked: Option<(String, egui::Modifiers)> = None;
     let output = scroll.show_rows(ui, row_height, filtered.len(), |ui, range| {
         for position in range {
             let Some(item) = filtered.get(position).and_then(|&index| list.item(index)) else {
                 continue;
             };
-            row_ui(ui, state, &item, kind, position, row_height, now, intents);
+            let is_marked =
+                marked.is_some_and(|names| names.contains(&item.name().to_ascii_lowercase()));
+            if let Some(click) =
+                row_ui(ui, state, &item, kind, position, row_height, now, is_marked)
+            {
+                clicked = Some(click);
+            }
         }
     });
+    if let Some((name, modifiers)) = clicked {
+        row_clicked(state, list, filtered, name, modifiers, intents);
+    }
     let offset = output.state.clamped_offset().y;
     ui.ctx()
         .data_mut(|data| data.insert_temp(memory_id, (state.objects.cursor, offset)));
@@ -271,6 +283,41 @@ pub fn quick_filters_ui(ui: &mut Ui, current: &QuickFilters) -> Option<QuickFilt
     changed.then_some(filters)
 }
 
+/// A click on a row: plain selects it; Ctrl (Cmd) toggles its mark, Shift marks the range from the last
+/// marked row (both only when changes are allowed).
+fn row_clicked(
+    state: &AppState,
+    list: &super::state::vault_index::ObjectList,
+    filtered: &[usize],
+    name: String,
+    modifiers: egui::Modifiers,
+    intents: &mut Vec<Intent>,
+) {
+    use super::state::changes::{ChangesIntent, MarkMode};
+    let mode = if modifiers.shift {
+        Some(MarkMode::Range)
+    } else if modifiers.command {
+        Some(MarkMode::Toggle)
+    } else {
+        None
+    };
+    match mode {
+        Some(mode) if !state.changes.read_only => {
+            let rows = if mode == MarkMode::Range {
+                filtered
+                    .iter()
+                    .map(|&index| list.name(index).to_owned())
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            intents.push(ChangesIntent::Mark { name, mode, rows }.into());
+        }
+        _ => intents.push(Intent::Objects(ObjectsIntent::SelectObject(name))),
+    }
+}
+
+/// One row; answers the click on its name with the modifiers held.
 #[allow(clippy::too_many_arguments)]
 fn row_ui(
     ui: &mut Ui,
@@ -280,14 +327,16 @@ fn row_ui(
     position: usize,
     row_height: f32,
     now: i64,
-    intents: &mut Vec<Intent>,
-) {
+    marked: bool,
+) -> Option<(String, egui::Modifiers)> {
     let name = item.name();
-    let selected = state
-        .objects
-        .selected_object
-        .as_deref()
-        .is_some_and(|selected| selected.eq_ignore_ascii_case(&name));
+    let selected = marked
+        || state
+            .objects
+            .selected_object
+            .as_deref()
+            .is_some_and(|selected| selected.eq_ignore_ascii_case(&name));
+    let mut clicked = None;
     let highlighted = state.objects.cursor == Some(position);
     let name_width = name_column_width(ui, kind);
     let show_date = shows_date(ui, kind);
@@ -295,7 +344,7 @@ fn row_ui(
         ui.set_height(row_height);
         let response = name_cell_ui(ui, &name, selected, highlighted, name_width, row_height);
         if response.clicked() {
-            intents.push(Intent::Objects(ObjectsIntent::SelectObject(name.clone())));
+            clicked = Some((name.clone(), ui.input(|input| input.modifiers)));
         }
         let enabled = item.enabled();
         cell(
@@ -307,9 +356,21 @@ fn row_ui(
                 RichText::new("no").color(ui.visuals().warn_fg_color)
             },
         );
-        cell(ui, THIRD_WIDTH, RichText::new(third_column(item, kind)));
+        let pending = state.changes.pending_certificates.contains(&(
+            item.object_id()
+                .map(|id| id.vault.as_str().to_owned())
+                .unwrap_or_default(),
+            name.to_ascii_lowercase(),
+        ));
+        let third = if pending && kind.kind == ObjectKind::Certificate {
+            "pending (being issued)".to_owned()
+        } else {
+            third_column(item, kind)
+        };
+        cell(ui, THIRD_WIDTH, RichText::new(third));
         dates_ui(ui, item, kind, show_date, now);
     });
+    clicked
 }
 
 /// The name as a full-width selectable cell, outlined when the keyboard cursor is on it.

@@ -50,6 +50,17 @@ pub fn status_bar_ui(ui: &mut Ui, state: &AppState, cloud_label: &str, intents: 
         ui.separator();
         theme_switch_ui(ui, intents);
         ui.weak(cloud_label);
+        if state.changes.read_only {
+            ui.colored_label(ui.visuals().warn_fg_color, "read-only");
+        }
+        let changes = state.changes.log.len();
+        if ui
+            .small_button(format!("Change log ({changes})"))
+            .on_hover_text("This session's changes (never a value)")
+            .clicked()
+        {
+            intents.push(super::state::ChangesIntent::ToggleLog.into());
+        }
         let busy = state.requests_in_flight();
         if busy > 0 {
             ui.separator();

@@ -12,6 +12,7 @@ use tokio::sync::RwLock;
 use super::access::{load_vault_access, resolve_subject};
 use super::bulk::{BULK_MAX_IN_FLIGHT, run_bulk};
 use super::changes::apply_change;
+use super::files::{read_value_file, save_text_file};
 use super::load_gate::{AdaptiveGate, Aimd, Observers};
 use super::protocol::{Command, EventKind, FailureReason};
 use super::reply::{Reply, Waker};
@@ -178,6 +179,23 @@ impl AzureRunner {
                     evaluation: Box::new(evaluation),
                 });
                 Ok(())
+            }
+            Command::ReadValueFile => {
+                read_value_file(self.settings.file_picker.0.as_ref(), reply).await
+            }
+            Command::SaveTextFile {
+                title,
+                suggested_name,
+                contents,
+            } => {
+                save_text_file(
+                    self.settings.file_picker.0.as_ref(),
+                    &title,
+                    &suggested_name,
+                    &contents,
+                    reply,
+                )
+                .await
             }
             Command::Change(change) => apply_change(&self.session().await?, &change, reply).await,
             Command::Bulk { items, cancel } => {

@@ -5,6 +5,7 @@ pub mod access;
 pub mod azure_runner;
 pub mod bulk;
 pub mod changes;
+pub mod files;
 pub mod load_gate;
 pub mod protocol;
 pub mod reply;

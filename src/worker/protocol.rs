@@ -102,6 +102,14 @@ pub enum Command {
     /// A change the person confirmed; answered by one `Changed` (a creating certificate sends `Changed`
     /// with its pending operation first).
     Change(Change),
+    /// Asks for a file and reads it as a secret value (`ValueFileRead`; nothing when the person cancels).
+    ReadValueFile,
+    /// Asks where to save `contents` and writes it (`FileSaved`).
+    SaveTextFile {
+        title: String,
+        suggested_name: String,
+        contents: String,
+    },
     /// Many changes, each reported once by a `BulkItem`; `cancel` stops the run between items.
     Bulk {
         items: Vec<Change>,
@@ -139,6 +147,7 @@ impl Command {
             Self::CheckAccess { .. } => Some(SupersedeKey::AccessCheck),
             // A change is never cancelled by another: it runs to its answer.
             Self::Change(_) | Self::Bulk { .. } => None,
+            Self::ReadValueFile | Self::SaveTextFile { .. } => None,
         }
     }
 
@@ -200,6 +209,8 @@ impl Command {
             },
             Self::Change(change) => change.describe(),
             Self::Bulk { items, .. } => format!("changing {} items", items.len()),
+            Self::ReadValueFile => "reading the value from a file".into(),
+            Self::SaveTextFile { suggested_name, .. } => format!("saving {suggested_name}"),
         }
     }
 }
@@ -270,6 +281,15 @@ pub enum EventKind {
     },
     /// What the service holds after a change (or a certificate's creation under way).
     Changed(ChangeResult),
+    /// A secret value read from the file the person picked.
+    ValueFileRead {
+        file_name: String,
+        value: SecretString,
+    },
+    /// A file was written.
+    FileSaved {
+        path: String,
+    },
     /// One item of a bulk run ended (`index` into its items).
     BulkItem {
         index: usize,

@@ -29,6 +29,8 @@ pub struct SessionSettings {
     pub vault_load_cap: Option<usize>,
     /// Told of every response (the runner's adaptive bounds); `None` outside the runner.
     pub response_observer: Option<SharedObserver>,
+    /// The file dialog (the desktop's; tests put a fake here).
+    pub file_picker: crate::worker::files::SharedPicker,
 }
 
 /// A response observer the settings can carry (and print in `Debug` without its insides).
@@ -52,6 +54,9 @@ impl SessionSettings {
             request_timeout: Duration::from_secs(30),
             vault_load_cap: None,
             response_observer: None,
+            file_picker: crate::worker::files::SharedPicker(std::sync::Arc::new(
+                crate::worker::files::SystemFilePicker,
+            )),
         }
     }
 

@@ -27,8 +27,7 @@ use crate::emulator::now_unix;
 use crate::emulator::responses::{keyvault_error, keyvault_json};
 use crate::emulator::state::{self, ObjectKind, ObjectState, Payload, VaultState, VersionState};
 
-/// Key Vault's limit on a secret value.
-pub const SECRET_VALUE_LIMIT_BYTES: usize = 25 * 1024;
+pub use crate::azure::keyvault_writes::SECRET_VALUE_LIMIT as SECRET_VALUE_LIMIT_BYTES;
 
 pub(super) fn routes(router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
     router

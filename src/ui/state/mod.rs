@@ -10,10 +10,13 @@
 
 pub mod access;
 pub mod bookmarks;
+pub mod change_forms;
+pub mod changes;
 pub mod common;
 pub mod errors;
 pub mod objects;
 pub mod search;
+pub mod secret_input;
 pub mod session;
 pub mod tree;
 pub mod vault_index;
@@ -22,6 +25,7 @@ pub mod vault_index;
 mod tests;
 
 pub use access::{AccessIntent, AccessState};
+pub use changes::{ChangesIntent, ChangesState};
 pub use common::{CentreView, ClipboardRequest, CommandSink, LoadStatus, Notice, ThemeChoice};
 pub use errors::{Forbidden, HighlightedOperation, explain, failure_word};
 pub use objects::{ObjectsIntent, ObjectsState};
@@ -45,6 +49,7 @@ pub enum Intent {
     Objects(ObjectsIntent),
     Access(AccessIntent),
     Search(SearchIntent),
+    Changes(ChangesIntent),
     OpenUrl(String),
     /// Copy a non-secret text (identifier, name, reference).
     CopyText {
@@ -67,7 +72,7 @@ macro_rules! feature_intents {
         })*
     };
 }
-feature_intents!(SessionIntent => Session, TreeIntent => Tree, ObjectsIntent => Objects, AccessIntent => Access, SearchIntent => Search);
+feature_intents!(SessionIntent => Session, TreeIntent => Tree, ObjectsIntent => Objects, AccessIntent => Access, SearchIntent => Search, ChangesIntent => Changes);
 
 /// The whole UI state.
 #[derive(Default)]
@@ -77,6 +82,7 @@ pub struct AppState {
     pub objects: ObjectsState,
     pub access: AccessState,
     pub search: SearchState,
+    pub changes: ChangesState,
     /// The vault whose lists, details and access are shown.
     selected_vault: Option<VaultUri>,
     shared: Shared,
@@ -130,6 +136,7 @@ impl AppState {
             + self.tree.requests_in_flight()
             + self.objects.requests_in_flight()
             + self.access.requests_in_flight()
+            + self.changes.requests_in_flight()
     }
 
     /// The selected vault as the list sees it.
@@ -185,6 +192,7 @@ impl AppState {
         self.tree.reset(sink);
         self.objects.reset(sink);
         self.access.reset(sink);
+        self.changes.reset(sink);
         self.search = SearchState::default();
         self.selected_vault = None;
         self.shared.forbidden = None;
@@ -194,6 +202,70 @@ impl AppState {
     /// Runs the open search again if rows arrived since; the app calls this once per frame.
     pub fn refresh_search(&mut self) {
         self.search.refresh(&self.tree.vaults);
+    }
+
+    /// Applies the service's answers to changes that arrived this frame to the lists (one rebuild per
+    /// list), reloads vaults a change touched beyond its own row, and reads the selected object's versions
+    /// again when a change touched it. The app calls this once per frame, before the search.
+    pub fn refresh_changes(&mut self, sink: &mut dyn CommandSink) {
+        // Per vault and list, the last answer for each name wins; one rebuild applies them all.
+        let mut grouped: Vec<ListEdits> = Vec::new();
+        for applied in self.changes.take_outbox() {
+            let index = match grouped
+                .iter()
+                .position(|(vault, list, _)| *vault == applied.vault && *list == applied.list)
+            {
+                Some(index) => index,
+                None => {
+                    grouped.push((applied.vault.clone(), applied.list, Vec::new()));
+                    grouped.len() - 1
+                }
+            };
+            let names = &mut grouped[index].2;
+            let updates = applied.removed.into_iter().map(|name| (name, None)).chain(
+                applied
+                    .upserts
+                    .into_iter()
+                    .map(|item| (item.name(), Some(item))),
+            );
+            for (name, item) in updates {
+                names.retain(|(known, _)| !known.eq_ignore_ascii_case(&name));
+                names.push((name, item));
+            }
+        }
+        for (vault, list, names) in grouped {
+            if let Some(contents) = self.tree.vaults.get_mut(&vault) {
+                let removed: Vec<String> = names
+                    .iter()
+                    .filter(|(_, item)| item.is_none())
+                    .map(|(name, _)| name.clone())
+                    .collect();
+                let upserts: Vec<ObjectItem> =
+                    names.into_iter().filter_map(|(_, item)| item).collect();
+                contents.apply_changes(list, &removed, &upserts);
+                self.search.stale = true;
+            }
+        }
+        for vault in std::mem::take(&mut self.changes.reload) {
+            self.tree.load_vault(vault, sink);
+        }
+        let touched = std::mem::take(&mut self.changes.touched);
+        let selected = self.selected_object_id();
+        if let Some(selected) = selected
+            && touched.iter().any(|(vault, kind, name)| {
+                *vault == selected.vault
+                    && *kind == selected.kind
+                    && name.eq_ignore_ascii_case(&selected.name)
+            })
+        {
+            let shown = Shown::of(self.selected_vault.as_ref(), &self.tree);
+            if self.objects.selected_item(shown).is_none() {
+                // The row left this list (deleted, recovered, purged).
+                self.objects.close_selection();
+            } else {
+                self.objects.reload_selected(shown, sink);
+            }
+        }
     }
 
     /// Applies one worker event: the feature whose request it answers takes it; stale events are dropped.
@@ -224,6 +296,18 @@ impl AppState {
                         .finish(request, outcome, tree, session, &mut self.shared);
                 }
                 kind => self.objects.apply_progress(request, kind, &mut self.shared),
+            }
+        } else if let Some(request) = self.changes.requests.get(id).cloned() {
+            match event.kind {
+                EventKind::Finished(outcome) => {
+                    self.changes.requests.finish(id);
+                    let identity = self.session.who();
+                    self.changes
+                        .finish(id, request, outcome, &identity, &mut self.shared);
+                }
+                kind => self
+                    .changes
+                    .apply_progress(&request, kind, &mut self.shared),
             }
         } else if let Some(request) = self.access.requests.get(id).cloned() {
             match event.kind {
@@ -277,6 +361,20 @@ impl AppState {
             }
             Intent::Search(SearchIntent::OpenHit(hit)) => self.open_search_hit(hit, sink),
             Intent::Search(intent) => self.search.handle(intent, &self.tree.vaults),
+            Intent::Changes(intent) => {
+                let shown = Shown::of(self.selected_vault.as_ref(), &self.tree);
+                let rows = self.objects.rows(shown);
+                let row = |name: &str| rows.and_then(|rows| rows.item(rows.position(name)?));
+                let context = change_context(
+                    shown,
+                    &self.objects,
+                    self.tree.vault_summary_of(self.selected_vault.as_ref()),
+                    self.session.who(),
+                    &row,
+                );
+                self.changes
+                    .handle(intent, &context, &mut self.shared, sink);
+            }
             Intent::OpenUrl(url) => self.shared.url_to_open = Some(url),
             Intent::CopyText { what, text } => self.shared.copy_text(&what, text),
             Intent::SetTheme(theme) => self.theme = Some(theme),
@@ -439,6 +537,46 @@ impl AppState {
             self.selected_vault()
                 .is_some_and(|vault| vault.name() == forbidden.vault_name)
         })
+    }
+}
+
+/// One list's answers of a frame: each name's last answer (`None`: the row goes).
+type ListEdits = (VaultUri, ListKind, Vec<(String, Option<ObjectItem>)>);
+
+/// What the change intents need of the rest of the window: the selected vault, list, object and version.
+fn change_context<'a>(
+    shown: Shown<'a>,
+    objects: &ObjectsState,
+    summary: Option<&'a VaultSummary>,
+    identity: String,
+    row: &'a dyn Fn(&str) -> Option<ObjectItem>,
+) -> changes::ChangeContext<'a> {
+    let selected = objects.selected_item(shown);
+    // The selected version, or the newest of the loaded versions (else the row: the latest, versionless).
+    let version = objects.selected_version_item(shown).and_then(|item| {
+        let newest = objects
+            .selected_version
+            .is_none()
+            .then(|| {
+                objects
+                    .versions
+                    .items
+                    .iter()
+                    .max_by_key(|item| item.attributes.created)
+                    .cloned()
+            })
+            .flatten();
+        let item = newest.unwrap_or(item);
+        item.object_id().map(|id| (id, item))
+    });
+    changes::ChangeContext {
+        vault: shown.vault,
+        summary,
+        list: objects.selected_list,
+        selected,
+        version,
+        row,
+        identity,
     }
 }
 

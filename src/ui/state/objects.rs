@@ -342,6 +342,24 @@ impl ObjectsState {
         });
     }
 
+    /// The selected object left the shown list (a change moved it): nothing is selected.
+    pub fn close_selection(&mut self) {
+        self.clear_selection();
+        self.cursor = None;
+    }
+
+    /// Reads the selected object's versions and details again (a change touched it).
+    pub fn reload_selected(&mut self, shown: Shown<'_>, sink: &mut dyn CommandSink) {
+        let Some(name) = self.selected_object.take() else {
+            return;
+        };
+        let version = self.selected_version.clone();
+        self.select_object(name, shown, sink);
+        if let Some(version) = version {
+            self.select_version(version, shown.vault, sink);
+        }
+    }
+
     /// Esc in the list: hides a shown value, else closes the selected object.
     pub fn close(&mut self) {
         if self.value.as_ref().is_some_and(|value| value.visible) {

@@ -84,6 +84,11 @@ impl TreeState {
     }
 
     /// What ARM said about the vault at `uri`, if it is in the tree.
+    /// The summary of `uri`, when there is one.
+    pub fn vault_summary_of(&self, uri: Option<&VaultUri>) -> Option<&VaultSummary> {
+        self.vault_summary(uri?)
+    }
+
     pub fn vault_summary(&self, uri: &VaultUri) -> Option<&VaultSummary> {
         self.subscriptions
             .iter()

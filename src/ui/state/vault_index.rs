@@ -362,6 +362,43 @@ impl ObjectList {
             .find(|&index| self.name_lower(index) == lower)
     }
 
+    /// Applies what the service answered to changes: rows named in `removed` go, each of `upserts` replaces
+    /// the row of its name or joins the list in name order. One rebuild for a whole batch (a bulk run's
+    /// frame of answers). A reload under way gets the same edits, so it does not bring old rows back.
+    pub fn apply_changes(&mut self, removed: &[String], upserts: &[ObjectItem]) {
+        if removed.is_empty() && upserts.is_empty() {
+            return;
+        }
+        if let Some(incoming) = &mut self.incoming {
+            incoming.apply_changes(removed, upserts);
+        }
+        let gone: std::collections::HashSet<String> = removed
+            .iter()
+            .map(|name| name.to_ascii_lowercase())
+            .chain(upserts.iter().map(|item| item.name().to_ascii_lowercase()))
+            .collect();
+        let mut items: Vec<ObjectItem> = (0..self.len())
+            .filter(|&index| !gone.contains(self.name_lower(index)))
+            .filter_map(|index| self.item(index))
+            .collect();
+        items.extend(upserts.iter().cloned());
+        items.sort_by_key(|item| item.name().to_ascii_lowercase());
+        let (status, generation, loaded_once, incoming) = (
+            std::mem::take(&mut self.status),
+            self.generation + 1,
+            self.loaded_once,
+            self.incoming.take(),
+        );
+        *self = Self::default();
+        for item in items {
+            self.push(item);
+        }
+        self.status = status;
+        self.generation = generation;
+        self.loaded_once = loaded_once;
+        self.incoming = incoming;
+    }
+
     fn begin(&mut self) {
         if self.loaded_once {
             self.incoming = Some(Box::default());
@@ -484,6 +521,11 @@ impl VaultContents {
 
     pub fn add_page(&mut self, list: ListKind, items: Vec<ObjectItem>) {
         self.lists[list.index()].add_page(items);
+    }
+
+    /// Edits one list with the service's answers to changes (see [`ObjectList::apply_changes`]).
+    pub fn apply_changes(&mut self, list: ListKind, removed: &[String], upserts: &[ObjectItem]) {
+        self.lists[list.index()].apply_changes(removed, upserts);
     }
 
     pub fn end_list(&mut self, list: ListKind, error: Option<String>) {

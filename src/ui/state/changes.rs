@@ -1,0 +1,1253 @@
+//! Changing things: the open change dialog (a form, or a confirmation that shows the change as it will be
+//! made, with the equivalent `az` command and, for purge and large bulk runs, a word to type), the marked
+//! rows a bulk action applies to, the bulk run in progress, the session's change log (never a value), and the
+//! service's answers waiting to be applied to the lists. `--read-only` turns every intent that would change
+//! something away.
+
+use std::collections::BTreeSet;
+
+use crate::azure::AzureError;
+use crate::azure::identifiers::{ObjectId, ObjectKind, VaultUri};
+use crate::azure::keyvault_writes::{SecretDraft, VersionUpdate};
+use crate::azure::models::{ListKind, ObjectItem, VaultSummary};
+use crate::worker::bulk::{BulkItemOutcome, CancelFlag};
+use crate::worker::changes::{Change, ChangeEffect, ChangeResult, DraftHandle};
+use crate::worker::protocol::FailureReason;
+use crate::worker::{Command, EventKind, Outcome, RequestId};
+
+use super::change_forms::{CertificateForm, EditForm, KeyForm, SecretForm};
+use super::common::{CommandSink, Requests, Shared};
+use super::errors::explain;
+use super::secret_input::SecretText;
+
+/// From this many items on, a bulk action needs its confirmation typed.
+pub const TYPED_CONFIRMATION_FROM: usize = 10;
+
+/// What a bulk action does to each marked row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkAction {
+    Delete,
+    Recover,
+    Purge,
+    Enable,
+    Disable,
+    AddTag { key: String, value: String },
+    RemoveTag { key: String },
+}
+
+impl BulkAction {
+    fn verb(&self) -> String {
+        match self {
+            Self::Delete => "Delete".into(),
+            Self::Recover => "Recover".into(),
+            Self::Purge => "Purge".into(),
+            Self::Enable => "Enable".into(),
+            Self::Disable => "Disable".into(),
+            Self::AddTag { key, value } => format!("Tag {key}={value} on"),
+            Self::RemoveTag { key } => format!("Remove tag {key} from"),
+        }
+    }
+
+    /// Whether it works on the deleted list (else on the live one).
+    fn on_deleted(&self) -> bool {
+        matches!(self, Self::Recover | Self::Purge)
+    }
+}
+
+/// How a row click changes the marks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkMode {
+    /// Ctrl-click: toggle this row.
+    Toggle,
+    /// Shift-click: every row between the last marked one and this (`rows`: the filtered names in order).
+    Range,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChangesIntent {
+    NewSecret,
+    /// A new version of the selected secret.
+    NewVersion,
+    /// Edit the selected version (or the latest) of the selected object.
+    EditVersion,
+    NewKey,
+    /// A new version of the selected key.
+    RotateKey,
+    NewCertificate,
+    /// Delete, recover, purge, enable, disable or tag the marked rows (else the selected one).
+    Bulk(BulkAction),
+    /// The same, for the selected object alone (its details pane), whatever is marked.
+    Selected(BulkAction),
+    /// A new version carrying the value of this older version.
+    RollBack(ObjectId),
+    SetSecretForm(Box<SecretForm>),
+    SetEditForm(Box<EditForm>),
+    SetKeyForm(Box<KeyForm>),
+    SetCertificateForm(Box<CertificateForm>),
+    /// The text typed into a confirmation's "type the name" field.
+    SetTyped(String),
+    /// Fill the value from the form's generator.
+    GenerateValue,
+    /// Fill the value from a file the person picks.
+    PickValueFile,
+    /// Send the open form (after its checks).
+    Submit,
+    /// Carry out the open confirmation.
+    Confirm,
+    /// A create met a deleted-but-recoverable secret of that name: recover it.
+    RecoverInstead,
+    CloseDialog,
+    CancelBulk,
+    RetryFailed,
+    CloseBulk,
+    ToggleLog,
+    SaveLog,
+    Mark {
+        name: String,
+        mode: MarkMode,
+        rows: Vec<String>,
+    },
+    MarkAll(Vec<String>),
+    ClearMarks,
+}
+
+/// A confirmation: the change as it will be made.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirmation {
+    pub title: String,
+    pub lines: Vec<String>,
+    /// The equivalent Azure CLI command (for one item).
+    pub az: Option<String>,
+    /// The word to type before the button works (the name for a purge, the count for a bulk run).
+    pub typed_word: Option<String>,
+    pub typed: String,
+    pub button: String,
+    pub changes: Vec<Change>,
+}
+
+impl Confirmation {
+    pub fn may_confirm(&self) -> bool {
+        self.typed_word
+            .as_ref()
+            .is_none_or(|word| self.typed.trim() == word)
+    }
+}
+
+/// The open dialog.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChangeDialog {
+    Secret(SecretForm),
+    Edit(Box<EditForm>),
+    Key(KeyForm),
+    Certificate(CertificateForm),
+    Confirm(Confirmation),
+}
+
+/// How the open dialog's change is going.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DialogStatus {
+    pub sending: bool,
+    pub error: Option<String>,
+    /// A create met 409: a deleted secret holds the name and can be recovered.
+    pub conflict: bool,
+    pub message: Option<String>,
+}
+
+/// One line of the change log. Never a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub time: String,
+    pub identity: String,
+    pub vault: String,
+    pub object: String,
+    pub action: String,
+    pub result: String,
+}
+
+impl LogEntry {
+    pub fn line(&self) -> String {
+        format!(
+            "{}\t{}\t{}\t{}\t{}\t{}",
+            self.time, self.identity, self.vault, self.object, self.action, self.result
+        )
+    }
+}
+
+/// A bulk run and what each item came to.
+#[derive(Debug)]
+pub struct BulkRun {
+    pub title: String,
+    pub items: Vec<Change>,
+    pub outcomes: Vec<Option<BulkItemOutcome>>,
+    pub cancel: CancelFlag,
+    pub finished: bool,
+    request: Option<RequestId>,
+}
+
+impl BulkRun {
+    pub fn done(&self) -> usize {
+        self.count(|outcome| matches!(outcome, BulkItemOutcome::Done(_)))
+    }
+
+    pub fn failed(&self) -> usize {
+        self.count(|outcome| matches!(outcome, BulkItemOutcome::Failed(_)))
+    }
+
+    pub fn not_started(&self) -> usize {
+        self.count(|outcome| matches!(outcome, BulkItemOutcome::NotStarted))
+    }
+
+    pub fn remaining(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|outcome| outcome.is_none())
+            .count()
+    }
+
+    fn count(&self, pick: impl Fn(&BulkItemOutcome) -> bool) -> usize {
+        self.outcomes.iter().flatten().filter(|o| pick(o)).count()
+    }
+
+    /// The failed items with the service's reason.
+    pub fn failures(&self) -> Vec<(String, String)> {
+        self.items
+            .iter()
+            .zip(&self.outcomes)
+            .filter_map(|(change, outcome)| match outcome {
+                Some(BulkItemOutcome::Failed(reason)) => {
+                    Some((change.name().to_owned(), reason.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// What a changes request is for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChangeRequest {
+    /// The open dialog's change.
+    Dialog(Change),
+    /// The recovery offered after a 409, for the open secret form.
+    RecoverForForm(Change),
+    Bulk,
+    ValueFile,
+    SaveLog,
+}
+
+/// A service answer waiting to be applied to the lists (once per frame, in one rebuild per list).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub vault: VaultUri,
+    pub list: ListKind,
+    pub removed: Vec<String>,
+    pub upserts: Vec<ObjectItem>,
+}
+
+/// What the change intents need to know of the rest of the window.
+pub struct ChangeContext<'a> {
+    pub vault: Option<&'a VaultUri>,
+    pub summary: Option<&'a VaultSummary>,
+    pub list: ListKind,
+    /// The selected object's row.
+    pub selected: Option<ObjectItem>,
+    /// The selected version's id (versioned) and row, when the selection has a version or versions loaded.
+    pub version: Option<(ObjectId, ObjectItem)>,
+    /// The rows a bulk action may name: by name, the shown list's row.
+    pub row: &'a dyn Fn(&str) -> Option<ObjectItem>,
+    pub identity: String,
+}
+
+#[derive(Default)]
+pub struct ChangesState {
+    /// `--read-only`: nothing that changes anything is shown or carried out.
+    pub read_only: bool,
+    pub dialog: Option<ChangeDialog>,
+    pub status: DialogStatus,
+    /// The value of the open secret form (the panel edits it in place; never copied into an intent).
+    pub value: SecretText,
+    /// Marked rows of one list of one vault.
+    marks: Option<(VaultUri, ListKind, BTreeSet<String>)>,
+    mark_anchor: Option<String>,
+    pub bulk: Option<BulkRun>,
+    pub log: Vec<LogEntry>,
+    pub show_log: bool,
+    /// Certificates whose creation is under way, by vault and name.
+    pub pending_certificates: BTreeSet<(String, String)>,
+    pub(super) requests: Requests<ChangeRequest>,
+    pub(super) outbox: Vec<Applied>,
+    /// Vaults to reload because a change touched more than its own row (a certificate's key and secret).
+    pub(super) reload: Vec<VaultUri>,
+    /// Objects whose versions should be read again (a change to the selected object).
+    pub(super) touched: Vec<(VaultUri, ObjectKind, String)>,
+    /// The dialog request's last answer, for its log line.
+    last_result: Option<ChangeResult>,
+}
+
+fn now_text() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second()
+    )
+}
+
+/// `az` quotes: single quotes, for a POSIX shell (names and vaults are `[0-9a-zA-Z-]` anyway).
+fn quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+fn az_command(change: &Change) -> Option<String> {
+    let vault = quoted(change.vault().name());
+    let name = quoted(change.name());
+    let noun = match change.kind() {
+        ObjectKind::Secret => "secret",
+        ObjectKind::Key => "key",
+        ObjectKind::Certificate => "certificate",
+    };
+    Some(match change {
+        Change::Delete { .. } => {
+            format!("az keyvault {noun} delete --vault-name {vault} --name {name}")
+        }
+        Change::Recover { .. } => {
+            format!("az keyvault {noun} recover --vault-name {vault} --name {name}")
+        }
+        Change::Purge { .. } => {
+            format!("az keyvault {noun} purge --vault-name {vault} --name {name}")
+        }
+        Change::RotateKey { .. } => {
+            format!("az keyvault key rotate --vault-name {vault} --name {name}")
+        }
+        Change::RollBackSecret { from } => format!(
+            "az keyvault secret show --id {} --query value -o tsv | az keyvault secret set --vault-name {vault} --name {name} --file /dev/stdin",
+            quoted(&from.versioned())
+        ),
+        Change::UpdateVersion { id, update } => {
+            let mut command =
+                format!("az keyvault {noun} set-attributes --vault-name {vault} --name {name}");
+            if let Some(version) = &id.version {
+                command.push_str(&format!(" --version {}", quoted(version)));
+            }
+            if let Some(enabled) = update.enabled {
+                command.push_str(&format!(" --enabled {enabled}"));
+            }
+            if let Some(tags) = &update.tags {
+                command.push_str(" --tags");
+                for (key, value) in tags {
+                    command.push_str(&format!(" {}", quoted(&format!("{key}={value}"))));
+                }
+            }
+            command
+        }
+        Change::SetSecret { .. } | Change::CreateKey { .. } | Change::CreateCertificate { .. } => {
+            return None;
+        }
+    })
+}
+
+/// A service row as its list holds it: a versionless identifier.
+fn list_row(item: &ObjectItem) -> ObjectItem {
+    let mut row = item.clone();
+    if let Some(id) = item.object_id() {
+        let versionless = id.versionless();
+        if row.kid.is_some() {
+            row.kid = Some(versionless);
+        } else {
+            row.id = Some(versionless);
+        }
+    }
+    row
+}
+
+impl ChangesState {
+    pub fn requests_in_flight(&self) -> usize {
+        self.requests.len()
+    }
+
+    /// Leaving the identity: the dialog closes, a bulk run stops between items, marks go; the log stays
+    /// (it is the session's record) and answers still coming are applied no more.
+    pub fn reset(&mut self, sink: &mut dyn CommandSink) {
+        if let Some(bulk) = &self.bulk {
+            bulk.cancel.cancel();
+        }
+        // A write under way is not aborted (that would leave its outcome unknown): its answer is let go.
+        let _ = sink;
+        self.requests.forget(|_| true);
+        self.close_dialog();
+        self.bulk = None;
+        self.marks = None;
+        self.mark_anchor = None;
+        self.pending_certificates.clear();
+        self.outbox.clear();
+        self.reload.clear();
+        self.touched.clear();
+    }
+
+    /// The marked names, when they belong to `vault`'s `list`.
+    pub fn marked(&self, vault: Option<&VaultUri>, list: ListKind) -> Option<&BTreeSet<String>> {
+        match &self.marks {
+            Some((marked_vault, marked_list, names))
+                if Some(marked_vault) == vault && *marked_list == list && !names.is_empty() =>
+            {
+                Some(names)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn is_marked(&self, vault: Option<&VaultUri>, list: ListKind, name: &str) -> bool {
+        self.marked(vault, list)
+            .is_some_and(|names| names.contains(&name.to_ascii_lowercase()))
+    }
+
+    /// Closes the dialog and wipes what was typed into it.
+    pub fn close_dialog(&mut self) {
+        self.dialog = None;
+        self.status = DialogStatus::default();
+        self.value.clear();
+        self.requests.forget(|request| {
+            matches!(
+                request,
+                ChangeRequest::ValueFile | ChangeRequest::RecoverForForm(_)
+            )
+        });
+    }
+
+    /// Whether the dialog's change is being sent (the app keeps it open, its controls off).
+    pub fn sending(&self) -> bool {
+        self.status.sending
+    }
+
+    pub fn handle(
+        &mut self,
+        intent: ChangesIntent,
+        context: &ChangeContext<'_>,
+        shared: &mut Shared,
+        sink: &mut dyn CommandSink,
+    ) {
+        if self.read_only && !matches!(intent, ChangesIntent::ToggleLog | ChangesIntent::SaveLog) {
+            shared.set_notice(
+                "Vaultscope was started with --read-only: nothing can be changed.",
+                true,
+            );
+            return;
+        }
+        match intent {
+            ChangesIntent::NewSecret => {
+                if let Some(vault) = context.vault {
+                    self.open(ChangeDialog::Secret(SecretForm::new(vault.clone())));
+                }
+            }
+            ChangesIntent::NewVersion => {
+                if let (Some(vault), Some(item)) = (context.vault, &context.selected)
+                    && context.list == ListKind::live(ObjectKind::Secret)
+                {
+                    self.open(ChangeDialog::Secret(SecretForm::new_version(
+                        vault.clone(),
+                        item,
+                    )));
+                }
+            }
+            ChangesIntent::EditVersion => self.open_edit(context, shared),
+            ChangesIntent::NewKey => {
+                if let Some(vault) = context.vault {
+                    self.open(ChangeDialog::Key(KeyForm::new(vault.clone())));
+                }
+            }
+            ChangesIntent::RotateKey => self.ask_rotate(context),
+            ChangesIntent::NewCertificate => {
+                if let Some(vault) = context.vault {
+                    self.open(ChangeDialog::Certificate(CertificateForm::new(
+                        vault.clone(),
+                    )));
+                }
+            }
+            ChangesIntent::Bulk(action) => self.ask_bulk(action, context, shared, false),
+            ChangesIntent::Selected(action) => self.ask_bulk(action, context, shared, true),
+            ChangesIntent::RollBack(from) => self.ask_roll_back(from),
+            ChangesIntent::SetSecretForm(form) => self.replace_form(ChangeDialog::Secret(*form)),
+            ChangesIntent::SetEditForm(form) => self.replace_form(ChangeDialog::Edit(form)),
+            ChangesIntent::SetKeyForm(form) => self.replace_form(ChangeDialog::Key(*form)),
+            ChangesIntent::SetCertificateForm(form) => {
+                self.replace_form(ChangeDialog::Certificate(*form));
+            }
+            ChangesIntent::SetTyped(text) => {
+                if let Some(ChangeDialog::Confirm(confirmation)) = &mut self.dialog {
+                    confirmation.typed = text;
+                }
+            }
+            ChangesIntent::GenerateValue => {
+                if let Some(ChangeDialog::Secret(form)) = &self.dialog {
+                    match form.generator.generate() {
+                        Ok(value) => {
+                            use secrecy::ExposeSecret;
+                            self.value.replace_with(value.expose_secret());
+                            self.status.error = None;
+                        }
+                        Err(problem) => self.status.error = Some(problem),
+                    }
+                }
+            }
+            ChangesIntent::PickValueFile => {
+                if matches!(self.dialog, Some(ChangeDialog::Secret(_))) {
+                    self.requests
+                        .send(sink, Command::ReadValueFile, ChangeRequest::ValueFile);
+                }
+            }
+            ChangesIntent::Submit => self.submit(sink),
+            ChangesIntent::Confirm => self.confirm(sink),
+            ChangesIntent::RecoverInstead => self.recover_instead(sink),
+            ChangesIntent::CloseDialog => {
+                if !self.status.sending {
+                    self.close_dialog();
+                }
+            }
+            ChangesIntent::CancelBulk => {
+                if let Some(bulk) = &self.bulk {
+                    bulk.cancel.cancel();
+                }
+            }
+            ChangesIntent::RetryFailed => self.retry_failed(sink),
+            ChangesIntent::CloseBulk => {
+                if self.bulk.as_ref().is_some_and(|bulk| bulk.finished) {
+                    self.bulk = None;
+                }
+            }
+            ChangesIntent::ToggleLog => self.show_log = !self.show_log,
+            ChangesIntent::SaveLog => {
+                let mut contents = String::from("time\tidentity\tvault\tobject\taction\tresult\n");
+                for entry in &self.log {
+                    contents.push_str(&entry.line());
+                    contents.push('\n');
+                }
+                self.requests.send(
+                    sink,
+                    Command::SaveTextFile {
+                        title: "Save the change log".into(),
+                        suggested_name: "vaultscope-changes.tsv".into(),
+                        contents,
+                    },
+                    ChangeRequest::SaveLog,
+                );
+            }
+            ChangesIntent::Mark { name, mode, rows } => self.mark(context, name, mode, &rows),
+            ChangesIntent::MarkAll(names) => {
+                if let Some(vault) = context.vault {
+                    self.marks = Some((
+                        vault.clone(),
+                        context.list,
+                        names.iter().map(|name| name.to_ascii_lowercase()).collect(),
+                    ));
+                }
+            }
+            ChangesIntent::ClearMarks => {
+                self.marks = None;
+                self.mark_anchor = None;
+            }
+        }
+    }
+
+    fn open(&mut self, dialog: ChangeDialog) {
+        if self.status.sending {
+            return;
+        }
+        self.close_dialog();
+        self.dialog = Some(dialog);
+    }
+
+    /// A form's new contents from the panel (ignored while its change is being sent).
+    fn replace_form(&mut self, dialog: ChangeDialog) {
+        if self.status.sending {
+            return;
+        }
+        if std::mem::discriminant(&dialog)
+            == std::mem::discriminant(self.dialog.as_ref().unwrap_or(&dialog))
+            && self.dialog.is_some()
+        {
+            self.dialog = Some(dialog);
+        }
+    }
+
+    fn open_edit(&mut self, context: &ChangeContext<'_>, shared: &mut Shared) {
+        if context.list.deleted {
+            shared.set_notice("A deleted object cannot be edited; recover it first.", true);
+            return;
+        }
+        if let Some((id, item)) = &context.version {
+            self.open(ChangeDialog::Edit(Box::new(EditForm::of(id.clone(), item))));
+        } else {
+            shared.set_notice(
+                "Its versions are still loading; try again in a moment.",
+                true,
+            );
+        }
+    }
+
+    fn ask_rotate(&mut self, context: &ChangeContext<'_>) {
+        let (Some(vault), Some(item)) = (context.vault, &context.selected) else {
+            return;
+        };
+        let change = Change::RotateKey {
+            vault: vault.clone(),
+            name: item.name(),
+        };
+        self.open(ChangeDialog::Confirm(Confirmation {
+            title: format!("Rotate key {}", item.name()),
+            lines: vec![
+                format!("A new version of {} in {}, with the same type and operations.", item.name(), vault.name()),
+                "Clients that name no version use the new one at once; pinned versions are unchanged.".into(),
+            ],
+            az: az_command(&change),
+            typed_word: None,
+            typed: String::new(),
+            button: "Rotate".into(),
+            changes: vec![change],
+        }));
+    }
+
+    fn ask_roll_back(&mut self, from: ObjectId) {
+        let version = from.version.clone().unwrap_or_default();
+        let change = Change::RollBackSecret { from: from.clone() };
+        self.open(ChangeDialog::Confirm(Confirmation {
+            title: format!("Roll back {} to version {version}", from.name),
+            lines: vec![
+                format!(
+                    "A new version of {} in {} carrying the value, content type and tags of version {version}.",
+                    from.name,
+                    from.vault.name()
+                ),
+                "The older value is read only when you confirm, and goes straight back to the vault; it is not shown.".into(),
+                "Every version stays as it is; the new one becomes the latest.".into(),
+            ],
+            az: az_command(&change),
+            typed_word: None,
+            typed: String::new(),
+            button: "Roll back".into(),
+            changes: vec![change],
+        }));
+    }
+
+    fn ask_bulk(
+        &mut self,
+        action: BulkAction,
+        context: &ChangeContext<'_>,
+        shared: &mut Shared,
+        selected_only: bool,
+    ) {
+        let Some(vault) = context.vault else {
+            return;
+        };
+        if action.on_deleted() != context.list.deleted {
+            shared.set_notice(
+                if action.on_deleted() {
+                    "Recover and purge work on the Deleted list: switch to it first."
+                } else {
+                    "That works on live objects: switch off the Deleted list first."
+                },
+                true,
+            );
+            return;
+        }
+        if action == BulkAction::Purge
+            && let Some(summary) = context.summary
+            && summary.properties.enable_purge_protection == Some(true)
+        {
+            shared.set_notice(
+                format!(
+                    "Purge is refused: {} has purge protection on, so Key Vault alone purges deleted items, after the {}-day retention period. Recover them instead, or wait.",
+                    vault.name(),
+                    summary.properties.soft_delete_retention_in_days.unwrap_or(90)
+                ),
+                true,
+            );
+            return;
+        }
+        let names: Vec<String> = match self.marked(Some(vault), context.list) {
+            Some(names) if !selected_only => names.iter().cloned().collect(),
+            _ => context.selected.iter().map(ObjectItem::name).collect(),
+        };
+        let kind = context.list.kind;
+        let changes: Vec<Change> = names
+            .iter()
+            .filter_map(|name| {
+                let row = (context.row)(name);
+                let name = row.as_ref().map_or_else(|| name.clone(), ObjectItem::name);
+                bulk_change(&action, vault, kind, name, row.as_ref())
+            })
+            .collect();
+        if changes.is_empty() {
+            shared.set_notice(
+                "Nothing to change: mark rows with Ctrl-click, Shift-click or Ctrl+A.",
+                true,
+            );
+            return;
+        }
+        let count = changes.len();
+        let noun = if count == 1 {
+            kind.singular().to_owned()
+        } else {
+            format!("{}s", kind.singular())
+        };
+        let title = if count == 1 {
+            format!(
+                "{} {} {}",
+                action.verb(),
+                kind.singular(),
+                changes[0].name()
+            )
+        } else {
+            format!("{} {count} {noun} in {}", action.verb(), vault.name())
+        };
+        let mut lines = Vec::new();
+        let shown: Vec<&str> = changes.iter().take(8).map(Change::name).collect();
+        lines.push(format!(
+            "{}{}",
+            shown.join(", "),
+            if count > shown.len() {
+                format!(" and {} more", count - shown.len())
+            } else {
+                String::new()
+            }
+        ));
+        lines.push(match action {
+            BulkAction::Delete => format!(
+                "Every version goes to the Deleted list of {}; it can be recovered until it is purged.",
+                vault.name()
+            ),
+            BulkAction::Purge => "Purged items are gone for good: no recovery, no backup from the vault.".into(),
+            BulkAction::Recover => "Every version comes back as it was.".into(),
+            BulkAction::Disable => "The latest version is disabled: apps reading it without a version get 403 until it is enabled again.".into(),
+            BulkAction::Enable => "The latest version is enabled.".into(),
+            BulkAction::AddTag { .. } | BulkAction::RemoveTag { .. } => {
+                "Only the latest version's tags change; other tags stay.".into()
+            }
+        });
+        let typed_word = if action == BulkAction::Purge && count == 1 {
+            Some(changes[0].name().to_owned())
+        } else if action == BulkAction::Purge || count >= TYPED_CONFIRMATION_FROM {
+            Some(count.to_string())
+        } else {
+            None
+        };
+        if let Some(word) = &typed_word {
+            lines.push(format!("Type {word} to confirm."));
+        }
+        self.open(ChangeDialog::Confirm(Confirmation {
+            title,
+            lines,
+            az: (count == 1).then(|| az_command(&changes[0])).flatten(),
+            typed_word,
+            typed: String::new(),
+            button: action
+                .verb()
+                .split(' ')
+                .next()
+                .unwrap_or("Apply")
+                .to_owned(),
+            changes,
+        }));
+    }
+
+    fn mark(&mut self, context: &ChangeContext<'_>, name: String, mode: MarkMode, rows: &[String]) {
+        let Some(vault) = context.vault else {
+            return;
+        };
+        let lower = name.to_ascii_lowercase();
+        let same_list = matches!(&self.marks, Some((v, l, _)) if v == vault && *l == context.list);
+        if !same_list {
+            self.marks = Some((vault.clone(), context.list, BTreeSet::new()));
+            self.mark_anchor = None;
+        }
+        let Some((_, _, names)) = &mut self.marks else {
+            return;
+        };
+        match mode {
+            MarkMode::Toggle => {
+                if !names.remove(&lower) {
+                    names.insert(lower.clone());
+                }
+            }
+            MarkMode::Range => {
+                let position =
+                    |target: &str| rows.iter().position(|row| row.eq_ignore_ascii_case(target));
+                let anchor = self.mark_anchor.as_deref().and_then(position);
+                match (anchor, position(&lower)) {
+                    (Some(from), Some(to)) => {
+                        let (from, to) = (from.min(to), from.max(to));
+                        names.extend(rows[from..=to].iter().map(|row| row.to_ascii_lowercase()));
+                    }
+                    _ => {
+                        names.insert(lower.clone());
+                    }
+                }
+            }
+        }
+        self.mark_anchor = Some(lower);
+    }
+
+    fn submit(&mut self, sink: &mut dyn CommandSink) {
+        if self.status.sending {
+            return;
+        }
+        let change = match &self.dialog {
+            Some(ChangeDialog::Secret(form)) => match form.checked() {
+                Ok(checked) if self.value.is_empty() => {
+                    let _ = checked;
+                    Err("The value is empty: type it, pick a file or generate one.".to_owned())
+                }
+                Ok(checked) => Ok(Change::SetSecret {
+                    vault: form.vault.clone(),
+                    name: checked.name,
+                    draft: DraftHandle(std::sync::Arc::new(SecretDraft {
+                        value: self.value.to_secret(),
+                        content_type: checked.content_type,
+                        tags: checked.tags,
+                        enabled: form.enabled,
+                        not_before: checked.not_before,
+                        expires: checked.expires,
+                    })),
+                }),
+                Err(problem) => Err(problem),
+            },
+            Some(ChangeDialog::Edit(form)) => match form.update() {
+                Ok(Some(update)) => Ok(Change::UpdateVersion {
+                    id: form.id.clone(),
+                    update,
+                }),
+                Ok(None) => Err("Nothing changed.".to_owned()),
+                Err(problem) => Err(problem),
+            },
+            Some(ChangeDialog::Key(form)) => form.draft().map(|(name, draft)| Change::CreateKey {
+                vault: form.vault.clone(),
+                name,
+                draft,
+            }),
+            Some(ChangeDialog::Certificate(form)) => {
+                form.draft().map(|(name, draft)| Change::CreateCertificate {
+                    vault: form.vault.clone(),
+                    name,
+                    draft,
+                })
+            }
+            Some(ChangeDialog::Confirm(_)) | None => return,
+        };
+        match change {
+            Ok(change) => self.send_dialog_change(change, sink),
+            Err(problem) => self.status.error = Some(problem),
+        }
+    }
+
+    fn send_dialog_change(&mut self, change: Change, sink: &mut dyn CommandSink) {
+        self.status = DialogStatus {
+            sending: true,
+            ..DialogStatus::default()
+        };
+        self.requests.send(
+            sink,
+            Command::Change(change.clone()),
+            ChangeRequest::Dialog(change),
+        );
+    }
+
+    fn confirm(&mut self, sink: &mut dyn CommandSink) {
+        let Some(ChangeDialog::Confirm(confirmation)) = &self.dialog else {
+            return;
+        };
+        if !confirmation.may_confirm() || self.status.sending {
+            return;
+        }
+        let changes = confirmation.changes.clone();
+        let title = confirmation.title.clone();
+        if changes.len() == 1 {
+            let change = changes.into_iter().next().expect("one change");
+            self.send_dialog_change(change, sink);
+        } else {
+            self.close_dialog();
+            self.start_bulk(title, changes, sink);
+        }
+    }
+
+    fn start_bulk(&mut self, title: String, items: Vec<Change>, sink: &mut dyn CommandSink) {
+        let cancel = CancelFlag::default();
+        let request = self.requests.send(
+            sink,
+            Command::Bulk {
+                items: items.clone(),
+                cancel: cancel.clone(),
+            },
+            ChangeRequest::Bulk,
+        );
+        self.bulk = Some(BulkRun {
+            title,
+            outcomes: vec![None; items.len()],
+            items,
+            cancel,
+            finished: false,
+            request: Some(request),
+        });
+        self.marks = None;
+    }
+
+    fn retry_failed(&mut self, sink: &mut dyn CommandSink) {
+        let Some(bulk) = &self.bulk else {
+            return;
+        };
+        if !bulk.finished {
+            return;
+        }
+        let again: Vec<Change> = bulk
+            .items
+            .iter()
+            .zip(&bulk.outcomes)
+            .filter(|(_, outcome)| {
+                matches!(
+                    outcome,
+                    Some(BulkItemOutcome::Failed(_) | BulkItemOutcome::NotStarted)
+                )
+            })
+            .map(|(change, _)| change.clone())
+            .collect();
+        if again.is_empty() {
+            return;
+        }
+        let title = format!("{} (again, {} items)", bulk.title, again.len());
+        self.start_bulk(title, again, sink);
+    }
+
+    fn recover_instead(&mut self, sink: &mut dyn CommandSink) {
+        let Some(ChangeDialog::Secret(form)) = &self.dialog else {
+            return;
+        };
+        if !self.status.conflict || self.status.sending {
+            return;
+        }
+        let change = Change::Recover {
+            vault: form.vault.clone(),
+            kind: ObjectKind::Secret,
+            name: form.name.trim().to_owned(),
+        };
+        self.status = DialogStatus {
+            sending: true,
+            ..DialogStatus::default()
+        };
+        self.requests.send(
+            sink,
+            Command::Change(change.clone()),
+            ChangeRequest::RecoverForForm(change),
+        );
+    }
+
+    /// An intermediate event of a changes request.
+    pub fn apply_progress(
+        &mut self,
+        request: &ChangeRequest,
+        kind: EventKind,
+        shared: &mut Shared,
+    ) {
+        match (request, kind) {
+            (
+                ChangeRequest::Dialog(_) | ChangeRequest::RecoverForForm(_),
+                EventKind::Changed(result),
+            ) => {
+                if let Some(note) = &result.reread {
+                    shared.set_notice(note.clone(), false);
+                }
+                self.note_result(&result);
+                self.last_result = Some(result);
+            }
+            (ChangeRequest::Bulk, EventKind::BulkItem { index, outcome }) => {
+                if let BulkItemOutcome::Done(result) = &outcome {
+                    self.note_result(result);
+                }
+                if let Some(bulk) = &mut self.bulk
+                    && let Some(slot) = bulk.outcomes.get_mut(index)
+                {
+                    *slot = Some(outcome);
+                }
+            }
+            (ChangeRequest::ValueFile, EventKind::ValueFileRead { file_name, value }) => {
+                use secrecy::ExposeSecret;
+                if self.value.replace_with(value.expose_secret()) {
+                    self.status.message = Some(format!("Value read from {file_name}."));
+                    self.status.error = None;
+                } else {
+                    self.status.error = Some(format!(
+                        "{file_name} is larger than Key Vault's 25 KB limit on a secret value."
+                    ));
+                }
+            }
+            (ChangeRequest::SaveLog, EventKind::FileSaved { path }) => {
+                shared.set_notice(format!("Change log saved to {path}"), false);
+            }
+            _ => {}
+        }
+    }
+
+    /// Queues a service answer for the lists.
+    fn note_result(&mut self, result: &ChangeResult) {
+        let live = ListKind::live(result.kind);
+        let deleted = ListKind::deleted(result.kind);
+        let key = (
+            result.vault.as_str().to_owned(),
+            result.name.to_ascii_lowercase(),
+        );
+        let mut apply = |list: ListKind, removed: Vec<String>, upserts: Vec<ObjectItem>| {
+            self.outbox.push(Applied {
+                vault: result.vault.clone(),
+                list,
+                removed,
+                upserts,
+            });
+        };
+        match &result.effect {
+            ChangeEffect::Live(item) => {
+                apply(live, Vec::new(), vec![list_row(item)]);
+                apply(deleted, vec![result.name.clone()], Vec::new());
+                self.pending_certificates.remove(&key);
+            }
+            ChangeEffect::VersionChanged(_) => {}
+            ChangeEffect::Deleted(item) => {
+                apply(live, vec![result.name.clone()], Vec::new());
+                apply(deleted, Vec::new(), vec![list_row(item)]);
+            }
+            ChangeEffect::Purged => apply(deleted, vec![result.name.clone()], Vec::new()),
+            ChangeEffect::Pending(_) => {
+                self.pending_certificates.insert(key);
+            }
+        }
+        if result.kind == ObjectKind::Certificate
+            && !matches!(result.effect, ChangeEffect::Pending(_))
+        {
+            // A certificate's key and secret follow it: read the vault's lists again.
+            self.reload.push(result.vault.clone());
+        }
+        self.touched
+            .push((result.vault.clone(), result.kind, result.name.clone()));
+    }
+
+    /// A changes request ended.
+    pub fn finish(
+        &mut self,
+        id: RequestId,
+        request: ChangeRequest,
+        outcome: Outcome,
+        identity: &str,
+        shared: &mut Shared,
+    ) {
+        match request {
+            ChangeRequest::Dialog(change) => {
+                let result = self.last_result.take();
+                self.status.sending = false;
+                match &outcome {
+                    Outcome::Done => {
+                        let text = match result.as_ref().and_then(|r| r.reread.clone()) {
+                            Some(note) => format!("outcome re-read: {note}"),
+                            None => "done".to_owned(),
+                        };
+                        self.log_change(&change, identity, &text);
+                        shared.set_notice(format!("Done: {}", change.describe()), false);
+                        self.close_dialog();
+                    }
+                    Outcome::Failed(error) => {
+                        let sentence = explain(error);
+                        self.log_change(&change, identity, &format!("failed: {sentence}"));
+                        self.status.conflict = matches!(&change, Change::SetSecret { .. })
+                            && is_deleted_but_recoverable(&error.source);
+                        self.status.error = Some(if self.status.conflict {
+                            format!(
+                                "A deleted secret named {} can still be recovered, so the name cannot be reused until it is recovered or purged.",
+                                change.name()
+                            )
+                        } else {
+                            sentence
+                        });
+                    }
+                    Outcome::Cancelled => {
+                        self.log_change(
+                            &change,
+                            identity,
+                            "cancelled before an answer (outcome unknown; reload to see)",
+                        );
+                    }
+                }
+            }
+            ChangeRequest::RecoverForForm(change) => {
+                self.last_result = None;
+                self.status.sending = false;
+                match &outcome {
+                    Outcome::Done => {
+                        self.log_change(&change, identity, "done");
+                        if let Some(ChangeDialog::Secret(form)) = &mut self.dialog {
+                            form.existing = Some(form.name.trim().to_owned());
+                        }
+                        self.status = DialogStatus {
+                            message: Some(format!(
+                                "Recovered {} with its versions as they were. Add this value as a new version now if you still want it.",
+                                change.name()
+                            )),
+                            ..DialogStatus::default()
+                        };
+                    }
+                    Outcome::Failed(error) => {
+                        let sentence = explain(error);
+                        self.log_change(&change, identity, &format!("failed: {sentence}"));
+                        self.status.error = Some(sentence);
+                        self.status.conflict = true;
+                    }
+                    Outcome::Cancelled => {}
+                }
+            }
+            ChangeRequest::Bulk => {
+                if let Some(bulk) = &mut self.bulk
+                    && bulk.request == Some(id)
+                {
+                    bulk.finished = true;
+                    // Items the run never reported (it ended as a whole, e.g. signed out) are listed as
+                    // failed with that reason rather than dropped.
+                    let ended = match &outcome {
+                        Outcome::Failed(error) => explain(error),
+                        Outcome::Cancelled => {
+                            "the run was stopped before this item's answer; reload to see".into()
+                        }
+                        Outcome::Done => "no answer for this item; reload to see".into(),
+                    };
+                    for outcome in &mut bulk.outcomes {
+                        if outcome.is_none() {
+                            *outcome = Some(BulkItemOutcome::Failed(ended.clone()));
+                        }
+                    }
+                    let entries: Vec<(Change, String)> = bulk
+                        .items
+                        .iter()
+                        .zip(&bulk.outcomes)
+                        .filter_map(|(change, outcome)| match outcome {
+                            Some(BulkItemOutcome::Done(result)) => Some((
+                                change.clone(),
+                                result.reread.clone().map_or_else(
+                                    || "done".to_owned(),
+                                    |note| format!("outcome re-read: {note}"),
+                                ),
+                            )),
+                            Some(BulkItemOutcome::Failed(reason)) => {
+                                Some((change.clone(), format!("failed: {reason}")))
+                            }
+                            _ => None,
+                        })
+                        .collect();
+                    let summary = format!(
+                        "{}: {} done, {} failed, {} not started",
+                        bulk.title,
+                        bulk.done(),
+                        bulk.failed(),
+                        bulk.not_started()
+                    );
+                    for (change, text) in entries {
+                        self.log_change(&change, identity, &text);
+                    }
+                    shared.set_notice(summary, false);
+                }
+            }
+            ChangeRequest::ValueFile | ChangeRequest::SaveLog => {
+                if let Outcome::Failed(error) = outcome {
+                    shared.set_notice(explain(&error), true);
+                }
+            }
+        }
+    }
+
+    fn log_change(&mut self, change: &Change, identity: &str, result: &str) {
+        self.log.push(LogEntry {
+            time: now_text(),
+            identity: identity.to_owned(),
+            vault: change.vault().name().to_owned(),
+            object: format!("{} {}", change.kind().singular(), change.name()),
+            action: change.action(),
+            result: result.to_owned(),
+        });
+    }
+
+    /// Takes the answers waiting for the lists.
+    pub(super) fn take_outbox(&mut self) -> Vec<Applied> {
+        std::mem::take(&mut self.outbox)
+    }
+}
+
+fn is_deleted_but_recoverable(reason: &FailureReason) -> bool {
+    matches!(
+        reason,
+        FailureReason::Azure(AzureError::Service { status: 409, inner_code, code, .. })
+            if inner_code.as_deref() == Some("ObjectIsDeletedButRecoverable")
+                || code == "ObjectIsDeletedButRecoverable"
+    )
+}
+
+/// The change a bulk action makes to one row (`None`: it would change nothing, e.g. a tag already there).
+fn bulk_change(
+    action: &BulkAction,
+    vault: &VaultUri,
+    kind: ObjectKind,
+    name: String,
+    row: Option<&ObjectItem>,
+) -> Option<Change> {
+    let id = ObjectId {
+        vault: vault.clone(),
+        kind,
+        name: name.clone(),
+        version: None,
+    };
+    let tags = || row.map(|row| row.tags.clone()).unwrap_or_default();
+    Some(match action {
+        BulkAction::Delete => Change::Delete {
+            vault: vault.clone(),
+            kind,
+            name,
+        },
+        BulkAction::Recover => Change::Recover {
+            vault: vault.clone(),
+            kind,
+            name,
+        },
+        BulkAction::Purge => Change::Purge {
+            vault: vault.clone(),
+            kind,
+            name,
+        },
+        BulkAction::Enable | BulkAction::Disable => Change::UpdateVersion {
+            id,
+            update: VersionUpdate {
+                enabled: Some(*action == BulkAction::Enable),
+                ..VersionUpdate::default()
+            },
+        },
+        BulkAction::AddTag { key, value } => {
+            let mut tags = tags();
+            if tags.get(key) == Some(value) {
+                return None;
+            }
+            tags.insert(key.clone(), value.clone());
+            Change::UpdateVersion {
+                id,
+                update: VersionUpdate {
+                    tags: Some(tags),
+                    ..VersionUpdate::default()
+                },
+            }
+        }
+        BulkAction::RemoveTag { key } => {
+            let mut tags = tags();
+            tags.remove(key)?;
+            Change::UpdateVersion {
+                id,
+                update: VersionUpdate {
+                    tags: Some(tags),
+                    ..VersionUpdate::default()
+                },
+            }
+        }
+    })
+}
