@@ -323,8 +323,9 @@ fn az_command(change: &Change) -> Option<String> {
         Change::RotateKey { .. } => {
             format!("az keyvault key rotate --vault-name {vault} --name {name}")
         }
+        // Bash: the value goes through a pipe, never an argument; `head -c -1` drops the newline tsv adds.
         Change::RollBackSecret { from } => format!(
-            "az keyvault secret show --id {} --query value -o tsv | az keyvault secret set --vault-name {vault} --name {name} --file /dev/stdin",
+            "az keyvault secret set --vault-name {vault} --name {name} --file <(az keyvault secret show --id {} --query value -o tsv | head -c -1)",
             quoted(&from.versioned())
         ),
         Change::UpdateVersion { id, update } => {
