@@ -4,7 +4,8 @@
 
 use egui::Ui;
 
-use super::state::changes::{BulkAction, ChangesIntent};
+use super::state::bulk::BulkAction;
+use super::state::changes::ChangesIntent;
 use super::state::{AppState, Intent};
 use crate::azure::identifiers::ObjectKind;
 

@@ -293,7 +293,8 @@ fn row_clicked(
     modifiers: egui::Modifiers,
     intents: &mut Vec<Intent>,
 ) {
-    use super::state::changes::{ChangesIntent, MarkMode};
+    use super::state::bulk::MarkMode;
+    use super::state::changes::ChangesIntent;
     let mode = if modifiers.shift {
         Some(MarkMode::Range)
     } else if modifiers.command {

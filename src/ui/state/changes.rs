@@ -8,60 +8,18 @@ use std::collections::BTreeSet;
 
 use crate::azure::AzureError;
 use crate::azure::identifiers::{ObjectId, ObjectKind, VaultUri};
-use crate::azure::keyvault_writes::{SecretDraft, VersionUpdate};
+use crate::azure::keyvault_writes::SecretDraft;
 use crate::azure::models::{ListKind, ObjectItem, VaultSummary};
 use crate::worker::bulk::{BulkItemOutcome, CancelFlag};
 use crate::worker::changes::{Change, ChangeEffect, ChangeResult, DraftHandle};
 use crate::worker::protocol::FailureReason;
 use crate::worker::{Command, EventKind, Outcome, RequestId};
 
+use super::bulk::{BulkAction, BulkRun, MarkMode, Marks, bulk_change, bulk_confirmation};
 use super::change_forms::{CertificateForm, EditForm, KeyForm, SecretForm};
 use super::common::{CommandSink, Requests, Shared};
 use super::errors::explain;
 use super::secret_input::SecretText;
-
-/// From this many items on, a bulk action needs its confirmation typed.
-pub const TYPED_CONFIRMATION_FROM: usize = 10;
-
-/// What a bulk action does to each marked row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BulkAction {
-    Delete,
-    Recover,
-    Purge,
-    Enable,
-    Disable,
-    AddTag { key: String, value: String },
-    RemoveTag { key: String },
-}
-
-impl BulkAction {
-    fn verb(&self) -> String {
-        match self {
-            Self::Delete => "Delete".into(),
-            Self::Recover => "Recover".into(),
-            Self::Purge => "Purge".into(),
-            Self::Enable => "Enable".into(),
-            Self::Disable => "Disable".into(),
-            Self::AddTag { key, value } => format!("Tag {key}={value} on"),
-            Self::RemoveTag { key } => format!("Remove tag {key} from"),
-        }
-    }
-
-    /// Whether it works on the deleted list (else on the live one).
-    fn on_deleted(&self) -> bool {
-        matches!(self, Self::Recover | Self::Purge)
-    }
-}
-
-/// How a row click changes the marks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MarkMode {
-    /// Ctrl-click: toggle this row.
-    Toggle,
-    /// Shift-click: every row between the last marked one and this (`rows`: the filtered names in order).
-    Range,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChangesIntent {
@@ -173,56 +131,6 @@ impl LogEntry {
     }
 }
 
-/// A bulk run and what each item came to.
-#[derive(Debug)]
-pub struct BulkRun {
-    pub title: String,
-    pub items: Vec<Change>,
-    pub outcomes: Vec<Option<BulkItemOutcome>>,
-    pub cancel: CancelFlag,
-    pub finished: bool,
-    request: Option<RequestId>,
-}
-
-impl BulkRun {
-    pub fn done(&self) -> usize {
-        self.count(|outcome| matches!(outcome, BulkItemOutcome::Done(_)))
-    }
-
-    pub fn failed(&self) -> usize {
-        self.count(|outcome| matches!(outcome, BulkItemOutcome::Failed(_)))
-    }
-
-    pub fn not_started(&self) -> usize {
-        self.count(|outcome| matches!(outcome, BulkItemOutcome::NotStarted))
-    }
-
-    pub fn remaining(&self) -> usize {
-        self.outcomes
-            .iter()
-            .filter(|outcome| outcome.is_none())
-            .count()
-    }
-
-    fn count(&self, pick: impl Fn(&BulkItemOutcome) -> bool) -> usize {
-        self.outcomes.iter().flatten().filter(|o| pick(o)).count()
-    }
-
-    /// The failed items with the service's reason.
-    pub fn failures(&self) -> Vec<(String, String)> {
-        self.items
-            .iter()
-            .zip(&self.outcomes)
-            .filter_map(|(change, outcome)| match outcome {
-                Some(BulkItemOutcome::Failed(reason)) => {
-                    Some((change.name().to_owned(), reason.clone()))
-                }
-                _ => None,
-            })
-            .collect()
-    }
-}
-
 /// What a changes request is for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChangeRequest {
@@ -266,9 +174,7 @@ pub struct ChangesState {
     pub status: DialogStatus,
     /// The value of the open secret form (the panel edits it in place; never copied into an intent).
     pub value: SecretText,
-    /// Marked rows of one list of one vault.
-    marks: Option<(VaultUri, ListKind, BTreeSet<String>)>,
-    mark_anchor: Option<String>,
+    pub marks: Marks,
     pub bulk: Option<BulkRun>,
     pub log: Vec<LogEntry>,
     pub show_log: bool,
@@ -302,7 +208,7 @@ fn quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
 
-fn az_command(change: &Change) -> Option<String> {
+pub(super) fn az_command(change: &Change) -> Option<String> {
     let vault = quoted(change.vault().name());
     let name = quoted(change.name());
     let noun = match change.kind() {
@@ -381,8 +287,7 @@ impl ChangesState {
         self.requests.forget(|_| true);
         self.close_dialog();
         self.bulk = None;
-        self.marks = None;
-        self.mark_anchor = None;
+        self.marks.clear();
         self.pending_certificates.clear();
         self.outbox.clear();
         self.reload.clear();
@@ -391,14 +296,7 @@ impl ChangesState {
 
     /// The marked names, when they belong to `vault`'s `list`.
     pub fn marked(&self, vault: Option<&VaultUri>, list: ListKind) -> Option<&BTreeSet<String>> {
-        match &self.marks {
-            Some((marked_vault, marked_list, names))
-                if Some(marked_vault) == vault && *marked_list == list && !names.is_empty() =>
-            {
-                Some(names)
-            }
-            _ => None,
-        }
+        self.marks.of(vault, list)
     }
 
     pub fn is_marked(&self, vault: Option<&VaultUri>, list: ListKind, name: &str) -> bool {
@@ -536,20 +434,17 @@ impl ChangesState {
                     ChangeRequest::SaveLog,
                 );
             }
-            ChangesIntent::Mark { name, mode, rows } => self.mark(context, name, mode, &rows),
-            ChangesIntent::MarkAll(names) => {
+            ChangesIntent::Mark { name, mode, rows } => {
                 if let Some(vault) = context.vault {
-                    self.marks = Some((
-                        vault.clone(),
-                        context.list,
-                        names.iter().map(|name| name.to_ascii_lowercase()).collect(),
-                    ));
+                    self.marks.mark(vault, context.list, &name, mode, &rows);
                 }
             }
-            ChangesIntent::ClearMarks => {
-                self.marks = None;
-                self.mark_anchor = None;
+            ChangesIntent::MarkAll(names) => {
+                if let Some(vault) = context.vault {
+                    self.marks.mark_all(vault, context.list, &names);
+                }
             }
+            ChangesIntent::ClearMarks => self.marks.clear(),
         }
     }
 
@@ -688,107 +583,9 @@ impl ChangesState {
             );
             return;
         }
-        let count = changes.len();
-        let noun = if count == 1 {
-            kind.singular().to_owned()
-        } else {
-            format!("{}s", kind.singular())
-        };
-        let title = if count == 1 {
-            format!(
-                "{} {} {}",
-                action.verb(),
-                kind.singular(),
-                changes[0].name()
-            )
-        } else {
-            format!("{} {count} {noun} in {}", action.verb(), vault.name())
-        };
-        let mut lines = Vec::new();
-        let shown: Vec<&str> = changes.iter().take(8).map(Change::name).collect();
-        lines.push(format!(
-            "{}{}",
-            shown.join(", "),
-            if count > shown.len() {
-                format!(" and {} more", count - shown.len())
-            } else {
-                String::new()
-            }
-        ));
-        lines.push(match action {
-            BulkAction::Delete => format!(
-                "Every version goes to the Deleted list of {}; it can be recovered until it is purged.",
-                vault.name()
-            ),
-            BulkAction::Purge => "Purged items are gone for good: no recovery, no backup from the vault.".into(),
-            BulkAction::Recover => "Every version comes back as it was.".into(),
-            BulkAction::Disable => "The latest version is disabled: apps reading it without a version get 403 until it is enabled again.".into(),
-            BulkAction::Enable => "The latest version is enabled.".into(),
-            BulkAction::AddTag { .. } | BulkAction::RemoveTag { .. } => {
-                "Only the latest version's tags change; other tags stay.".into()
-            }
-        });
-        let typed_word = if action == BulkAction::Purge && count == 1 {
-            Some(changes[0].name().to_owned())
-        } else if action == BulkAction::Purge || count >= TYPED_CONFIRMATION_FROM {
-            Some(count.to_string())
-        } else {
-            None
-        };
-        if let Some(word) = &typed_word {
-            lines.push(format!("Type {word} to confirm."));
-        }
-        self.open(ChangeDialog::Confirm(Confirmation {
-            title,
-            lines,
-            az: (count == 1).then(|| az_command(&changes[0])).flatten(),
-            typed_word,
-            typed: String::new(),
-            button: action
-                .verb()
-                .split(' ')
-                .next()
-                .unwrap_or("Apply")
-                .to_owned(),
-            changes,
-        }));
-    }
-
-    fn mark(&mut self, context: &ChangeContext<'_>, name: String, mode: MarkMode, rows: &[String]) {
-        let Some(vault) = context.vault else {
-            return;
-        };
-        let lower = name.to_ascii_lowercase();
-        let same_list = matches!(&self.marks, Some((v, l, _)) if v == vault && *l == context.list);
-        if !same_list {
-            self.marks = Some((vault.clone(), context.list, BTreeSet::new()));
-            self.mark_anchor = None;
-        }
-        let Some((_, _, names)) = &mut self.marks else {
-            return;
-        };
-        match mode {
-            MarkMode::Toggle => {
-                if !names.remove(&lower) {
-                    names.insert(lower.clone());
-                }
-            }
-            MarkMode::Range => {
-                let position =
-                    |target: &str| rows.iter().position(|row| row.eq_ignore_ascii_case(target));
-                let anchor = self.mark_anchor.as_deref().and_then(position);
-                match (anchor, position(&lower)) {
-                    (Some(from), Some(to)) => {
-                        let (from, to) = (from.min(to), from.max(to));
-                        names.extend(rows[from..=to].iter().map(|row| row.to_ascii_lowercase()));
-                    }
-                    _ => {
-                        names.insert(lower.clone());
-                    }
-                }
-            }
-        }
-        self.mark_anchor = Some(lower);
+        self.open(ChangeDialog::Confirm(bulk_confirmation(
+            &action, vault, kind, changes,
+        )));
     }
 
     fn submit(&mut self, sink: &mut dyn CommandSink) {
@@ -891,7 +688,7 @@ impl ChangesState {
             finished: false,
             request: Some(request),
         });
-        self.marks = None;
+        self.marks.clear();
     }
 
     fn retry_failed(&mut self, sink: &mut dyn CommandSink) {
@@ -1185,70 +982,4 @@ fn is_deleted_but_recoverable(reason: &FailureReason) -> bool {
             if inner_code.as_deref() == Some("ObjectIsDeletedButRecoverable")
                 || code == "ObjectIsDeletedButRecoverable"
     )
-}
-
-/// The change a bulk action makes to one row (`None`: it would change nothing, e.g. a tag already there).
-fn bulk_change(
-    action: &BulkAction,
-    vault: &VaultUri,
-    kind: ObjectKind,
-    name: String,
-    row: Option<&ObjectItem>,
-) -> Option<Change> {
-    let id = ObjectId {
-        vault: vault.clone(),
-        kind,
-        name: name.clone(),
-        version: None,
-    };
-    let tags = || row.map(|row| row.tags.clone()).unwrap_or_default();
-    Some(match action {
-        BulkAction::Delete => Change::Delete {
-            vault: vault.clone(),
-            kind,
-            name,
-        },
-        BulkAction::Recover => Change::Recover {
-            vault: vault.clone(),
-            kind,
-            name,
-        },
-        BulkAction::Purge => Change::Purge {
-            vault: vault.clone(),
-            kind,
-            name,
-        },
-        BulkAction::Enable | BulkAction::Disable => Change::UpdateVersion {
-            id,
-            update: VersionUpdate {
-                enabled: Some(*action == BulkAction::Enable),
-                ..VersionUpdate::default()
-            },
-        },
-        BulkAction::AddTag { key, value } => {
-            let mut tags = tags();
-            if tags.get(key) == Some(value) {
-                return None;
-            }
-            tags.insert(key.clone(), value.clone());
-            Change::UpdateVersion {
-                id,
-                update: VersionUpdate {
-                    tags: Some(tags),
-                    ..VersionUpdate::default()
-                },
-            }
-        }
-        BulkAction::RemoveTag { key } => {
-            let mut tags = tags();
-            tags.remove(key)?;
-            Change::UpdateVersion {
-                id,
-                update: VersionUpdate {
-                    tags: Some(tags),
-                    ..VersionUpdate::default()
-                },
-            }
-        }
-    })
 }

@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod bookmarks;
+pub mod bulk;
 pub mod change_forms;
 pub mod changes;
 pub mod common;
