@@ -166,9 +166,9 @@ fn field(ui: &mut Ui, label: &str, text: &mut String, hint: &str) -> bool {
     changed
 }
 
-fn enabled_field(ui: &mut Ui, enabled: &mut bool) -> bool {
+fn enabled_field(ui: &mut Ui, enabled: &mut bool, label: &str) -> bool {
     ui.label("");
-    let changed = ui.checkbox(enabled, "Enabled").changed();
+    let changed = ui.checkbox(enabled, label).changed();
     ui.end_row();
     changed
 }
@@ -271,7 +271,7 @@ fn secret_form_ui(
                 "text/plain, application/json, …",
             );
             changed |= tags_field(ui, &mut edited.tags);
-            changed |= enabled_field(ui, &mut edited.enabled);
+            changed |= enabled_field(ui, &mut edited.enabled, "Create enabled");
             changed |= dates_fields(ui, &mut edited.not_before, &mut edited.expires);
         });
     if form.existing.is_none()
@@ -302,7 +302,7 @@ fn edit_form_ui(
         form.id.vault.name()
     ));
     egui::Grid::new("edit-form").num_columns(2).show(ui, |ui| {
-        changed |= enabled_field(ui, &mut edited.enabled);
+        changed |= enabled_field(ui, &mut edited.enabled, "Version enabled");
         changed |= dates_fields(ui, &mut edited.not_before, &mut edited.expires);
         if form.id.kind == crate::azure::identifiers::ObjectKind::Secret {
             changed |= field(ui, "Content type", &mut edited.content_type, "");
@@ -344,7 +344,7 @@ fn key_form_ui(ui: &mut Ui, form: &super::state::change_forms::KeyForm, intents:
             }
         });
         ui.end_row();
-        changed |= enabled_field(ui, &mut edited.enabled);
+        changed |= enabled_field(ui, &mut edited.enabled, "Create enabled");
         changed |= dates_fields(ui, &mut edited.not_before, &mut edited.expires);
         changed |= tags_field(ui, &mut edited.tags);
     });
@@ -429,7 +429,7 @@ fn certificate_form_ui(
                 ui.label("% of its life");
             });
             ui.end_row();
-            changed |= enabled_field(ui, &mut edited.enabled);
+            changed |= enabled_field(ui, &mut edited.enabled, "Create enabled");
             changed |= tags_field(ui, &mut edited.tags);
         });
     if changed {

@@ -188,6 +188,8 @@ pub struct ChangesState {
     pub(super) touched: Vec<(VaultUri, ObjectKind, String)>,
     /// The dialog request's last answer, for its log line.
     last_result: Option<ChangeResult>,
+    /// What a create made, to select once its row is in the list.
+    pub(super) select_after: Option<(VaultUri, ListKind, String)>,
 }
 
 fn now_text() -> String {
@@ -849,6 +851,18 @@ impl ChangesState {
                         };
                         self.log_change(&change, identity, &text);
                         shared.set_notice(format!("Done: {}", change.describe()), false);
+                        if matches!(
+                            change,
+                            Change::SetSecret { .. }
+                                | Change::CreateKey { .. }
+                                | Change::CreateCertificate { .. }
+                        ) {
+                            self.select_after = Some((
+                                change.vault().clone(),
+                                ListKind::live(change.kind()),
+                                change.name().to_owned(),
+                            ));
+                        }
                         self.close_dialog();
                     }
                     Outcome::Failed(error) => {

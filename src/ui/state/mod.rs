@@ -250,6 +250,15 @@ impl AppState {
         for vault in std::mem::take(&mut self.changes.reload) {
             self.tree.load_vault(vault, sink);
         }
+        if let Some((vault, list, name)) = self.changes.select_after.take()
+            && self.selected_vault.as_ref() == Some(&vault)
+        {
+            self.centre = CentreView::Secrets;
+            self.objects.set_list(list);
+            let shown = Shown::of(self.selected_vault.as_ref(), &self.tree);
+            self.objects.select_object(name, shown, sink);
+            self.objects.cursor_on_selected(shown);
+        }
         let touched = std::mem::take(&mut self.changes.touched);
         let selected = self.selected_object_id();
         if let Some(selected) = selected
@@ -568,7 +577,14 @@ fn change_context<'a>(
             })
             .flatten();
         let item = newest.unwrap_or(item);
-        item.object_id().map(|id| (id, item))
+        // "Latest" is edited as the latest (`PATCH /{kind}/{name}/`), whichever version that is by then.
+        let latest = objects.selected_version.is_none();
+        item.object_id().map(|mut id| {
+            if latest {
+                id.version = None;
+            }
+            (id, item)
+        })
     });
     changes::ChangeContext {
         vault: shown.vault,
