@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use egui::{Key, Modifiers};
 use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::kittest::Queryable;
 use secrecy::ExposeSecret;
 use vaultscope::azure::identifiers::{ObjectId, ObjectKind, VaultUri};
 use vaultscope::ui::VaultscopeApp;
