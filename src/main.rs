@@ -144,6 +144,10 @@ enum Commands {
         /// Added latency per emulator response, in milliseconds.
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
+        /// How long access changes take to reach the emulated data plane, in milliseconds (Azure RBAC
+        /// takes minutes).
+        #[arg(long, default_value_t = 0)]
+        propagation_ms: u64,
         /// Show the sign-in screen instead of signing in as the demo user. The demo environment then plays
         /// an Azure app: the emulator's managed identity, the CI service principal and a connection string.
         #[arg(long)]
@@ -189,6 +193,9 @@ struct EmulatorArgs {
     /// Fraction of ARM, Graph and Key Vault connections dropped without an answer (0.0–1.0).
     #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
     drop_rate: f64,
+    /// How long access changes take to reach the data plane, in milliseconds (Azure RBAC takes minutes).
+    #[arg(long, default_value_t = 0)]
+    propagation_ms: u64,
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -217,13 +224,17 @@ fn main() -> anyhow::Result<()> {
         Some(Commands::Demo {
             data,
             latency_ms,
+            propagation_ms,
             choose_sign_in,
             gui,
         }) => demo_command(
             &runtime,
-            data.as_deref(),
-            latency_ms,
-            choose_sign_in,
+            DemoOptions {
+                data: data.as_deref(),
+                latency: Duration::from_millis(latency_ms),
+                propagation: Duration::from_millis(propagation_ms),
+                choose_sign_in,
+            },
             gui.or(cli.gui),
         ),
         Some(Commands::Emulator(args)) => emulator_command(&runtime, args),
@@ -273,19 +284,32 @@ fn gui_command(runtime: &tokio::runtime::Runtime, cli: &Cli) -> anyhow::Result<(
     run_gui(runtime, cloud, sign_in, mode, cli.gui)
 }
 
+/// What `vaultscope demo` was asked for.
+struct DemoOptions<'a> {
+    data: Option<&'a std::path::Path>,
+    latency: Duration,
+    propagation: Duration,
+    choose_sign_in: bool,
+}
+
 /// The window against the built-in emulator (bundled or `--data` seed), signed in as the demo user.
 fn demo_command(
     runtime: &tokio::runtime::Runtime,
-    data: Option<&std::path::Path>,
-    latency_ms: u64,
-    choose_sign_in: bool,
+    options: DemoOptions<'_>,
     gui: GuiOptions,
 ) -> anyhow::Result<()> {
+    let DemoOptions {
+        data,
+        latency,
+        propagation,
+        choose_sign_in,
+    } = options;
     let mut config = EmulatorConfig::demo()?;
     if let Some(path) = data {
         config.seed = read_seed(path)?;
     }
-    config.latency = Duration::from_millis(latency_ms);
+    config.latency = latency;
+    config.access_propagation = propagation;
     // A fixed port keeps the demo's vault URIs (recent and pinned vaults) the same across runs;
     // when it is taken, any free port.
     config.port = DEMO_PORT;
@@ -340,6 +364,7 @@ fn emulator_command(runtime: &tokio::runtime::Runtime, args: EmulatorArgs) -> an
             ..Faults::default()
         },
         certificate_issuance: vaultscope::emulator::DEFAULT_CERTIFICATE_ISSUANCE,
+        access_propagation: Duration::from_millis(args.propagation_ms),
     };
     runtime.block_on(async {
         let emulator = Emulator::start(config).await?;

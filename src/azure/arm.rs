@@ -150,7 +150,7 @@ impl ArmClient {
         }
     }
 
-    fn url(&self, path: &str, api_version: &str) -> Result<Url, AzureError> {
+    pub(super) fn url(&self, path: &str, api_version: &str) -> Result<Url, AzureError> {
         let mut url = self
             .endpoint
             .join(path)
@@ -174,6 +174,22 @@ impl ArmClient {
             )));
         }
         Ok(url)
+    }
+
+    /// Sends a write with this client's token; `idempotent` says whether the pipeline may send it again.
+    pub(super) async fn send_write(
+        &self,
+        request: Outgoing,
+    ) -> Result<crate::azure::pipeline::Received, AzureError> {
+        let token = self
+            .tokens
+            .token_in(self.tenant.as_deref(), &self.scope)
+            .await?;
+        let mut request = request;
+        request.bearer = Some(Arc::new(secrecy::SecretString::from(token.token.secret())));
+        self.pipeline
+            .execute(Service::ResourceManager, &request)
+            .await
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, AzureError> {

@@ -3,6 +3,7 @@
 
 pub mod access_models;
 pub mod arm;
+pub mod arm_writes;
 pub mod challenge;
 pub mod error;
 pub mod graph;

@@ -203,7 +203,7 @@ pub fn authorize(
     let allowed = if vault.enable_rbac_authorization {
         rbac_allows(cloud, vault, &identities, &requirement, kind, name)
     } else {
-        access_policies_allow(vault, caller, &identities, kind, requirement.permission)
+        access_policies_allow(cloud, vault, caller, &identities, kind, requirement.permission)
     };
     if allowed {
         return Ok(());
@@ -302,7 +302,9 @@ fn rbac_allows(
         Some(name) => format!("{}/{}/{name}", vault.arm_id(), kind.collection()),
         None => vault.arm_id(),
     };
-    cloud.role_assignments.iter().any(|assignment| {
+    // What the data plane sees: changes made within the propagation time are not there yet.
+    let assignments = cloud.access_history.role_assignments(&cloud.role_assignments);
+    assignments.iter().any(|assignment| {
         identities.contains(&assignment.principal_id.to_ascii_lowercase())
             && scope_covers(&assignment.scope, &target)
             && cloud
@@ -312,13 +314,17 @@ fn rbac_allows(
 }
 
 fn access_policies_allow(
+    cloud: &CloudState,
     vault: &VaultState,
     caller: &Caller,
     identities: &BTreeSet<String>,
     kind: ObjectKind,
     permission: &str,
 ) -> bool {
-    vault.access_policies.iter().any(|policy| {
+    let policies = cloud
+        .access_history
+        .policies(&vault.name, &vault.access_policies);
+    policies.iter().any(|policy| {
         let object_id = policy
             .get("objectId")
             .and_then(Value::as_str)

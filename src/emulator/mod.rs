@@ -59,6 +59,8 @@ pub struct EmulatorConfig {
     pub faults: faults::Faults,
     /// How long a certificate's creation stays `inProgress` before the pending GET completes it.
     pub certificate_issuance: Duration,
+    /// How long access changes (role assignments, access policies) take to reach the data plane.
+    pub access_propagation: Duration,
 }
 
 /// How long a self-signed certificate takes to issue by default: long enough to be seen pending.
@@ -76,6 +78,7 @@ impl EmulatorConfig {
             ca_dir: None,
             faults: faults::Faults::default(),
             certificate_issuance: DEFAULT_CERTIFICATE_ISSUANCE,
+            access_propagation: Duration::ZERO,
         })
     }
 }
@@ -233,9 +236,12 @@ impl Emulator {
             })?;
 
         let shared = Arc::new(Shared {
-            cloud: RwLock::new(
-                CloudState::from_seed(&config.seed, now_unix()).map_err(EmulatorError::Seed)?,
-            ),
+            cloud: RwLock::new({
+                let mut cloud =
+                    CloudState::from_seed(&config.seed, now_unix()).map_err(EmulatorError::Seed)?;
+                cloud.access_history.propagation = config.access_propagation;
+                cloud
+            }),
             signer: TokenSigner::new_random(),
             port,
             latency_ms: AtomicU64::new(config.latency.as_millis() as u64),
@@ -341,6 +347,11 @@ impl Emulator {
     }
 
     /// Changes the latency added to every response.
+    /// How long access changes from now on take to reach the data plane.
+    pub fn set_access_propagation(&self, propagation: Duration) {
+        self.shared.write().access_history.propagation = propagation;
+    }
+
     /// How long certificates created from now on stay `inProgress`.
     pub fn set_certificate_issuance(&self, issuance: Duration) {
         self.shared.certificate_issuance_ms.store(

@@ -85,6 +85,7 @@ impl CloudState {
             device_codes: HashMap::new(),
             refresh_tokens: HashMap::new(),
             backups: HashMap::new(),
+            access_history: super::state::AccessHistory::default(),
         })
     }
 }

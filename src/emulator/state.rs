@@ -316,6 +316,72 @@ pub struct CloudState {
     pub refresh_tokens: HashMap<String, RefreshGrant>,
     /// Backup blobs handed out by `…/backup`, by blob; valid for this emulator's lifetime.
     pub backups: HashMap<String, Backup>,
+    /// What the data plane saw before recent access changes (`--propagation-ms`).
+    pub access_history: AccessHistory,
+}
+
+/// Access changes take time to reach Key Vault's data plane (Azure RBAC: minutes). Resource Manager shows a
+/// change at once; the data plane authorizes with what held `propagation` ago. So each change records what
+/// held just before it: the data plane's view is the state before the oldest change still inside the
+/// window, or the current state when there is none.
+#[derive(Debug, Clone, Default)]
+pub struct AccessHistory {
+    pub propagation: std::time::Duration,
+    /// When each change to role assignments was made, and the assignments just before it.
+    role_assignments: Vec<(std::time::Instant, Vec<RoleAssignmentState>)>,
+    /// Per vault (lower-case name): when each access-policy change was made, and the policies before it.
+    policies: HashMap<String, Vec<(std::time::Instant, Vec<Value>)>>,
+}
+
+impl AccessHistory {
+    fn horizon(&self) -> Option<std::time::Instant> {
+        std::time::Instant::now().checked_sub(self.propagation)
+    }
+
+    /// Notes that role assignments are about to change from `before`.
+    pub fn role_assignments_changing(&mut self, before: &[RoleAssignmentState]) {
+        if self.propagation.is_zero() {
+            return;
+        }
+        let horizon = self.horizon();
+        self.role_assignments
+            .retain(|(at, _)| horizon.is_none_or(|horizon| *at > horizon));
+        self.role_assignments
+            .push((std::time::Instant::now(), before.to_vec()));
+    }
+
+    /// Notes that `vault`'s access policies are about to change from `before`.
+    pub fn policies_changing(&mut self, vault: &str, before: &[Value]) {
+        if self.propagation.is_zero() {
+            return;
+        }
+        let horizon = self.horizon();
+        let history = self.policies.entry(vault.to_ascii_lowercase()).or_default();
+        history.retain(|(at, _)| horizon.is_none_or(|horizon| *at > horizon));
+        history.push((std::time::Instant::now(), before.to_vec()));
+    }
+
+    /// The role assignments the data plane authorizes with now.
+    pub fn role_assignments<'a>(&'a self, current: &'a [RoleAssignmentState]) -> &'a [RoleAssignmentState] {
+        let horizon = self.horizon();
+        self.role_assignments
+            .iter()
+            .find(|(at, _)| horizon.is_none_or(|horizon| *at > horizon))
+            .map_or(current, |(_, before)| before.as_slice())
+    }
+
+    /// The access policies of `vault` the data plane authorizes with now.
+    pub fn policies<'a>(&'a self, vault: &str, current: &'a [Value]) -> &'a [Value] {
+        let horizon = self.horizon();
+        self.policies
+            .get(&vault.to_ascii_lowercase())
+            .and_then(|history| {
+                history
+                    .iter()
+                    .find(|(at, _)| horizon.is_none_or(|horizon| *at > horizon))
+            })
+            .map_or(current, |(_, before)| before.as_slice())
+    }
 }
 
 /// What a backup blob stands for: the object (and, for a certificate, its managed key and secret).

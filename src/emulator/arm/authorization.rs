@@ -137,9 +137,41 @@ pub(super) async fn scoped(
 ) -> Response {
     let path = request.uri().path().to_owned();
     let lower = path.to_ascii_lowercase();
-    let found = lower.find(PROVIDER).filter(|_| {
-        request.method() == axum::http::Method::GET && lower.starts_with("/subscriptions/")
-    });
+    let method = request.method().clone();
+    let found = lower
+        .find(PROVIDER)
+        .filter(|_| lower.starts_with("/subscriptions/"));
+    if let Some(at) = found
+        && (method == axum::http::Method::PUT || method == axum::http::Method::DELETE)
+    {
+        let scope = path[..at].to_owned();
+        let tail: Vec<String> = path[at + PROVIDER.len()..]
+            .split('/')
+            .map(str::to_owned)
+            .collect();
+        let body = match axum::body::to_bytes(request.into_body(), 1 << 20).await {
+            Ok(body) => body,
+            Err(_) => {
+                return arm_error(StatusCode::BAD_REQUEST, "InvalidRequestContent", "The request body could not be read.");
+            }
+        };
+        return match tail.as_slice() {
+            [kind, id] if kind.eq_ignore_ascii_case("roleAssignments") => {
+                let mut cloud = shared.write();
+                if method == axum::http::Method::PUT {
+                    put_assignment(&mut cloud, &caller, &scope, id, &body)
+                } else {
+                    delete_assignment(&mut cloud, &caller, &scope, id)
+                }
+            }
+            _ => arm_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "MethodNotAllowed",
+                "Only role assignments are written through Microsoft.Authorization here.",
+            ),
+        };
+    }
+    let found = found.filter(|_| method == axum::http::Method::GET);
     let Some(at) = found else {
         return arm_error(
             StatusCode::NOT_FOUND,
@@ -313,6 +345,140 @@ fn get_assignment(cloud: &CloudState, caller: &ArmCaller, scope: &str, id: &str)
             "RoleAssignmentNotFound",
             &format!("The role assignment '{id}' is not found."),
         ),
+    }
+}
+
+const ROLE_ASSIGNMENTS_WRITE: &str = "Microsoft.Authorization/roleAssignments/write";
+const ROLE_ASSIGNMENTS_DELETE: &str = "Microsoft.Authorization/roleAssignments/delete";
+
+/// `PUT {scope}/providers/Microsoft.Authorization/roleAssignments/{guid}`: 201 with the assignment; the
+/// same GUID and body again is 201 with the same assignment (idempotent); the same principal, role and
+/// scope under another GUID is 409 `RoleAssignmentExists`, as ARM answers.
+fn put_assignment(
+    cloud: &mut CloudState,
+    caller: &ArmCaller,
+    scope: &str,
+    id: &str,
+    body: &[u8],
+) -> Response {
+    if let Err(response) = caller.require(cloud, ROLE_ASSIGNMENTS_WRITE, scope) {
+        return response;
+    }
+    if uuid::Uuid::parse_str(id).is_err() {
+        return arm_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRoleAssignmentId",
+            &format!("The role assignment ID '{id}' is not valid. The role assignment ID must be a GUID."),
+        );
+    }
+    let body: Value = match serde_json::from_slice(body) {
+        Ok(body) => body,
+        Err(error) => {
+            return arm_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidRequestContent",
+                &format!("The request content was invalid and could not be deserialized: {error}"),
+            );
+        }
+    };
+    let field = |name: &str| {
+        body.pointer(&format!("/properties/{name}"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let (Some(definition), Some(principal)) = (field("roleDefinitionId"), field("principalId")) else {
+        return arm_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestContent",
+            "properties.roleDefinitionId and properties.principalId are required.",
+        );
+    };
+    let role_guid = definition.rsplit('/').next().unwrap_or_default().to_owned();
+    if cloud.role_definition(&role_guid).is_none() {
+        return arm_error(
+            StatusCode::BAD_REQUEST,
+            "RoleDefinitionDoesNotExist",
+            &format!("The specified role definition with ID '{role_guid}' does not exist."),
+        );
+    }
+    let principal_type = match directory_kind(cloud, &principal) {
+        Some(kind) => kind,
+        None => {
+            return arm_error(
+                StatusCode::BAD_REQUEST,
+                "PrincipalNotFound",
+                &format!("Principal {} does not exist in the directory {}.", principal.replace('-', ""), caller.claims.tid),
+            );
+        }
+    };
+    let same_target = |assignment: &RoleAssignmentState| {
+        assignment.principal_id.eq_ignore_ascii_case(&principal)
+            && assignment.role_definition_id.eq_ignore_ascii_case(&role_guid)
+            && assignment.scope.trim_end_matches('/').eq_ignore_ascii_case(scope.trim_end_matches('/'))
+    };
+    if let Some(existing) = cloud.role_assignments.iter().find(|a| a.id.eq_ignore_ascii_case(id)) {
+        return if same_target(existing) {
+            (StatusCode::CREATED, Json(assignment_json(cloud, existing))).into_response()
+        } else {
+            arm_error(
+                StatusCode::CONFLICT,
+                "RoleAssignmentUpdateNotPermitted",
+                "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.",
+            )
+        };
+    }
+    if cloud.role_assignments.iter().any(same_target) {
+        return arm_error(
+            StatusCode::CONFLICT,
+            "RoleAssignmentExists",
+            "The role assignment already exists.",
+        );
+    }
+    let assignment = RoleAssignmentState {
+        id: id.to_ascii_lowercase(),
+        principal_id: principal,
+        principal_type: field("principalType").unwrap_or(principal_type),
+        role_definition_id: role_guid,
+        scope: scope.trim_end_matches('/').to_owned(),
+        created: crate::emulator::now_unix(),
+    };
+    let before = cloud.role_assignments.clone();
+    cloud.access_history.role_assignments_changing(&before);
+    cloud.role_assignments.push(assignment.clone());
+    (StatusCode::CREATED, Json(assignment_json(cloud, &assignment))).into_response()
+}
+
+/// `DELETE` of a role assignment: 200 with it, or 204 when there is none.
+fn delete_assignment(cloud: &mut CloudState, caller: &ArmCaller, scope: &str, id: &str) -> Response {
+    if let Err(response) = caller.require(cloud, ROLE_ASSIGNMENTS_DELETE, scope) {
+        return response;
+    }
+    let Some(index) = cloud.role_assignments.iter().position(|assignment| {
+        assignment.id.eq_ignore_ascii_case(id)
+            && assignment.scope.trim_end_matches('/').eq_ignore_ascii_case(scope.trim_end_matches('/'))
+    }) else {
+        return StatusCode::NO_CONTENT.into_response();
+    };
+    let before = cloud.role_assignments.clone();
+    cloud.access_history.role_assignments_changing(&before);
+    let removed = cloud.role_assignments.remove(index);
+    Json(assignment_json(cloud, &removed)).into_response()
+}
+
+/// `User`, `Group` or `ServicePrincipal` for a directory object id.
+fn directory_kind(cloud: &CloudState, object_id: &str) -> Option<String> {
+    if cloud.users.iter().any(|user| user.id.eq_ignore_ascii_case(object_id)) {
+        Some("User".into())
+    } else if cloud.groups.iter().any(|group| group.id.eq_ignore_ascii_case(object_id)) {
+        Some("Group".into())
+    } else if cloud
+        .service_principals
+        .iter()
+        .any(|sp| sp.id.eq_ignore_ascii_case(object_id))
+    {
+        Some("ServicePrincipal".into())
+    } else {
+        None
     }
 }
 

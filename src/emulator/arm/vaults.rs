@@ -473,11 +473,16 @@ pub(super) async fn update_access_policies(
     {
         return response;
     }
+    let cloud = &mut *cloud;
     let Some(vault) = cloud.vaults.get_mut(&name.to_ascii_lowercase()) else {
         return arm_error(StatusCode::NOT_FOUND, "ResourceNotFound", "vault gone");
     };
+    let before = vault.access_policies.clone();
     if let Err(message) = apply_access_policy_change(&mut vault.access_policies, &kind, &changes) {
         return arm_error(StatusCode::BAD_REQUEST, "BadRequest", &message);
+    }
+    if before != vault.access_policies {
+        cloud.access_history.policies_changing(&vault.name, &before);
     }
     Json(json!({
         "id": format!("{}/accessPolicies/", vault.arm_id()),
