@@ -9,6 +9,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use super::fix::AccessFix;
 use super::operations::{ObjectType, Operation};
 use super::{NetworkExposure, PermissionModel};
 use crate::azure::access_models::{
@@ -204,6 +205,8 @@ pub struct RoleGrant {
     pub role_name: String,
     pub holder: Holder,
     pub level: ScopeLevel,
+    /// The assignment's full id (what a revocation deletes).
+    pub assignment_id: String,
 }
 
 /// An access policy that grants.
@@ -232,8 +235,10 @@ pub struct Verdict {
     /// Facts that matter for the answer but do not decide it (object-only grants, excluded actions,
     /// conditions, compound identities).
     pub notes: Vec<String>,
-    /// The least-privilege fix for a denied operation, as an `az` command.
-    pub fix: Option<String>,
+    /// The least-privilege fix for a denied operation.
+    pub fix: Option<AccessFix>,
+    /// Decided by access policies (else by Azure RBAC): the denial names the policy permission.
+    pub by_policy: bool,
 }
 
 /// The whole answer for one principal on one vault.
@@ -491,6 +496,7 @@ fn evaluate_policies(
                 denied_by: Vec::new(),
                 notes: Vec::new(),
                 fix,
+                by_policy: true,
             }
         })
         .collect()
@@ -504,10 +510,11 @@ fn policy_permissions(policy: &AccessPolicyEntry, object_type: ObjectType) -> &[
     }
 }
 
-/// `az keyvault set-policy` replaces the principal's permissions of that type, so the command keeps the
-/// ones it already has and adds the missing one.
-fn policy_fix(data: &VaultAccessData, subject: &Subject, operation: Operation) -> String {
-    let mut permissions: Vec<String> = data
+/// An access-policy `add` for the principal itself: its own permissions of that type now, and the same
+/// with the missing one (so the `az keyvault set-policy` equivalent, which replaces that type's list, keeps
+/// them too).
+fn policy_fix(data: &VaultAccessData, subject: &Subject, operation: Operation) -> AccessFix {
+    let mut before: Vec<String> = data
         .access_policies
         .iter()
         .filter(|policy| {
@@ -522,30 +529,23 @@ fn policy_fix(data: &VaultAccessData, subject: &Subject, operation: Operation) -
             )
         })
         .collect();
-    permissions.push(operation.cli_permission().to_owned());
-    permissions.sort();
-    permissions.dedup();
-    let mut command = format!("az keyvault set-policy --name {}", data.vault_name);
-    if let Some(group) = resource_group_of(&data.arm_id) {
-        command.push_str(&format!(" --resource-group {group}"));
+    before.sort();
+    before.dedup();
+    let mut after = before.clone();
+    after.push(operation.cli_permission().to_owned());
+    after.sort();
+    after.dedup();
+    AccessFix::Policy {
+        vault_name: data.vault_name.clone(),
+        resource_group: resource_group_of(&data.arm_id).map(str::to_owned),
+        vault_arm_id: data.arm_id.clone(),
+        tenant_id: data.tenant_id.clone(),
+        object_id: subject.principal.id.clone(),
+        principal_name: subject.principal.name(),
+        object_type: operation.object_type,
+        before,
+        after,
     }
-    match subject.principal.kind() {
-        PrincipalKind::ServicePrincipal | PrincipalKind::ManagedIdentity
-            if subject.principal.app_id.is_some() =>
-        {
-            command.push_str(&format!(
-                " --spn {}",
-                subject.principal.app_id.as_deref().unwrap_or_default()
-            ));
-        }
-        _ => command.push_str(&format!(" --object-id {}", subject.principal.id)),
-    }
-    command.push_str(&format!(
-        " --{}-permissions {}",
-        operation.object_type.singular(),
-        permissions.join(" ")
-    ));
-    command
 }
 
 /// One of the principal's role assignments that touches this vault, with its level and the role's profile.
@@ -618,6 +618,7 @@ fn evaluate_rbac(
                 denied_by,
                 notes,
                 fix,
+                by_policy: false,
             }
         })
         .collect()
@@ -649,6 +650,7 @@ fn relevant_assignments<'a>(
             role_name: profile.role.properties.role_name.clone(),
             holder,
             level,
+            assignment_id: assignment.id.clone(),
         });
         relevant.push((grant, assignment, profile));
     }
@@ -749,22 +751,22 @@ fn role_fix(
     target: &Target,
     operation: Operation,
     role: &RoleDefinition,
-) -> String {
+) -> AccessFix {
     let scope = match target {
         Target::Object { object_type, name } if !operation.vault_wide => {
             format!("{}/{}/{name}", data.arm_id, object_type.collection())
         }
         _ => data.arm_id.clone(),
     };
-    let mut command = format!(
-        "az role assignment create --role \"{}\" --assignee-object-id {}",
-        role.properties.role_name, subject.principal.id
-    );
-    if let Some(kind) = subject.principal.kind().az_principal_type() {
-        command.push_str(&format!(" --assignee-principal-type {kind}"));
+    AccessFix::Role {
+        scope,
+        role_definition_id: role.id.clone(),
+        role_name: role.properties.role_name.clone(),
+        principal_id: subject.principal.id.clone(),
+        principal_name: subject.principal.name(),
+        principal_type: subject.principal.kind().az_principal_type(),
+        operation: super::fix::operation_words(operation),
     }
-    command.push_str(&format!(" --scope \"{scope}\""));
-    command
 }
 
 fn describe_holder_short(holder: &Holder) -> String {

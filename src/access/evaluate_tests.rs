@@ -482,12 +482,18 @@ fn explanations_name_the_path() {
         "Nothing grants Microsoft.KeyVault/vaults/secrets/setSecret/action to Ben or its groups"
     );
     // The least privileged role that grants set: the custom role (no delete, no purge) beats Secrets Officer.
-    assert_eq!(
-        set.fix.as_deref(),
-        Some(
-            "az role assignment create --role \"Secrets Operator (no delete)\" --assignee-object-id ben \
-             --assignee-principal-type User --scope \"/subscriptions/s1/resourceGroups/rg-prod/providers/Microsoft.KeyVault/vaults/kv\""
-        )
+    let fix = set.fix.as_ref().expect("a fix");
+    assert!(
+        matches!(fix, crate::access::AccessFix::Role { role_name, .. } if role_name == "Secrets Operator (no delete)"),
+        "{fix:?}"
+    );
+    let command = fix.az_command();
+    assert!(
+        command.starts_with("az role assignment create --role '")
+            && command.ends_with(
+                " --assignee-object-id 'ben' --assignee-principal-type User --scope '/subscriptions/s1/resourceGroups/rg-prod/providers/Microsoft.KeyVault/vaults/kv'"
+            ),
+        "{command}"
     );
     // Listing is fixed with Key Vault Reader (metadata only), not Secrets User (which reads values).
     let data = rbac_vault(vec![], Some(vec![]));
@@ -496,13 +502,13 @@ fn explanations_name_the_path() {
         evaluation
             .verdict(ObjectType::Secret, "list")
             .and_then(|verdict| verdict.fix.clone())
-            .is_some_and(|fix| fix.contains("--role \"Key Vault Reader\"")),
+            .is_some_and(|fix| matches!(fix, crate::access::AccessFix::Role { role_name, .. } if role_name == "Key Vault Reader")),
     );
     assert!(
         evaluation
             .verdict(ObjectType::Secret, "get")
             .and_then(|verdict| verdict.fix.clone())
-            .is_some_and(|fix| fix.contains("--role \"Key Vault Secrets User\"")),
+            .is_some_and(|fix| matches!(fix, crate::access::AccessFix::Role { role_name, .. } if role_name == "Key Vault Secrets User")),
     );
     // Subscription level names the subscription.
     let data = rbac_vault(vec![assignment("ben", READER, SUB)], Some(vec![]));
@@ -552,8 +558,8 @@ fn object_only_grants_and_excluded_actions_are_noted() {
     assert!(
         delete
             .fix
-            .as_deref()
-            .is_some_and(|fix| fix.ends_with("/vaults/kv/secrets/api-key\"")),
+            .as_ref()
+            .is_some_and(|fix| fix.az_command().ends_with("/vaults/kv/secrets/api-key'")),
         "{:?}",
         delete.fix
     );
@@ -585,9 +591,10 @@ fn policy_fix_keeps_existing_permissions() {
         evaluation
             .verdict(ObjectType::Secret, "set")
             .and_then(|v| v.fix.clone())
+            .map(|fix| fix.az_command())
             .as_deref(),
         Some(
-            "az keyvault set-policy --name kv --resource-group rg-prod --object-id ben --secret-permissions get list set"
+            "az keyvault set-policy --name 'kv' --resource-group 'rg-prod' --object-id 'ben' --secret-permissions get list set"
         )
     );
     let grant = evaluation.verdict(ObjectType::Secret, "get").expect("get");
@@ -595,7 +602,7 @@ fn policy_fix_keeps_existing_permissions() {
         grant.explanation("Ben"),
         "Granted by access policy for Ben: Get, List"
     );
-    // A service principal is named by its application id.
+    // A service principal is named by its object id too, as Microsoft's guide writes it (not --spn).
     let mut app = Subject {
         principal: directory()["fn-app"].clone(),
         ..Default::default()
@@ -606,7 +613,9 @@ fn policy_fix_keeps_existing_permissions() {
         evaluation
             .verdict(ObjectType::Key, "wrapkey")
             .and_then(|v| v.fix.clone())
-            .is_some_and(|fix| fix.ends_with("--spn 9c3f --key-permissions wrapKey")),
+            .is_some_and(|fix| fix
+                .az_command()
+                .ends_with("--object-id 'fn-app' --key-permissions wrapKey")),
     );
 }
 

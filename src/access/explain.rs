@@ -74,6 +74,11 @@ impl Verdict {
         match self.grants.first() {
             // Granted somewhere but not here (should not happen without a deny); kept for completeness.
             Some(grant) => format!("Not effective: {}", grant.describe(principal_name)),
+            None if self.by_policy => format!(
+                "No access policy gives {principal_name} or its groups {} `{}`",
+                self.operation.object_type.singular(),
+                self.operation.cli_permission()
+            ),
             None => format!(
                 "Nothing grants {} to {principal_name} or its groups",
                 self.operation.data_action()

@@ -6,12 +6,14 @@
 
 pub mod evaluate;
 pub mod explain;
+pub mod fix;
 pub mod operations;
 
 pub use evaluate::{
     AccessEvaluation, DenyMatch, Grant, Holder, ScopeLevel, Subject, Target, VaultAccessData,
     Verdict, action_matches, evaluate,
 };
+pub use fix::{AccessFix, AccessRevocation};
 pub use operations::{ObjectType, Operation};
 
 use crate::azure::models::VaultProperties;

@@ -55,7 +55,11 @@ impl ArmClient {
         entry: &AccessPolicyEntry,
     ) -> Result<Vec<AccessPolicyEntry>, AzureError> {
         let url = self.url(
-            &format!("{}/accessPolicies/{}", vault_arm_id.trim_end_matches('/'), update.path()),
+            &format!(
+                "{}/accessPolicies/{}",
+                vault_arm_id.trim_end_matches('/'),
+                update.path()
+            ),
             KEYVAULT_ARM_API_VERSION,
         )?;
         let host = url.host_str().unwrap_or_default().to_owned();

@@ -203,7 +203,14 @@ pub fn authorize(
     let allowed = if vault.enable_rbac_authorization {
         rbac_allows(cloud, vault, &identities, &requirement, kind, name)
     } else {
-        access_policies_allow(cloud, vault, caller, &identities, kind, requirement.permission)
+        access_policies_allow(
+            cloud,
+            vault,
+            caller,
+            &identities,
+            kind,
+            requirement.permission,
+        )
     };
     if allowed {
         return Ok(());
@@ -303,7 +310,9 @@ fn rbac_allows(
         None => vault.arm_id(),
     };
     // What the data plane sees: changes made within the propagation time are not there yet.
-    let assignments = cloud.access_history.role_assignments(&cloud.role_assignments);
+    let assignments = cloud
+        .access_history
+        .role_assignments(&cloud.role_assignments);
     assignments.iter().any(|assignment| {
         identities.contains(&assignment.principal_id.to_ascii_lowercase())
             && scope_covers(&assignment.scope, &target)

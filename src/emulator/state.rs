@@ -362,7 +362,10 @@ impl AccessHistory {
     }
 
     /// The role assignments the data plane authorizes with now.
-    pub fn role_assignments<'a>(&'a self, current: &'a [RoleAssignmentState]) -> &'a [RoleAssignmentState] {
+    pub fn role_assignments<'a>(
+        &'a self,
+        current: &'a [RoleAssignmentState],
+    ) -> &'a [RoleAssignmentState] {
         let horizon = self.horizon();
         self.role_assignments
             .iter()

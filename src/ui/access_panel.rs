@@ -35,7 +35,7 @@ pub fn access_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                 summary_ui(ui, data, intents);
                 ui.separator();
             }
-            check_ui(ui, access, intents);
+            check_ui(ui, state, intents);
             if let Some(data) = access.data.as_deref() {
                 ui.separator();
                 policies_ui(ui, data);
@@ -74,7 +74,8 @@ fn summary_ui(ui: &mut Ui, data: &VaultAccessData, intents: &mut Vec<Intent>) {
     }
 }
 
-fn check_ui(ui: &mut Ui, access: &AccessState, intents: &mut Vec<Intent>) {
+fn check_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
+    let access = &state.access;
     ui.heading("Check a principal");
     principal_search_ui(ui, access, intents);
     target_ui(ui, access, intents);
@@ -90,8 +91,9 @@ fn check_ui(ui: &mut Ui, access: &AccessState, intents: &mut Vec<Intent>) {
         }
         _ => {}
     }
+    super::access_change_panel::waiting_ui(ui, state, intents);
     if let Some(evaluation) = access.evaluation.as_deref() {
-        evaluation_ui(ui, access, evaluation, intents);
+        evaluation_ui(ui, state, evaluation, intents);
     }
 }
 
@@ -208,10 +210,11 @@ fn allowed_color(ui: &Ui) -> Color32 {
 
 fn evaluation_ui(
     ui: &mut Ui,
-    access: &AccessState,
+    state: &AppState,
     evaluation: &AccessEvaluation,
     intents: &mut Vec<Intent>,
 ) {
+    let access = &state.access;
     let principal_name = evaluation.principal_name();
     ui.add_space(6.0);
     ui.label(
@@ -230,6 +233,7 @@ fn evaluation_ui(
     for caveat in &evaluation.caveats {
         ui.colored_label(ui.visuals().warn_fg_color, caveat);
     }
+    super::access_change_panel::revoke_ui(ui, state, evaluation, intents);
     for object_type in ObjectType::ALL {
         let highlighted = access
             .highlight
@@ -253,7 +257,7 @@ fn evaluation_ui(
                         .iter()
                         .filter(|verdict| verdict.operation.object_type == object_type)
                     {
-                        verdict_row_ui(ui, access, verdict, &principal_name, intents);
+                        verdict_row_ui(ui, state, verdict, &principal_name, intents);
                         ui.end_row();
                     }
                 });
@@ -265,11 +269,12 @@ fn evaluation_ui(
 /// explanation with notes, and the fix with its copy button.
 fn verdict_row_ui(
     ui: &mut Ui,
-    access: &AccessState,
+    state: &AppState,
     verdict: &crate::access::Verdict,
     principal_name: &str,
     intents: &mut Vec<Intent>,
 ) {
+    let access = &state.access;
     let object_type = verdict.operation.object_type;
     let is_highlight = access.highlight.as_ref().is_some_and(|highlight| {
         highlight.object_type == object_type && highlight.permission == verdict.operation.name
@@ -291,17 +296,7 @@ fn verdict_row_ui(
             ui.weak(note);
         }
         if let Some(fix) = &verdict.fix {
-            ui.add(egui::Label::new(RichText::new(fix).monospace().small()).wrap());
-            if ui
-                .small_button(format!("Copy fix for {}", verdict.operation.label()))
-                .on_hover_text("Copy this az command")
-                .clicked()
-            {
-                intents.push(Intent::CopyText {
-                    what: "the az command".into(),
-                    text: fix.clone(),
-                });
-            }
+            super::access_change_panel::fix_ui(ui, state, verdict.operation, fix, intents);
         }
     });
 }

@@ -14,8 +14,8 @@ use super::state::{
     ThemeChoice,
 };
 use super::{
-    access_panel, change_dialogs, details_panel, objects_panel, search_panel, sign_in_panel,
-    status_bar, tree_panel,
+    access_change_panel, access_panel, change_dialogs, details_panel, objects_panel, search_panel,
+    sign_in_panel, status_bar, tree_panel,
 };
 use crate::worker::{Event, SignInMethod, WorkerHandle};
 
@@ -221,10 +221,11 @@ impl VaultscopeApp {
         use egui::{Key, Modifiers};
         let typing = ctx.egui_wants_keyboard_input();
         ctx.input_mut(|input| {
-            if self.state.changes.dialog.is_some() {
+            if self.state.changes.dialog.is_some() || self.state.access_changes.dialog.is_some() {
                 // A dialog has the keyboard: Esc closes it (Enter is the form's own).
                 if !typing && input.consume_key(Modifiers::NONE, Key::Escape) {
                     intents.push(ChangesIntent::CloseDialog.into());
+                    intents.push(super::state::AccessChangesIntent::Close.into());
                 }
                 return;
             }
@@ -313,6 +314,7 @@ impl VaultscopeApp {
             self.state.changes.value = value;
             change_dialogs::bulk_ui(ui.ctx(), &self.state, &mut intents);
             change_dialogs::change_log_ui(ui.ctx(), &self.state, &mut intents);
+            access_change_panel::access_change_dialog_ui(ui.ctx(), &self.state, &mut intents);
         } else {
             egui::CentralPanel::default().show(ui, |ui| {
                 sign_in_panel::sign_in_ui(ui, &self.state, &mut intents)

@@ -1,6 +1,7 @@
 //! The egui front end: `app` (the eframe::App), `state` (one module per feature, `AppState` routing events and
 //! intents between them), and one file per panel. Talks to the worker only through `worker::Command` and `worker::Event`.
 
+pub mod access_change_panel;
 pub mod access_panel;
 pub mod app;
 pub mod change_actions;

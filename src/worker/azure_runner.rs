@@ -10,6 +10,7 @@ use std::sync::mpsc::Receiver;
 use tokio::sync::RwLock;
 
 use super::access::{load_vault_access, resolve_subject};
+use super::access_changes::{apply_access_change, await_access};
 use super::bulk::{BULK_MAX_IN_FLIGHT, run_bulk};
 use super::changes::apply_change;
 use super::files::{read_value_file, save_text_file};
@@ -179,6 +180,13 @@ impl AzureRunner {
                     evaluation: Box::new(evaluation),
                 });
                 Ok(())
+            }
+            Command::ChangeAccess { change, tenant_id } => {
+                let session = self.session().await?.for_tenant(tenant_id.as_deref());
+                apply_access_change(&session, &change, reply).await
+            }
+            Command::AwaitAccess { probe } => {
+                await_access(&self.session().await?, &probe, reply).await
             }
             Command::ReadValueFile => {
                 read_value_file(self.settings.file_picker.0.as_ref(), reply).await

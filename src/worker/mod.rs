@@ -2,6 +2,7 @@
 //! emulator), and answers with `Event`s, exactly one terminal event per command.
 
 pub mod access;
+pub mod access_changes;
 pub mod azure_runner;
 pub mod bulk;
 pub mod changes;

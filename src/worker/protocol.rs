@@ -6,6 +6,7 @@
 
 use secrecy::SecretString;
 
+use super::access_changes::{AccessChange, AccessProbe};
 use super::bulk::{BulkItemOutcome, CancelFlag};
 use super::changes::{Change, ChangeResult};
 use crate::access::{AccessEvaluation, Target, VaultAccessData};
@@ -102,6 +103,16 @@ pub enum Command {
     /// A change the person confirmed; answered by one `Changed` (a creating certificate sends `Changed`
     /// with its pending operation first).
     Change(Change),
+    /// An access change the person confirmed (the check's fix, or a revocation), through Resource Manager
+    /// with the vault tenant's token (`None`: home).
+    ChangeAccess {
+        change: AccessChange,
+        tenant_id: Option<String>,
+    },
+    /// Probes the data plane until it allows a read the signed-in identity was just granted.
+    AwaitAccess {
+        probe: AccessProbe,
+    },
     /// Asks for a file and reads it as a secret value (`ValueFileRead`; nothing when the person cancels).
     ReadValueFile,
     /// Asks where to save `contents` and writes it (`FileSaved`).
@@ -130,6 +141,8 @@ pub enum SupersedeKey {
     VaultAccess,
     PrincipalSearch,
     AccessCheck,
+    /// Waiting for one granted read to reach the data plane.
+    AccessWait,
 }
 
 impl Command {
@@ -148,6 +161,8 @@ impl Command {
             // A change is never cancelled by another: it runs to its answer.
             Self::Change(_) | Self::Bulk { .. } => None,
             Self::ReadValueFile | Self::SaveTextFile { .. } => None,
+            Self::ChangeAccess { .. } => None,
+            Self::AwaitAccess { .. } => Some(SupersedeKey::AccessWait),
         }
     }
 
@@ -210,6 +225,13 @@ impl Command {
             Self::Change(change) => change.describe(),
             Self::Bulk { items, .. } => format!("changing {} items", items.len()),
             Self::ReadValueFile => "reading the value from a file".into(),
+            Self::ChangeAccess { change, .. } => change.describe(),
+            Self::AwaitAccess { probe } => format!(
+                "waiting until {} allows {} {}",
+                probe.vault.name(),
+                probe.object_type.singular(),
+                probe.permission
+            ),
             Self::SaveTextFile { suggested_name, .. } => format!("saving {suggested_name}"),
         }
     }
@@ -281,6 +303,15 @@ pub enum EventKind {
     },
     /// What the service holds after a change (or a certificate's creation under way).
     Changed(ChangeResult),
+    /// An access change was made (Resource Manager accepted it).
+    AccessChanged {
+        summary: String,
+    },
+    /// One try of the data plane after an access change: allowed yet?
+    AccessProbed {
+        elapsed: std::time::Duration,
+        allowed: bool,
+    },
     /// A secret value read from the file the person picked.
     ValueFileRead {
         file_name: String,

@@ -152,7 +152,11 @@ pub(super) async fn scoped(
         let body = match axum::body::to_bytes(request.into_body(), 1 << 20).await {
             Ok(body) => body,
             Err(_) => {
-                return arm_error(StatusCode::BAD_REQUEST, "InvalidRequestContent", "The request body could not be read.");
+                return arm_error(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidRequestContent",
+                    "The request body could not be read.",
+                );
             }
         };
         return match tail.as_slice() {
@@ -368,7 +372,9 @@ fn put_assignment(
         return arm_error(
             StatusCode::BAD_REQUEST,
             "InvalidRoleAssignmentId",
-            &format!("The role assignment ID '{id}' is not valid. The role assignment ID must be a GUID."),
+            &format!(
+                "The role assignment ID '{id}' is not valid. The role assignment ID must be a GUID."
+            ),
         );
     }
     let body: Value = match serde_json::from_slice(body) {
@@ -386,7 +392,8 @@ fn put_assignment(
             .and_then(Value::as_str)
             .map(str::to_owned)
     };
-    let (Some(definition), Some(principal)) = (field("roleDefinitionId"), field("principalId")) else {
+    let (Some(definition), Some(principal)) = (field("roleDefinitionId"), field("principalId"))
+    else {
         return arm_error(
             StatusCode::BAD_REQUEST,
             "InvalidRequestContent",
@@ -407,16 +414,29 @@ fn put_assignment(
             return arm_error(
                 StatusCode::BAD_REQUEST,
                 "PrincipalNotFound",
-                &format!("Principal {} does not exist in the directory {}.", principal.replace('-', ""), caller.claims.tid),
+                &format!(
+                    "Principal {} does not exist in the directory {}.",
+                    principal.replace('-', ""),
+                    caller.claims.tid
+                ),
             );
         }
     };
     let same_target = |assignment: &RoleAssignmentState| {
         assignment.principal_id.eq_ignore_ascii_case(&principal)
-            && assignment.role_definition_id.eq_ignore_ascii_case(&role_guid)
-            && assignment.scope.trim_end_matches('/').eq_ignore_ascii_case(scope.trim_end_matches('/'))
+            && assignment
+                .role_definition_id
+                .eq_ignore_ascii_case(&role_guid)
+            && assignment
+                .scope
+                .trim_end_matches('/')
+                .eq_ignore_ascii_case(scope.trim_end_matches('/'))
     };
-    if let Some(existing) = cloud.role_assignments.iter().find(|a| a.id.eq_ignore_ascii_case(id)) {
+    if let Some(existing) = cloud
+        .role_assignments
+        .iter()
+        .find(|a| a.id.eq_ignore_ascii_case(id))
+    {
         return if same_target(existing) {
             (StatusCode::CREATED, Json(assignment_json(cloud, existing))).into_response()
         } else {
@@ -445,17 +465,29 @@ fn put_assignment(
     let before = cloud.role_assignments.clone();
     cloud.access_history.role_assignments_changing(&before);
     cloud.role_assignments.push(assignment.clone());
-    (StatusCode::CREATED, Json(assignment_json(cloud, &assignment))).into_response()
+    (
+        StatusCode::CREATED,
+        Json(assignment_json(cloud, &assignment)),
+    )
+        .into_response()
 }
 
 /// `DELETE` of a role assignment: 200 with it, or 204 when there is none.
-fn delete_assignment(cloud: &mut CloudState, caller: &ArmCaller, scope: &str, id: &str) -> Response {
+fn delete_assignment(
+    cloud: &mut CloudState,
+    caller: &ArmCaller,
+    scope: &str,
+    id: &str,
+) -> Response {
     if let Err(response) = caller.require(cloud, ROLE_ASSIGNMENTS_DELETE, scope) {
         return response;
     }
     let Some(index) = cloud.role_assignments.iter().position(|assignment| {
         assignment.id.eq_ignore_ascii_case(id)
-            && assignment.scope.trim_end_matches('/').eq_ignore_ascii_case(scope.trim_end_matches('/'))
+            && assignment
+                .scope
+                .trim_end_matches('/')
+                .eq_ignore_ascii_case(scope.trim_end_matches('/'))
     }) else {
         return StatusCode::NO_CONTENT.into_response();
     };
@@ -467,9 +499,17 @@ fn delete_assignment(cloud: &mut CloudState, caller: &ArmCaller, scope: &str, id
 
 /// `User`, `Group` or `ServicePrincipal` for a directory object id.
 fn directory_kind(cloud: &CloudState, object_id: &str) -> Option<String> {
-    if cloud.users.iter().any(|user| user.id.eq_ignore_ascii_case(object_id)) {
+    if cloud
+        .users
+        .iter()
+        .any(|user| user.id.eq_ignore_ascii_case(object_id))
+    {
         Some("User".into())
-    } else if cloud.groups.iter().any(|group| group.id.eq_ignore_ascii_case(object_id)) {
+    } else if cloud
+        .groups
+        .iter()
+        .any(|group| group.id.eq_ignore_ascii_case(object_id))
+    {
         Some("Group".into())
     } else if cloud
         .service_principals

@@ -972,6 +972,25 @@ impl ChangesState {
         }
     }
 
+    /// Adds a line to the change log (access changes come from their own feature).
+    pub fn log_entry(
+        &mut self,
+        identity: &str,
+        vault: &str,
+        object: &str,
+        action: &str,
+        result: &str,
+    ) {
+        self.log.push(LogEntry {
+            time: now_text(),
+            identity: identity.to_owned(),
+            vault: vault.to_owned(),
+            object: object.to_owned(),
+            action: action.to_owned(),
+            result: result.to_owned(),
+        });
+    }
+
     fn log_change(&mut self, change: &Change, identity: &str, result: &str) {
         self.log.push(LogEntry {
             time: now_text(),

@@ -9,6 +9,7 @@
 //! sign-out). Pure data and logic, no egui: tests drive it with fake command sinks.
 
 pub mod access;
+pub mod access_changes;
 pub mod bookmarks;
 pub mod bulk;
 pub mod change_forms;
@@ -26,6 +27,7 @@ pub mod vault_index;
 mod tests;
 
 pub use access::{AccessIntent, AccessState};
+pub use access_changes::{AccessChangesIntent, AccessChangesState};
 pub use changes::{ChangesIntent, ChangesState};
 pub use common::{CentreView, ClipboardRequest, CommandSink, LoadStatus, Notice, ThemeChoice};
 pub use errors::{Forbidden, HighlightedOperation, explain, failure_word};
@@ -51,6 +53,7 @@ pub enum Intent {
     Access(AccessIntent),
     Search(SearchIntent),
     Changes(ChangesIntent),
+    AccessChanges(AccessChangesIntent),
     OpenUrl(String),
     /// Copy a non-secret text (identifier, name, reference).
     CopyText {
@@ -73,7 +76,7 @@ macro_rules! feature_intents {
         })*
     };
 }
-feature_intents!(SessionIntent => Session, TreeIntent => Tree, ObjectsIntent => Objects, AccessIntent => Access, SearchIntent => Search, ChangesIntent => Changes);
+feature_intents!(SessionIntent => Session, TreeIntent => Tree, ObjectsIntent => Objects, AccessIntent => Access, SearchIntent => Search, ChangesIntent => Changes, AccessChangesIntent => AccessChanges);
 
 /// The whole UI state.
 #[derive(Default)]
@@ -84,6 +87,7 @@ pub struct AppState {
     pub access: AccessState,
     pub search: SearchState,
     pub changes: ChangesState,
+    pub access_changes: AccessChangesState,
     /// The vault whose lists, details and access are shown.
     selected_vault: Option<VaultUri>,
     shared: Shared,
@@ -138,6 +142,7 @@ impl AppState {
             + self.objects.requests_in_flight()
             + self.access.requests_in_flight()
             + self.changes.requests_in_flight()
+            + self.access_changes.requests_in_flight()
     }
 
     /// The selected vault as the list sees it.
@@ -194,6 +199,7 @@ impl AppState {
         self.objects.reset(sink);
         self.access.reset(sink);
         self.changes.reset(sink);
+        self.access_changes.reset(sink);
         self.search = SearchState::default();
         self.selected_vault = None;
         self.shared.forbidden = None;
@@ -319,6 +325,19 @@ impl AppState {
                     .changes
                     .apply_progress(&request, kind, &mut self.shared),
             }
+        } else if let Some(request) = self.access_changes.requests.get(id).cloned() {
+            match event.kind {
+                EventKind::Finished(outcome) => {
+                    self.access_changes.requests.finish(id);
+                    let applied =
+                        self.access_changes
+                            .finish(request, outcome, &mut self.shared, sink);
+                    if let Some(applied) = applied {
+                        self.access_changed(applied, sink);
+                    }
+                }
+                kind => self.access_changes.apply_progress(&request, kind),
+            }
         } else if let Some(request) = self.access.requests.get(id).cloned() {
             match event.kind {
                 EventKind::Finished(outcome) => {
@@ -371,6 +390,7 @@ impl AppState {
             }
             Intent::Search(SearchIntent::OpenHit(hit)) => self.open_search_hit(hit, sink),
             Intent::Search(intent) => self.search.handle(intent, &self.tree.vaults),
+            Intent::AccessChanges(intent) => self.handle_access_change(intent, sink),
             Intent::Changes(intent) => {
                 let shown = Shown::of(self.selected_vault.as_ref(), &self.tree);
                 let rows = self.objects.rows(shown);
@@ -413,6 +433,70 @@ impl AppState {
                 self.leave_identity(sink);
                 self.session.sign_out(&mut self.shared, sink);
             }
+        }
+    }
+
+    fn handle_access_change(&mut self, intent: AccessChangesIntent, sink: &mut dyn CommandSink) {
+        if self.changes.read_only {
+            self.shared.set_notice(
+                "Vaultscope was started with --read-only: nothing can be changed.",
+                true,
+            );
+            return;
+        }
+        match intent {
+            AccessChangesIntent::ApplyFix { fix, operation } => {
+                // The signed-in identity's granted read is probed on the data plane afterwards.
+                let probe = (self.access.checking == Some(PrincipalRef::Me))
+                    .then(|| self.selected_vault.clone())
+                    .flatten()
+                    .and_then(|vault| {
+                        let object = match self.access.target() {
+                            crate::access::Target::Object { name, .. } => Some(name),
+                            crate::access::Target::Vault => None,
+                        };
+                        crate::worker::access_changes::AccessProbe::for_operation(
+                            vault,
+                            operation.object_type,
+                            operation.permission,
+                            object,
+                        )
+                    });
+                self.access_changes.ask_fix(*fix, operation, probe);
+            }
+            AccessChangesIntent::Revoke(revocation) => {
+                self.access_changes.ask_revoke(*revocation);
+            }
+            AccessChangesIntent::Confirm => {
+                let tenant = self.selected_vault_arm().and_then(|arm| arm.tenant_id);
+                self.access_changes.confirm(tenant, sink);
+            }
+            AccessChangesIntent::Close => self.access_changes.close(),
+            AccessChangesIntent::StopWaiting => self.access_changes.stop_waiting(sink),
+        }
+    }
+
+    /// After an access change: into the change log, and the check runs again (and the policies and
+    /// assignments are read again).
+    fn access_changed(&mut self, applied: access_changes::Applied, sink: &mut dyn CommandSink) {
+        let result = match &applied.result {
+            Ok(()) => "done".to_owned(),
+            Err(sentence) => format!("failed: {sentence}"),
+        };
+        let identity = self.session.who();
+        self.changes.log_entry(
+            &identity,
+            &applied.change.vault_name(),
+            "access",
+            &applied.change.describe(),
+            &result,
+        );
+        if applied.result.is_ok() {
+            let vault = self.selected_vault_arm();
+            if let Some(principal) = self.access.checking.clone() {
+                self.access.check(principal, vault.clone(), sink);
+            }
+            self.access.handle(AccessIntent::Refresh, vault, sink);
         }
     }
 
