@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 use reqwest::{Client, Method};
 use serde_json::{Value, json};
-use vaultscope::access::{AccessEvaluation, ObjectType, Target};
+use vaultscope::access::{AccessEvaluation, AccessFix, ObjectType, Target};
 use vaultscope::azure::models::VaultSummary;
+use vaultscope::worker::access_changes::AccessChange;
 use vaultscope::worker::{Command, EventKind, Outcome, PrincipalRef, WorkerHandle};
 
 use common::{TestCloud, wait_for};
@@ -198,6 +199,215 @@ impl Matrix {
     }
 }
 
+impl Matrix {
+    /// Makes an access change as Ada (the signed-in operator).
+    fn change(&self, change: AccessChange) {
+        let description = change.describe();
+        let id = self.worker.send(Command::ChangeAccess {
+            change,
+            tenant_id: None,
+        });
+        let (_, outcome) = wait_for(&self.events, id);
+        assert!(
+            matches!(outcome, Outcome::Done),
+            "{description}: {outcome:?}"
+        );
+    }
+
+    /// Every probe's verdict for `object_id` on `vault` equals what the emulator enforces; returns the
+    /// evaluation.
+    fn assert_check_matches_enforcement(
+        &self,
+        vault: &VaultSummary,
+        object_id: &str,
+    ) -> AccessEvaluation {
+        let evaluation = self.check(vault, object_id, Target::Vault);
+        let mut mismatches = Vec::new();
+        for probe in vault_probes() {
+            let (object_type, permission, ..) = &probe;
+            let verdict = evaluation
+                .verdict(*object_type, permission)
+                .expect("verdict");
+            let enforced = self.enforced(vault, object_id, &probe, "matrix-absent");
+            if verdict.allowed != enforced {
+                mismatches.push(format!(
+                    "{object_type:?} {permission}: checker {}, emulator {enforced}",
+                    verdict.allowed
+                ));
+            }
+        }
+        assert!(
+            mismatches.is_empty(),
+            "{} on {}: {}",
+            object_id,
+            vault.name,
+            mismatches.join("; ")
+        );
+        evaluation
+    }
+}
+
+fn denied_fix(
+    evaluation: &AccessEvaluation,
+    object_type: ObjectType,
+    permission: &str,
+) -> AccessFix {
+    let verdict = evaluation
+        .verdict(object_type, permission)
+        .expect("verdict");
+    assert!(
+        !verdict.allowed,
+        "{object_type:?} {permission} is denied before the fix"
+    );
+    verdict.fix.clone().expect("a fix")
+}
+
+/// After each applied fix (an access-policy add, a role assignment) and each revocation, the emulator
+/// allows exactly what the check says, and nothing more.
+#[test]
+fn applied_fixes_and_revocations_leave_the_check_equal_to_enforcement() {
+    let matrix = Matrix::start();
+    let vaults = matrix.vaults();
+    let vault = |name: &str| {
+        vaults
+            .iter()
+            .find(|v| v.name == name)
+            .expect("vault")
+            .clone()
+    };
+    let (ben, dan, functions) = (PRINCIPALS[1].1, PRINCIPALS[3].1, PRINCIPALS[4].1);
+
+    // Access policies: Ben may read secrets on kv-prod-web through a group; the fix adds set to his own
+    // entry, keeping what it had.
+    let web = vault("kv-prod-web");
+    let before = matrix.assert_check_matches_enforcement(&web, ben);
+    let fix = denied_fix(&before, ObjectType::Secret, "set");
+    let AccessFix::Policy { after, .. } = &fix else {
+        panic!("{fix:?}")
+    };
+    assert!(after.contains(&"set".to_owned()));
+    matrix.change(AccessChange::Grant(Box::new(fix)));
+    let after_fix = matrix.assert_check_matches_enforcement(&web, ben);
+    assert!(
+        after_fix
+            .verdict(ObjectType::Secret, "set")
+            .expect("set")
+            .allowed
+    );
+    let newly: Vec<String> = after_fix
+        .verdicts
+        .iter()
+        .zip(&before.verdicts)
+        .filter(|(now, then)| now.allowed && !then.allowed)
+        .map(|(now, _)| format!("{:?} {}", now.operation.object_type, now.operation.name))
+        .collect();
+    assert_eq!(
+        newly,
+        ["Secret set"],
+        "exactly the fixed operation, nothing more"
+    );
+
+    // Azure RBAC: Dan may not read secrets on kv-dev-shared; the fix assigns Key Vault Secrets User there.
+    let shared = vault("kv-dev-shared");
+    let before = matrix.assert_check_matches_enforcement(&shared, dan);
+    let fix = denied_fix(&before, ObjectType::Secret, "get");
+    assert!(
+        matches!(&fix, AccessFix::Role { role_name, .. } if role_name == "Key Vault Secrets User"),
+        "{fix:?}"
+    );
+    matrix.change(AccessChange::Grant(Box::new(fix)));
+    let after_fix = matrix.assert_check_matches_enforcement(&shared, dan);
+    assert!(
+        after_fix
+            .verdict(ObjectType::Secret, "get")
+            .expect("get")
+            .allowed
+    );
+
+    // Revoke that assignment: back to denied.
+    let revocation = after_fix
+        .verdicts
+        .iter()
+        .flat_map(|verdict| &verdict.grants)
+        .find_map(|grant| match grant {
+            vaultscope::access::Grant::Role(role) if role.role_name == "Key Vault Secrets User" => {
+                Some(vaultscope::access::AccessRevocation::Role {
+                    assignment_id: role.assignment_id.clone(),
+                    role_name: role.role_name.clone(),
+                    scope: role.level.describe(),
+                    principal_name: "Dan".into(),
+                    losing: Vec::new(),
+                })
+            }
+            _ => None,
+        })
+        .expect("the new assignment");
+    matrix.change(AccessChange::Revoke(Box::new(revocation)));
+    let revoked = matrix.assert_check_matches_enforcement(&shared, dan);
+    assert!(
+        !revoked
+            .verdict(ObjectType::Secret, "get")
+            .expect("get")
+            .allowed
+    );
+
+    // The seeds' story: remove the Function app's access policy on kv-security-fn; it loses get and list.
+    let security = vault("kv-security-fn");
+    let before = matrix.assert_check_matches_enforcement(&security, functions);
+    assert!(
+        before
+            .verdict(ObjectType::Secret, "get")
+            .expect("get")
+            .allowed
+    );
+    let data = {
+        let id = matrix.worker.send(Command::LoadVaultAccess {
+            arm_id: security.arm_id.clone().expect("arm id"),
+            subscription_name: None,
+            tenant_id: None,
+        });
+        let (seen, _) = wait_for(&matrix.events, id);
+        seen.into_iter()
+            .find_map(|kind| match kind {
+                EventKind::VaultAccess { data, .. } => Some(*data),
+                _ => None,
+            })
+            .expect("access data")
+    };
+    let entry = data
+        .access_policies
+        .iter()
+        .find(|entry| entry.object_id.eq_ignore_ascii_case(functions))
+        .expect("the app's policy")
+        .clone();
+    matrix.change(AccessChange::Revoke(Box::new(
+        vaultscope::access::AccessRevocation::Policy {
+            vault_name: security.name.clone(),
+            vault_arm_id: security.arm_id.clone().expect("arm id"),
+            tenant_id: entry.tenant_id.clone(),
+            object_id: entry.object_id.clone(),
+            application_id: None,
+            principal_name: "SecurityFunctions".into(),
+            permissions: entry.permissions.clone(),
+            losing: Vec::new(),
+        },
+    )));
+    let after = matrix.assert_check_matches_enforcement(&security, functions);
+    assert!(
+        !after
+            .verdict(ObjectType::Secret, "get")
+            .expect("get")
+            .allowed
+    );
+    assert!(
+        after
+            .verdict(ObjectType::Secret, "get")
+            .expect("get")
+            .explanation("SecurityFunctions")
+            .starts_with("No access policy gives SecurityFunctions or its groups secret `get`"),
+    );
+}
+
 #[test]
 fn checker_verdicts_equal_emulator_enforcement() {
     let matrix = Matrix::start();
@@ -324,7 +534,10 @@ fn checker_verdicts_equal_emulator_enforcement() {
         "{notes}"
     );
     assert!(fix.is_some_and(|fix| {
-        fix.contains("az role assignment create --role \"Key Vault Secrets User\"")
+        matches!(&fix, AccessFix::Role { role_name, .. } if role_name == "Key Vault Secrets User")
+            && fix
+                .az_command()
+                .starts_with("az role assignment create --role '4633458b-")
     }));
     let (allowed, why, ..) = explain(
         "kv-prod-payments",
@@ -347,7 +560,9 @@ fn checker_verdicts_equal_emulator_enforcement() {
     let (allowed, _, _, fix) = explain("kv-prod-web", "ben", "matrix-absent", S, "set");
     assert!(
         !allowed
-            && fix.is_some_and(|fix| fix.starts_with("az keyvault set-policy --name kv-prod-web"))
+            && fix.is_some_and(|fix| fix
+                .az_command()
+                .starts_with("az keyvault set-policy --name 'kv-prod-web'"))
     );
 }
 
@@ -472,5 +687,93 @@ fn vault_access_view_data_and_principal_search() {
     assert!(
         matches!(&outcome, Outcome::Failed(error) if error.to_string().contains("no user, group or service principal")),
         "{outcome:?}"
+    );
+}
+
+/// With the emulator's propagation delay, a read granted to the signed-in identity is refused by the data
+/// plane at first and allowed once the change has propagated; the wait reports the elapsed time.
+#[test]
+fn a_granted_read_is_probed_until_the_data_plane_allows_it() {
+    let matrix = Matrix::start();
+    let vaults = matrix.vaults();
+    let web = vaults
+        .iter()
+        .find(|v| v.name == "kv-prod-web")
+        .expect("vault");
+    // Ada's own policy lists keys; take that away first (at once), then grant it back with a delay.
+    let ada = PRINCIPALS[0].1;
+    matrix.change(AccessChange::Revoke(Box::new(
+        vaultscope::access::AccessRevocation::Policy {
+            vault_name: web.name.clone(),
+            vault_arm_id: web.arm_id.clone().expect("arm id"),
+            tenant_id: matrix.cloud.emulator.demo_tenant_id(),
+            object_id: ada.into(),
+            application_id: None,
+            principal_name: "Ada".into(),
+            permissions: vaultscope::azure::access_models::PolicyPermissions {
+                keys: vec!["list".into()],
+                ..Default::default()
+            },
+            losing: Vec::new(),
+        },
+    )));
+    matrix
+        .cloud
+        .emulator
+        .set_access_propagation(std::time::Duration::from_millis(2500));
+    let id = matrix.worker.send(Command::CheckAccess {
+        arm_id: web.arm_id.clone().expect("arm id"),
+        subscription_name: None,
+        tenant_id: None,
+        principal: PrincipalRef::Me,
+        target: Target::Vault,
+    });
+    let (seen, _) = wait_for(&matrix.events, id);
+    let evaluation = seen
+        .into_iter()
+        .find_map(|kind| match kind {
+            EventKind::AccessChecked { evaluation, .. } => Some(*evaluation),
+            _ => None,
+        })
+        .expect("evaluation");
+    let fix = denied_fix(&evaluation, ObjectType::Key, "list");
+    matrix.change(AccessChange::Grant(Box::new(fix)));
+    let probe = vaultscope::worker::access_changes::AccessProbe::for_operation(
+        web.uri.clone(),
+        ObjectType::Key,
+        "list",
+        None,
+    )
+    .expect("list can be probed");
+    let id = matrix.worker.send(Command::AwaitAccess { probe });
+    let (seen, outcome) = wait_for(&matrix.events, id);
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    let tries: Vec<(std::time::Duration, bool)> = seen
+        .into_iter()
+        .filter_map(|kind| match kind {
+            EventKind::AccessProbed { elapsed, allowed } => Some((elapsed, allowed)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !tries[0].1,
+        "refused before the change propagated: {tries:?}"
+    );
+    let (elapsed, allowed) = *tries.last().expect("a last try");
+    assert!(allowed, "{tries:?}");
+    assert!(
+        elapsed >= std::time::Duration::from_millis(1500),
+        "{tries:?}"
+    );
+    // The `get` probe reads no value: it asks for a version that cannot exist.
+    assert!(
+        vaultscope::worker::access_changes::AccessProbe::for_operation(
+            web.uri.clone(),
+            ObjectType::Secret,
+            "set",
+            None
+        )
+        .is_none(),
+        "a write is never probed"
     );
 }
