@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+pub use super::change_model::{AccessChange, AccessProbe};
 use super::protocol::{EventKind, FailureReason};
 use super::reply::Reply;
 use super::session::Session;
@@ -14,88 +15,8 @@ use crate::access::{AccessFix, AccessRevocation, ObjectType};
 use crate::azure::AzureError;
 use crate::azure::access_models::{AccessPolicyEntry, PolicyPermissions};
 use crate::azure::arm_writes::PolicyUpdate;
-use crate::azure::identifiers::{ObjectId, ObjectKind, VaultUri};
+use crate::azure::identifiers::{ObjectId, ObjectKind};
 use crate::azure::models::ListKind;
-
-/// A confirmed access change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AccessChange {
-    Grant(Box<AccessFix>),
-    Revoke(Box<AccessRevocation>),
-}
-
-impl AccessChange {
-    /// "grant secret set to Ada (access policy on kv1)".
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Grant(fix) => match fix.as_ref() {
-                AccessFix::Policy {
-                    vault_name,
-                    principal_name,
-                    object_type,
-                    after,
-                    ..
-                } => format!(
-                    "set the {} permissions of {principal_name} on {vault_name} to {}",
-                    object_type.singular(),
-                    after.join(", ")
-                ),
-                AccessFix::Role {
-                    role_name,
-                    principal_name,
-                    scope,
-                    ..
-                } => format!(
-                    "assign {role_name} to {principal_name} at {}",
-                    crate::azure::resource_id::resource_name(scope)
-                ),
-            },
-            Self::Revoke(revocation) => match revocation.as_ref() {
-                AccessRevocation::Policy {
-                    vault_name,
-                    principal_name,
-                    ..
-                } => format!("remove the access policy of {principal_name} from {vault_name}"),
-                AccessRevocation::Role {
-                    role_name,
-                    principal_name,
-                    scope,
-                    ..
-                } => format!(
-                    "delete the {role_name} assignment of {principal_name} at {}",
-                    crate::azure::resource_id::resource_name(scope)
-                ),
-            },
-        }
-    }
-
-    /// The vault the change is about (its name), for the change log.
-    pub fn vault_name(&self) -> String {
-        match self {
-            Self::Grant(fix) => match fix.as_ref() {
-                AccessFix::Policy { vault_name, .. } => vault_name.clone(),
-                AccessFix::Role { scope, .. } => vault_of_scope(scope),
-            },
-            Self::Revoke(revocation) => match revocation.as_ref() {
-                AccessRevocation::Policy { vault_name, .. } => vault_name.clone(),
-                AccessRevocation::Role { scope, .. } => vault_of_scope(scope),
-            },
-        }
-    }
-}
-
-/// The vault segment of a scope at or below a vault, else the scope's last name.
-fn vault_of_scope(scope: &str) -> String {
-    let lower = scope.to_ascii_lowercase();
-    match lower.find("/vaults/") {
-        Some(at) => scope[at + 8..]
-            .split('/')
-            .next()
-            .unwrap_or_default()
-            .to_owned(),
-        None => crate::azure::resource_id::resource_name(scope).to_owned(),
-    }
-}
 
 fn permissions_of(object_type: ObjectType, permissions: &[String]) -> PolicyPermissions {
     let mut all = PolicyPermissions::default();
@@ -187,41 +108,7 @@ pub async fn apply_access_change(
     Ok(())
 }
 
-/// A read the data plane can be asked about without reading a value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccessProbe {
-    pub vault: VaultUri,
-    pub object_type: ObjectType,
-    /// `get` or `list`.
-    pub permission: String,
-    /// The object the check was for (`None`: the vault).
-    pub object: Option<String>,
-}
-
 impl AccessProbe {
-    /// A probe for `permission`, when that operation can be tried without changing or reading anything.
-    pub fn for_operation(
-        vault: VaultUri,
-        object_type: ObjectType,
-        permission: &str,
-        object: Option<String>,
-    ) -> Option<Self> {
-        matches!(permission, "get" | "list").then(|| Self {
-            vault,
-            object_type,
-            permission: permission.to_owned(),
-            object,
-        })
-    }
-
-    fn kind(&self) -> ObjectKind {
-        match self.object_type {
-            ObjectType::Secret => ObjectKind::Secret,
-            ObjectType::Key => ObjectKind::Key,
-            ObjectType::Certificate => ObjectKind::Certificate,
-        }
-    }
-
     /// `Ok(true)`: allowed; `Ok(false)`: still 403.
     async fn try_once(&self, session: &Session) -> Result<bool, AzureError> {
         let kind = self.kind();

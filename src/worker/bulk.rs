@@ -4,12 +4,12 @@
 //! starts: items under way finish, the rest are reported as not started, so nothing is half-done.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use super::changes::{Change, ChangeResult, carry_out};
+pub use super::change_model::{BulkItemOutcome, CancelFlag};
+use super::changes::{Change, carry_out};
 use super::load_gate::AdaptiveGate;
 use super::protocol::{EventKind, FailureReason};
 use super::reply::Reply;
@@ -20,43 +20,6 @@ use crate::azure::AzureError;
 pub const BULK_MAX_IN_FLIGHT: usize = 32;
 /// How long a throttled item waits before it goes again (Key Vault counts per 10 s window).
 const THROTTLED_ITEM_PAUSE: Duration = Duration::from_secs(1);
-
-/// The UI's way to stop a bulk run between items. Equal only to itself.
-#[derive(Clone, Default)]
-pub struct CancelFlag(Arc<AtomicBool>);
-
-impl CancelFlag {
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
-}
-
-impl PartialEq for CancelFlag {
-    fn eq(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-impl Eq for CancelFlag {}
-
-impl std::fmt::Debug for CancelFlag {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "CancelFlag({})", self.is_cancelled())
-    }
-}
-
-/// How one item of a bulk run ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum BulkItemOutcome {
-    Done(Box<ChangeResult>),
-    /// The service refused or the call failed: the service's reason.
-    Failed(String),
-    /// Cancelled before it started: nothing was sent for it.
-    NotStarted,
-}
 
 /// Carries out `items` under `gate`, reporting each item once as it ends (`BulkItem`).
 pub async fn run_bulk(

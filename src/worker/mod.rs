@@ -5,6 +5,7 @@ pub mod access;
 pub mod access_changes;
 pub mod azure_runner;
 pub mod bulk;
+pub mod change_model;
 pub mod changes;
 pub mod files;
 pub mod load_gate;

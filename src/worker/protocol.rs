@@ -6,9 +6,9 @@
 
 use secrecy::SecretString;
 
-use super::access_changes::{AccessChange, AccessProbe};
-use super::bulk::{BulkItemOutcome, CancelFlag};
-use super::changes::{Change, ChangeResult};
+use super::change_model::{
+    AccessChange, AccessProbe, BulkItemOutcome, CancelFlag, Change, ChangeResult,
+};
 use crate::access::{AccessEvaluation, Target, VaultAccessData};
 use crate::auth::device_code::DeviceCodePrompt;
 use crate::auth::{AuthError, SignedInIdentity};

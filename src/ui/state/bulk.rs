@@ -12,7 +12,7 @@ use crate::worker::RequestId;
 use crate::worker::bulk::{BulkItemOutcome, CancelFlag};
 use crate::worker::changes::Change;
 
-use super::changes::{Confirmation, az_command};
+use super::confirmation::{Confirmation, az_command};
 
 /// From this many items on, a bulk action needs its confirmation typed.
 pub const TYPED_CONFIRMATION_FROM: usize = 10;

@@ -15,6 +15,7 @@ pub mod bulk;
 pub mod change_forms;
 pub mod changes;
 pub mod common;
+pub mod confirmation;
 pub mod errors;
 pub mod objects;
 pub mod search;
