@@ -99,7 +99,8 @@ fn a_403_while_browsing_opens_the_check_for_me_with_the_fix() {
     assert_eq!(
         harness
             .query_all_by_label(
-                "Nothing grants Microsoft.KeyVault/vaults/secrets/readMetadata/action to Ada Operator or its groups"
+                // An access-policy vault: the denial names the policy permission, not an RBAC action.
+                "No access policy gives Ada Operator or its groups secret `list`"
             )
             .count(),
         2
@@ -107,7 +108,7 @@ fn a_403_while_browsing_opens_the_check_for_me_with_the_fix() {
     assert_eq!(
         harness
             .query_all_by_label(
-                "az keyvault set-policy --name kv-prod-web --resource-group rg-prod-app --object-id 0d5b7a91-3c2e-4f11-9a6b-1e2d3c4b5a61 --secret-permissions backup delete list recover restore set"
+                "az keyvault set-policy --name 'kv-prod-web' --resource-group 'rg-prod-app' --object-id '0d5b7a91-3c2e-4f11-9a6b-1e2d3c4b5a61' --secret-permissions backup delete list recover restore set"
             )
             .count(),
         2

@@ -95,8 +95,14 @@ fn apply_fix_grants_my_denied_read_and_waits_until_key_vault_allows_it() {
     // The change as it will be made: who, before → after, and the az command (by object id).
     harness.get_by_label_contains("Principal: Ada Operator (object id 0d5b7a91");
     harness.get_by_label("after:  create, get, list, update");
-    harness.get_by_label_contains(
-        "az keyvault set-policy --name 'kv-prod-web' --resource-group 'rg-prod-app' --object-id '0d5b7a91-3c2e-4f11-9a6b-1e2d3c4b5a61' --key-permissions create get list update",
+    // The dialog's command, and the same under the two verdicts behind it (list, and list versions).
+    assert_eq!(
+        harness
+            .query_all_by_label(
+                "az keyvault set-policy --name 'kv-prod-web' --resource-group 'rg-prod-app' --object-id '0d5b7a91-3c2e-4f11-9a6b-1e2d3c4b5a61' --key-permissions create get list update",
+            )
+            .count(),
+        3
     );
     harness.get_by_label("Apply").click();
     step_until(&mut harness, "the wait for the data plane", |harness| {

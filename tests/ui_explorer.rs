@@ -298,6 +298,11 @@ fn every_control_has_an_accessible_name() {
     check(&harness, "a secret's details, value shown, raw JSON open");
     click_until_shown(&mut harness, "Access", "Check my access");
     check(&harness, "the access view");
+    click_until_shown(&mut harness, "Contents", "New secret…");
+    click_until_shown(&mut harness, "New secret…", "Create secret");
+    check(&harness, "the new-secret dialog");
+    harness.get_by_label("Cancel").click();
+    harness.run_steps(2);
     harness.key_press_modifiers(Modifiers::COMMAND, Key::K);
     harness.step();
     harness
