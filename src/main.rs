@@ -196,6 +196,19 @@ struct EmulatorArgs {
     /// How long access changes take to reach the data plane, in milliseconds (Azure RBAC takes minutes).
     #[arg(long, default_value_t = 0)]
     propagation_ms: u64,
+    /// `azure`: each vault throttles at Key Vault's published limits (secret writes 300, key creation 20,
+    /// other calls 4,000 per 10 s), so bulk runs meet realistic 429s.
+    #[arg(long, value_enum, default_value_t = ThrottleModel::None)]
+    throttle_model: ThrottleModel,
+}
+
+/// How the emulator throttles.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ThrottleModel {
+    /// Only the injected faults (`--throttle-rate`).
+    None,
+    /// Key Vault's per-vault limits.
+    Azure,
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
@@ -365,6 +378,7 @@ fn emulator_command(runtime: &tokio::runtime::Runtime, args: EmulatorArgs) -> an
         },
         certificate_issuance: vaultscope::emulator::DEFAULT_CERTIFICATE_ISSUANCE,
         access_propagation: Duration::from_millis(args.propagation_ms),
+        azure_throttling: args.throttle_model == ThrottleModel::Azure,
     };
     runtime.block_on(async {
         let emulator = Emulator::start(config).await?;

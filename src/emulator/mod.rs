@@ -20,6 +20,7 @@ mod roles;
 pub mod seed;
 mod seeding;
 pub mod state;
+pub mod throttle;
 mod tls;
 pub mod token;
 
@@ -61,6 +62,8 @@ pub struct EmulatorConfig {
     pub certificate_issuance: Duration,
     /// How long access changes (role assignments, access policies) take to reach the data plane.
     pub access_propagation: Duration,
+    /// Throttle each vault at Key Vault's published limits (`--throttle-model azure`).
+    pub azure_throttling: bool,
 }
 
 /// How long a self-signed certificate takes to issue by default: long enough to be seen pending.
@@ -79,6 +82,7 @@ impl EmulatorConfig {
             faults: faults::Faults::default(),
             certificate_issuance: DEFAULT_CERTIFICATE_ISSUANCE,
             access_propagation: Duration::ZERO,
+            azure_throttling: false,
         })
     }
 }
@@ -114,6 +118,8 @@ pub(crate) struct Shared {
     pub(crate) faults: RwLock<faults::Faults>,
     pub(crate) request_log: faults::RequestLog,
     pub(crate) certificate_issuance_ms: AtomicU64,
+    pub(crate) azure_throttling: std::sync::atomic::AtomicBool,
+    pub(crate) vault_throttle: throttle::VaultThrottle,
 }
 
 impl Shared {
@@ -252,6 +258,8 @@ impl Emulator {
             certificate_issuance_ms: AtomicU64::new(
                 u64::try_from(config.certificate_issuance.as_millis()).unwrap_or(u64::MAX),
             ),
+            azure_throttling: std::sync::atomic::AtomicBool::new(config.azure_throttling),
+            vault_throttle: throttle::VaultThrottle::default(),
         });
         let routers = Arc::new(Routers {
             login: entra::router(shared.clone()).merge(managed_identity::router(shared.clone())),
@@ -347,6 +355,11 @@ impl Emulator {
     }
 
     /// Changes the latency added to every response.
+    /// Turns Key Vault's published per-vault limits on or off (`--throttle-model azure`).
+    pub fn set_azure_throttling(&self, on: bool) {
+        self.shared.azure_throttling.store(on, Ordering::Relaxed);
+    }
+
     /// How long access changes from now on take to reach the data plane.
     pub fn set_access_propagation(&self, propagation: Duration) {
         self.shared.write().access_history.propagation = propagation;
@@ -540,6 +553,15 @@ async fn dispatch_by_host(routers: &Routers, mut request: Request) -> Response {
         "graph.localhost" => routers.graph.clone(),
         _ => match host.strip_suffix(".vault.localhost") {
             Some(vault) if !vault.is_empty() && !vault.contains('.') => {
+                if routers.shared.azure_throttling.load(Ordering::Relaxed) {
+                    let class = throttle::TransactionClass::of(
+                        request.method().as_str(),
+                        request.uri().path(),
+                    );
+                    if let Err(wait) = routers.shared.vault_throttle.admit(vault, class) {
+                        return responses::throttled(throttle::retry_after_seconds(wait));
+                    }
+                }
                 request.extensions_mut().insert(VaultHost {
                     name: vault.to_owned(),
                     authority: authority.clone(),

@@ -46,6 +46,22 @@ pub fn keyvault_error(
 }
 
 /// ARM's `CloudError`.
+/// Key Vault's 429 when a vault's limit is reached (`--throttle-model azure`), with `Retry-After` in seconds.
+pub fn throttled(retry_after_seconds: u64) -> Response {
+    let mut response = keyvault_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Throttled",
+        "Request was not processed because too many requests were received. Reason: VaultRequestTypeLimitReached",
+        None,
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&retry_after_seconds.to_string()) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::RETRY_AFTER, value);
+    }
+    response
+}
+
 pub fn arm_error(status: StatusCode, code: &str, message: &str) -> Response {
     (
         status,
