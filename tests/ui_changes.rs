@@ -161,6 +161,10 @@ fn a_secret_is_created_from_the_dialog_and_its_value_leaves_no_trace_in_the_wind
     harness.get_by_label("Clear").click();
     harness.run_steps(1);
     type_into(&mut harness, "Value", "typed in the window");
+    // AccessKit sees a password field, never the value.
+    let exposed = format!("{:?}", text_field(&harness, "Value"));
+    assert!(exposed.contains("PasswordInput"), "{exposed}");
+    assert!(!exposed.contains("typed in the window"), "{exposed}");
     type_into(&mut harness, "Content type", "text/plain");
     type_into(&mut harness, "Tags", "owner=ui");
     harness.get_by_label("Create secret").click();
