@@ -104,6 +104,24 @@ impl Ctx {
         format!("https://{}", self.host.authority)
     }
 
+    /// Runs `f` on this request's vault, mutably, after authorizing `operation` (the common case of
+    /// [`Self::with_vault_mut`]: a write that touches its own vault only).
+    fn with_this_vault_mut<T>(
+        &self,
+        kind: ObjectKind,
+        operation: Operation,
+        name: Option<&str>,
+        f: impl FnOnce(&mut VaultState) -> Result<T, Response>,
+    ) -> Result<T, Response> {
+        self.with_vault_mut(kind, operation, name, |cloud, vault_name| {
+            let vault = cloud
+                .vaults
+                .get_mut(vault_name)
+                .ok_or_else(|| vault_not_found(vault_name))?;
+            f(vault)
+        })
+    }
+
     /// How long a certificate created now stays `inProgress`.
     fn certificate_issuance(&self) -> std::time::Duration {
         std::time::Duration::from_millis(

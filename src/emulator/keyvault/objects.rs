@@ -230,11 +230,7 @@ fn update(
     let body = parse_body(body)?;
     let tags = parse_tags(&body)?;
     let base = ctx.base();
-    ctx.with_vault_mut(kind, Operation::Update, Some(name), |cloud, vault_name| {
-        let vault = cloud
-            .vaults
-            .get_mut(vault_name)
-            .ok_or_else(|| super::vault_not_found(vault_name))?;
+    ctx.with_this_vault_mut(kind, Operation::Update, Some(name), |vault| {
         let object = vault
             .objects_mut(kind)
             .get_mut(&name.to_ascii_lowercase())

@@ -174,26 +174,17 @@ fn set_secret(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Response> 
         .and_then(Value::as_str)
         .map(str::to_owned);
     let base = ctx.base();
-    ctx.with_vault_mut(
-        ObjectKind::Secret,
-        Operation::Create,
-        Some(name),
-        |cloud, vault_name| {
-            let vault = cloud
-                .vaults
-                .get_mut(vault_name)
-                .ok_or_else(|| super::vault_not_found(vault_name))?;
-            check_new_version(vault, ObjectKind::Secret, name)?;
-            Ok(add_version(
-                vault,
-                &base,
-                ObjectKind::Secret,
-                name,
-                version,
-                true,
-            ))
-        },
-    )
+    ctx.with_this_vault_mut(ObjectKind::Secret, Operation::Create, Some(name), |vault| {
+        check_new_version(vault, ObjectKind::Secret, name)?;
+        Ok(add_version(
+            vault,
+            &base,
+            ObjectKind::Secret,
+            name,
+            version,
+            true,
+        ))
+    })
 }
 
 fn string_list(body: &Value, field: &str) -> Vec<String> {
@@ -247,84 +238,66 @@ fn create_key(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Response> 
     .map_err(|message| bad_parameter(&message))?;
     let version = new_version(&body, Payload::Key(material))?;
     let base = ctx.base();
-    ctx.with_vault_mut(
-        ObjectKind::Key,
-        Operation::Create,
-        Some(name),
-        |cloud, vault_name| {
-            let vault = cloud
-                .vaults
-                .get_mut(vault_name)
-                .ok_or_else(|| super::vault_not_found(vault_name))?;
-            check_new_version(vault, ObjectKind::Key, name)?;
-            Ok(add_version(
-                vault,
-                &base,
-                ObjectKind::Key,
-                name,
-                version,
-                false,
-            ))
-        },
-    )
+    ctx.with_this_vault_mut(ObjectKind::Key, Operation::Create, Some(name), |vault| {
+        check_new_version(vault, ObjectKind::Key, name)?;
+        Ok(add_version(
+            vault,
+            &base,
+            ObjectKind::Key,
+            name,
+            version,
+            false,
+        ))
+    })
 }
 
 /// `POST /keys/{name}/rotate`: a new version of the same type, size or curve and operations, with the
 /// current version's tags (Key Vault's rotation keeps the key's shape; the `rotate` permission).
 fn rotate_key(ctx: &Ctx, name: &str) -> Result<Response, Response> {
     let base = ctx.base();
-    ctx.with_vault_mut(
-        ObjectKind::Key,
-        Operation::Rotate,
-        Some(name),
-        |cloud, vault_name| {
-            let vault = cloud
-                .vaults
-                .get_mut(vault_name)
-                .ok_or_else(|| super::vault_not_found(vault_name))?;
-            check_new_version(vault, ObjectKind::Key, name)?;
-            let current = vault
-                .objects(ObjectKind::Key)
-                .get(&name.to_ascii_lowercase())
-                .and_then(|object| object.current())
-                .ok_or_else(|| object_not_found(ObjectKind::Key, name))?;
-            let Payload::Key(material) = &current.payload else {
-                return Err(object_not_found(ObjectKind::Key, name));
-            };
-            let key_size = material
-                .n
-                .as_ref()
-                .and_then(|n| u32::try_from(n.len() * 8).ok());
-            let fresh = KeyMaterial::generate(
-                &material.kty,
-                key_size,
-                material.crv.as_deref(),
-                material.key_ops.clone(),
-                &uuid::Uuid::new_v4().to_string(),
-            )
-            .map_err(|message| bad_parameter(&message))?;
-            let now = now_unix();
-            let version = VersionState {
-                version: state::new_version_id(),
-                enabled: true,
-                not_before: None,
-                expires: None,
-                created: now,
-                updated: now,
-                tags: current.tags.clone(),
-                content_type: None,
-                payload: Payload::Key(fresh),
-            };
-            Ok(add_version(
-                vault,
-                &base,
-                ObjectKind::Key,
-                name,
-                version,
-                false,
-            ))
-        },
-    )
+    ctx.with_this_vault_mut(ObjectKind::Key, Operation::Rotate, Some(name), |vault| {
+        check_new_version(vault, ObjectKind::Key, name)?;
+        let current = vault
+            .objects(ObjectKind::Key)
+            .get(&name.to_ascii_lowercase())
+            .and_then(|object| object.current())
+            .ok_or_else(|| object_not_found(ObjectKind::Key, name))?;
+        let Payload::Key(material) = &current.payload else {
+            return Err(object_not_found(ObjectKind::Key, name));
+        };
+        let key_size = material
+            .n
+            .as_ref()
+            .and_then(|n| u32::try_from(n.len() * 8).ok());
+        let fresh = KeyMaterial::generate(
+            &material.kty,
+            key_size,
+            material.crv.as_deref(),
+            material.key_ops.clone(),
+            &uuid::Uuid::new_v4().to_string(),
+        )
+        .map_err(|message| bad_parameter(&message))?;
+        let now = now_unix();
+        let version = VersionState {
+            version: state::new_version_id(),
+            enabled: true,
+            not_before: None,
+            expires: None,
+            created: now,
+            updated: now,
+            tags: current.tags.clone(),
+            content_type: None,
+            payload: Payload::Key(fresh),
+        };
+        Ok(add_version(
+            vault,
+            &base,
+            ObjectKind::Key,
+            name,
+            version,
+            false,
+        ))
+    })
 }
 
 fn import_key(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Response> {
@@ -357,26 +330,17 @@ fn import_key(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Response> 
     };
     let version = new_version(&body, Payload::Key(material))?;
     let base = ctx.base();
-    ctx.with_vault_mut(
-        ObjectKind::Key,
-        Operation::Import,
-        Some(name),
-        |cloud, vault_name| {
-            let vault = cloud
-                .vaults
-                .get_mut(vault_name)
-                .ok_or_else(|| super::vault_not_found(vault_name))?;
-            check_new_version(vault, ObjectKind::Key, name)?;
-            Ok(add_version(
-                vault,
-                &base,
-                ObjectKind::Key,
-                name,
-                version,
-                false,
-            ))
-        },
-    )
+    ctx.with_this_vault_mut(ObjectKind::Key, Operation::Import, Some(name), |vault| {
+        check_new_version(vault, ObjectKind::Key, name)?;
+        Ok(add_version(
+            vault,
+            &base,
+            ObjectKind::Key,
+            name,
+            version,
+            false,
+        ))
+    })
 }
 
 /// What a create-certificate request asks for in its policy.
@@ -474,15 +438,11 @@ fn create_certificate(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Re
     }
     let base = ctx.base();
     let issuance = ctx.certificate_issuance();
-    ctx.with_vault_mut(
+    ctx.with_this_vault_mut(
         ObjectKind::Certificate,
         Operation::Create,
         Some(name),
-        |cloud, vault_name| {
-            let vault = cloud
-                .vaults
-                .get_mut(vault_name)
-                .ok_or_else(|| super::vault_not_found(vault_name))?;
+        |vault| {
             check_new_version(vault, ObjectKind::Certificate, name)?;
             check_certificate_name_free(vault, name)?;
             let key_name = name.to_ascii_lowercase();
@@ -567,15 +527,11 @@ fn pending_response(
 
 fn pending_operation(ctx: &Ctx, name: &str) -> Result<Response, Response> {
     let base = ctx.base();
-    ctx.with_vault_mut(
+    ctx.with_this_vault_mut(
         ObjectKind::Certificate,
         Operation::Get,
         Some(name),
-        |cloud, vault_name| {
-            let vault = cloud
-                .vaults
-                .get_mut(vault_name)
-                .ok_or_else(|| super::vault_not_found(vault_name))?;
+        |vault| {
             let key_name = name.to_ascii_lowercase();
             if let Some(pending) = vault.pending_certificates.get(&key_name) {
                 if std::time::Instant::now() < pending.ready_at {
@@ -639,15 +595,11 @@ fn update_policy(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Respons
         return Err(bad_parameter("The policy must be a JSON object."));
     };
     let base = ctx.base();
-    ctx.with_vault_mut(
+    ctx.with_this_vault_mut(
         ObjectKind::Certificate,
         Operation::Update,
         Some(name),
-        |cloud, vault_name| {
-            let vault = cloud
-                .vaults
-                .get_mut(vault_name)
-                .ok_or_else(|| super::vault_not_found(vault_name))?;
+        |vault| {
             let object = vault
                 .objects_mut(ObjectKind::Certificate)
                 .get_mut(&name.to_ascii_lowercase())
