@@ -551,26 +551,53 @@ pub fn change_log_ui(ctx: &Context, state: &AppState, intents: &mut Vec<Intent>)
                     intents.push(ChangesIntent::SaveLog.into());
                 }
             });
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                egui::Grid::new("change-log").striped(true).show(ui, |ui| {
-                    for header in ["Time", "Identity", "Vault", "Object", "Action", "Result"] {
-                        ui.strong(header);
-                    }
-                    ui.end_row();
-                    for entry in state.changes.log.iter().rev() {
-                        ui.label(&entry.time);
-                        ui.label(&entry.identity);
-                        ui.label(&entry.vault);
-                        ui.label(&entry.object);
-                        ui.label(&entry.action);
-                        ui.label(&entry.result);
-                        ui.end_row();
+            // Virtualized: a bulk run writes one line per item, so the log can hold thousands.
+            const WIDTHS: [f32; 6] = [150.0, 110.0, 120.0, 220.0, 180.0, 260.0];
+            let columns = |ui: &mut Ui, texts: [&str; 6], strong: bool| {
+                ui.horizontal(|ui| {
+                    for (text, width) in texts.into_iter().zip(WIDTHS) {
+                        ui.allocate_ui(egui::vec2(width, ui.spacing().interact_size.y), |ui| {
+                            ui.set_width(width);
+                            let text = if strong {
+                                RichText::new(text).strong()
+                            } else {
+                                RichText::new(text)
+                            };
+                            ui.add(egui::Label::new(text).truncate());
+                        });
                     }
                 });
-                if state.changes.log.is_empty() {
-                    ui.weak("No changes yet.");
-                }
-            });
+            };
+            columns(
+                ui,
+                ["Time", "Identity", "Vault", "Object", "Action", "Result"],
+                true,
+            );
+            let log = &state.changes.log;
+            if log.is_empty() {
+                ui.weak("No changes yet.");
+            }
+            let row_height = ui.spacing().interact_size.y;
+            egui::ScrollArea::both()
+                .auto_shrink([false, false])
+                .show_rows(ui, row_height, log.len(), |ui, range| {
+                    for index in range {
+                        // Newest first.
+                        let entry = &log[log.len() - 1 - index];
+                        columns(
+                            ui,
+                            [
+                                &entry.time,
+                                &entry.identity,
+                                &entry.vault,
+                                &entry.object,
+                                &entry.action,
+                                &entry.result,
+                            ],
+                            false,
+                        );
+                    }
+                });
         });
     if !open {
         intents.push(ChangesIntent::ToggleLog.into());

@@ -195,7 +195,13 @@ impl AccessChangesState {
                 match &result {
                     Ok(()) => {
                         self.dialog = None;
-                        shared.set_notice(format!("Done: {}", change.describe()), false);
+                        shared.set_notice(
+                            format!(
+                                "Done: {}. Key Vault can take a few minutes to apply an access change.",
+                                change.describe()
+                            ),
+                            false,
+                        );
                         if let Some(probe) = probe {
                             self.stop_waiting(sink);
                             self.waiting = Some(AccessWait {
