@@ -518,3 +518,45 @@ fn read_only_hides_every_control_that_changes_anything() {
     harness.run_steps(2);
     assert!(harness.query_by_label_contains("marked").is_none());
 }
+
+#[test]
+fn a_certificate_shows_as_pending_until_it_is_issued() {
+    let cloud = TestCloud::start();
+    let mut harness = app_harness(&cloud);
+    open_vault(&mut harness, "kv-dev-shared", "Certificates (2)");
+    click_until_shown(&mut harness, "Certificates (2)", "New certificate…");
+    click_until_shown(&mut harness, "New certificate…", "Create certificate");
+    type_into(&mut harness, "Name", "ui-issued");
+    type_into(&mut harness, "Subject", "ui.contoso.demo");
+    type_into(&mut harness, "DNS names", "ui.contoso.demo");
+    harness.get_by_label("Create certificate").click();
+    // Accepted: the dialog closes and the row shows the creation under way.
+    step_until(&mut harness, "the pending row", |harness| {
+        harness.state().state().changes.dialog.is_none()
+            && harness.query_by_label("pending (being issued)").is_some()
+    });
+    step_until(
+        &mut harness,
+        "the issued certificate, selected",
+        |harness| {
+            harness.query_by_label("pending (being issued)").is_none()
+                && harness.state().state().objects.selected_object.as_deref() == Some("ui-issued")
+                && harness
+                    .query_all_by_label("CN=ui.contoso.demo")
+                    .next()
+                    .is_some()
+        },
+    );
+    let line = harness
+        .state()
+        .state()
+        .changes
+        .log
+        .last()
+        .expect("logged")
+        .line();
+    assert!(
+        line.contains("create self-signed certificate") && line.contains("done"),
+        "{line}"
+    );
+}

@@ -647,3 +647,90 @@ fn bulk_runs_lose_and_repeat_nothing_under_throttling_and_cancel_between_items()
         "the service holds exactly what was reported"
     );
 }
+
+/// A file picker that answers with a fixed path (or none: the person cancelled).
+struct FakePicker(Option<std::path::PathBuf>);
+
+impl vaultscope::worker::files::FilePicker for FakePicker {
+    fn open(&self, _title: &str) -> vaultscope::worker::files::Picked {
+        let path = self.0.clone();
+        Box::pin(async move { path })
+    }
+
+    fn save(&self, _title: &str, _suggested_name: &str) -> vaultscope::worker::files::Picked {
+        let path = self.0.clone();
+        Box::pin(async move { path })
+    }
+}
+
+fn worker_with_picker(
+    cloud: &TestCloud,
+    path: Option<std::path::PathBuf>,
+) -> (WorkerHandle, Receiver<Event>) {
+    let mut settings = cloud.settings();
+    settings.file_picker = vaultscope::worker::files::SharedPicker(Arc::new(FakePicker(path)));
+    vaultscope::worker::spawn_worker(cloud.runtime.handle(), settings, Arc::new(|| {}))
+}
+
+#[test]
+fn a_value_is_read_from_the_picked_file_and_the_log_saved_where_asked() {
+    let cloud = TestCloud::start();
+    let dir = std::env::temp_dir().join(format!("vaultscope-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let value_file = dir.join("value.txt");
+    std::fs::write(&value_file, "line one\nline two\n").expect("write");
+    let (worker, events) = worker_with_picker(&cloud, Some(value_file.clone()));
+    let (seen, outcome) = wait_for(&events, worker.send(Command::ReadValueFile));
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    let value = seen
+        .into_iter()
+        .find_map(|kind| match kind {
+            EventKind::ValueFileRead { file_name, value } => Some((file_name, value)),
+            _ => None,
+        })
+        .expect("the value");
+    assert_eq!(value.0, "value.txt");
+    assert_eq!(value.1.expose_secret(), "line one\nline two\n");
+
+    // Over Key Vault's 25 KB, or not UTF-8: a sentence, no value.
+    std::fs::write(&value_file, vec![b'x'; 25 * 1024 + 1]).expect("write");
+    let (seen, outcome) = wait_for(&events, worker.send(Command::ReadValueFile));
+    assert!(seen.is_empty());
+    assert!(
+        matches!(&outcome, Outcome::Failed(error) if error.to_string().contains("25 KB")),
+        "{outcome:?}"
+    );
+    std::fs::write(&value_file, [0xff, 0xfe, 0x00]).expect("write");
+    let (_, outcome) = wait_for(&events, worker.send(Command::ReadValueFile));
+    assert!(
+        matches!(&outcome, Outcome::Failed(error) if error.to_string().contains("not UTF-8")),
+        "{outcome:?}"
+    );
+
+    // Saving the change log writes the text where the person pointed.
+    let log_file = dir.join("changes.tsv");
+    let (worker, events) = worker_with_picker(&cloud, Some(log_file.clone()));
+    let (seen, outcome) = wait_for(
+        &events,
+        worker.send(Command::SaveTextFile {
+            title: "Save".into(),
+            suggested_name: "changes.tsv".into(),
+            contents: "time\tidentity\n".into(),
+        }),
+    );
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    assert!(
+        seen.iter()
+            .any(|kind| matches!(kind, EventKind::FileSaved { .. }))
+    );
+    assert_eq!(
+        std::fs::read_to_string(&log_file).expect("saved"),
+        "time\tidentity\n"
+    );
+
+    // A cancelled dialog: nothing read, nothing written, the command still ends.
+    let (worker, events) = worker_with_picker(&cloud, None);
+    let (seen, outcome) = wait_for(&events, worker.send(Command::ReadValueFile));
+    assert!(seen.is_empty() && matches!(outcome, Outcome::Done));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -170,6 +170,8 @@ pub struct ChangesState {
     last_result: Option<ChangeResult>,
     /// What a create made, to select once its row is in the list.
     pub(super) select_after: Option<(VaultUri, ListKind, String)>,
+    /// Dialog requests that closed their dialog early (a certificate accepted and being issued).
+    detached: std::collections::HashSet<RequestId>,
 }
 
 fn now_text() -> String {
@@ -671,6 +673,7 @@ impl ChangesState {
     /// An intermediate event of a changes request.
     pub fn apply_progress(
         &mut self,
+        id: RequestId,
         request: &ChangeRequest,
         kind: EventKind,
         shared: &mut Shared,
@@ -682,6 +685,19 @@ impl ChangesState {
             ) => {
                 if let Some(note) = &result.reread {
                     shared.set_notice(note.clone(), false);
+                }
+                if matches!(result.effect, ChangeEffect::Pending(_))
+                    && matches!(request, ChangeRequest::Dialog(_))
+                    && !self.detached.contains(&id)
+                {
+                    // The service accepted the creation: the dialog's work is done; the row shows it
+                    // pending until it is issued.
+                    self.detached.insert(id);
+                    self.close_dialog();
+                    shared.set_notice(
+                        format!("Creating certificate {}: being issued…", result.name),
+                        false,
+                    );
                 }
                 self.note_result(&result);
                 self.last_result = Some(result);
@@ -743,6 +759,18 @@ impl ChangesState {
             }
             ChangeEffect::Purged => apply(deleted, vec![result.name.clone()], Vec::new()),
             ChangeEffect::Pending(_) => {
+                // The certificate exists, disabled, while it is issued: a row for it until the answer.
+                let placeholder = ObjectItem {
+                    id: Some(format!("{}certificates/{}", result.vault, result.name)),
+                    attributes: crate::azure::models::ObjectAttributes {
+                        enabled: Some(false),
+                        ..Default::default()
+                    },
+                    ..ObjectItem::default()
+                };
+                if !self.pending_certificates.contains(&key) {
+                    apply(live, Vec::new(), vec![placeholder]);
+                }
                 self.pending_certificates.insert(key);
             }
         }
@@ -766,6 +794,34 @@ impl ChangesState {
         shared: &mut Shared,
     ) {
         match request {
+            ChangeRequest::Dialog(change) if self.detached.remove(&id) => {
+                // A certificate whose dialog closed when its creation was accepted.
+                self.last_result = None;
+                match &outcome {
+                    Outcome::Done => {
+                        self.log_change(&change, identity, "done");
+                        shared.set_notice(format!("Issued certificate {}", change.name()), false);
+                        self.select_after = Some((
+                            change.vault().clone(),
+                            ListKind::live(change.kind()),
+                            change.name().to_owned(),
+                        ));
+                    }
+                    Outcome::Failed(error) => {
+                        let sentence = explain(error);
+                        self.log_change(&change, identity, &format!("failed: {sentence}"));
+                        shared.set_notice(
+                            format!("Certificate {} was not issued: {sentence}", change.name()),
+                            true,
+                        );
+                        self.pending_certificates.remove(&(
+                            change.vault().as_str().to_owned(),
+                            change.name().to_ascii_lowercase(),
+                        ));
+                    }
+                    Outcome::Cancelled => {}
+                }
+            }
             ChangeRequest::Dialog(change) => {
                 let result = self.last_result.take();
                 self.status.sending = false;

@@ -324,7 +324,7 @@ impl AppState {
                 }
                 kind => self
                     .changes
-                    .apply_progress(&request, kind, &mut self.shared),
+                    .apply_progress(id, &request, kind, &mut self.shared),
             }
         } else if let Some(request) = self.access_changes.requests.get(id).cloned() {
             match event.kind {
