@@ -235,7 +235,10 @@ impl VaultscopeApp {
             if self.state.search.open || typing {
                 return;
             }
-            if !self.state.changes.read_only && input.consume_key(Modifiers::COMMAND, Key::A) {
+            if !self.state.changes.read_only
+                && self.state.centre == CentreView::Secrets
+                && input.consume_key(Modifiers::COMMAND, Key::A)
+            {
                 let names = self
                     .state
                     .selected_list_rows()

@@ -318,7 +318,7 @@ impl AppState {
             match event.kind {
                 EventKind::Finished(outcome) => {
                     self.changes.requests.finish(id);
-                    let identity = self.session.who();
+                    let identity = self.session.audit_identity();
                     self.changes
                         .finish(id, request, outcome, &identity, &mut self.shared);
                 }
@@ -484,7 +484,7 @@ impl AppState {
             Ok(()) => "done".to_owned(),
             Err(sentence) => format!("failed: {sentence}"),
         };
-        let identity = self.session.who();
+        let identity = self.session.audit_identity();
         self.changes.log_entry(
             &identity,
             &applied.change.vault_name(),

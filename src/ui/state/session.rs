@@ -84,6 +84,21 @@ impl SessionState {
         }
     }
 
+    /// The signed-in identity as the change log records it: name, and the UPN or object id that tells
+    /// identities apart ("Ada Operator <ada@contoso.demo>").
+    pub fn audit_identity(&self) -> String {
+        match &self.sign_in {
+            SignInState::SignedIn(identity) => {
+                let label = identity.label();
+                match identity.upn.as_deref().or(identity.oid.as_deref()) {
+                    Some(id) if id != label => format!("{label} <{id}>"),
+                    _ => label,
+                }
+            }
+            _ => "unknown identity".to_owned(),
+        }
+    }
+
     /// The signed-in identity's tenant, from its token.
     pub fn tenant_id(&self) -> Option<String> {
         match &self.sign_in {
