@@ -9,5 +9,6 @@ pub mod azure;
 pub mod cloud;
 pub mod emulator;
 pub mod external_emulator;
+pub mod transfer;
 pub mod ui;
 pub mod worker;
