@@ -162,6 +162,138 @@ pub fn certificate_policy(
     })
 }
 
+/// The value and content type of a certificate's backing secret under `policy`: PEM or password-less
+/// base64 PFX (`secret_props.contentType`, PEM when unset), with the private key only when
+/// `key_props.exportable` (UNVERIFIED: what Key Vault keeps for a non-exportable certificate; the emulator
+/// keeps the certificate alone, as PEM).
+pub fn certificate_secret(
+    certificate: &CertificateVersion,
+    policy: Option<&Value>,
+) -> (String, String) {
+    use crate::transfer::certificate_files::{PEM_CONTENT_TYPE, pem_block, secret_value};
+    let content_type = policy
+        .and_then(|policy| policy.pointer("/secret_props/contentType"))
+        .and_then(Value::as_str)
+        .unwrap_or(PEM_CONTENT_TYPE);
+    let exportable = policy
+        .and_then(|policy| policy.pointer("/key_props/exportable"))
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    if !exportable {
+        return (
+            pem_block("CERTIFICATE", &certificate.der).to_string(),
+            PEM_CONTENT_TYPE.to_owned(),
+        );
+    }
+    if content_type == PEM_CONTENT_TYPE {
+        return (certificate.pem_bundle.clone(), content_type.to_owned());
+    }
+    let key_der = x509_parser::pem::Pem::iter_from_buffer(certificate.pem_bundle.as_bytes())
+        .filter_map(Result::ok)
+        .find(|block| block.label.ends_with("PRIVATE KEY"))
+        .map(|block| block.contents);
+    match key_der
+        .map(|key| secret_value(&key, std::slice::from_ref(&certificate.der), content_type))
+    {
+        Some(Ok(value)) => (value.to_string(), content_type.to_owned()),
+        _ => (certificate.pem_bundle.clone(), PEM_CONTENT_TYPE.to_owned()),
+    }
+}
+
+/// A certificate version and its key material from an imported key (PKCS#8 DER) and chain (leaf first).
+pub fn imported_certificate(
+    key_der: &[u8],
+    chain: &[Vec<u8>],
+) -> Result<(CertificateVersion, KeyMaterial), String> {
+    use x509_parser::prelude::{FromDer, GeneralName, X509Certificate};
+    use x509_parser::public_key::PublicKey;
+    let leaf = chain.first().ok_or("the upload holds no certificate")?;
+    let (_, parsed) = X509Certificate::from_der(leaf)
+        .map_err(|error| format!("the certificate cannot be parsed: {error}"))?;
+    let dns_names = parsed
+        .subject_alternative_name()
+        .ok()
+        .flatten()
+        .map(|extension| {
+            extension
+                .value
+                .general_names
+                .iter()
+                .filter_map(|name| match name {
+                    GeneralName::DNSName(dns) => Some((*dns).to_owned()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let key = match parsed.public_key().parsed() {
+        Ok(PublicKey::RSA(rsa)) => KeyMaterial {
+            kty: "RSA".into(),
+            key_ops: [
+                "sign",
+                "verify",
+                "encrypt",
+                "decrypt",
+                "wrapKey",
+                "unwrapKey",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+            n: Some(
+                rsa.modulus
+                    .iter()
+                    .skip_while(|byte| **byte == 0)
+                    .copied()
+                    .collect(),
+            ),
+            e: Some(rsa.exponent.to_vec()),
+            crv: None,
+            x: None,
+            y: None,
+        },
+        Ok(PublicKey::EC(point)) => {
+            let data = point.data();
+            let half = data.len().saturating_sub(1) / 2;
+            let curve = match half {
+                32 => "P-256",
+                48 => "P-384",
+                66 => "P-521",
+                _ => return Err("the certificate's EC curve is not one Key Vault supports".into()),
+            };
+            KeyMaterial {
+                kty: "EC".into(),
+                key_ops: vec!["sign".into(), "verify".into()],
+                n: None,
+                e: None,
+                crv: Some(curve.into()),
+                x: Some(data[1..=half].to_vec()),
+                y: Some(data[half + 1..].to_vec()),
+            }
+        }
+        _ => return Err("the certificate's key is neither RSA nor EC".into()),
+    };
+    let mut pem_bundle =
+        crate::transfer::certificate_files::pem_block("PRIVATE KEY", key_der).to_string();
+    for der in chain {
+        pem_bundle.push_str(&crate::transfer::certificate_files::pem_block(
+            "CERTIFICATE",
+            der,
+        ));
+    }
+    Ok((
+        CertificateVersion {
+            der: leaf.clone(),
+            x5t: URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(leaf)),
+            subject: parsed.subject().to_string(),
+            dns_names,
+            not_before: parsed.validity().not_before.timestamp(),
+            not_after: parsed.validity().not_after.timestamp(),
+            pem_bundle,
+        },
+        key,
+    ))
+}
+
 /// Makes a self-signed certificate valid from `not_before` for `validity_months` (30-day months).
 pub fn make_certificate(
     subject: &str,

@@ -392,7 +392,60 @@ impl AccessHistory {
 pub struct Backup {
     pub kind: ObjectKind,
     pub subscription_id: String,
+    /// The Azure geography of the vault it was taken from (a backup restores only within one).
+    pub geography: &'static str,
     pub objects: Vec<(ObjectKind, ObjectState)>,
+}
+
+/// The Azure geography of a region (Key Vault restores a backup only within the geography it was taken
+/// in; LEARN "Azure Key Vault backup": same subscription, same geography). Regions not listed are their
+/// own geography.
+pub fn geography_of(location: &str) -> &'static str {
+    let location = location.to_ascii_lowercase().replace(' ', "");
+    const GEOGRAPHIES: &[(&str, &[&str])] = &[
+        (
+            "United States",
+            &[
+                "eastus",
+                "eastus2",
+                "westus",
+                "westus2",
+                "westus3",
+                "centralus",
+                "northcentralus",
+                "southcentralus",
+                "westcentralus",
+            ],
+        ),
+        ("Europe", &["northeurope", "westeurope"]),
+        ("United Kingdom", &["uksouth", "ukwest"]),
+        ("Germany", &["germanywestcentral", "germanynorth"]),
+        ("France", &["francecentral", "francesouth"]),
+        ("Switzerland", &["switzerlandnorth", "switzerlandwest"]),
+        ("Norway", &["norwayeast", "norwaywest"]),
+        ("Sweden", &["swedencentral", "swedensouth"]),
+        ("Canada", &["canadacentral", "canadaeast"]),
+        ("Brazil", &["brazilsouth", "brazilsoutheast"]),
+        ("Asia Pacific", &["eastasia", "southeastasia"]),
+        (
+            "Australia",
+            &[
+                "australiaeast",
+                "australiasoutheast",
+                "australiacentral",
+                "australiacentral2",
+            ],
+        ),
+        ("Japan", &["japaneast", "japanwest"]),
+        ("Korea", &["koreacentral", "koreasouth"]),
+        ("India", &["centralindia", "southindia", "westindia"]),
+        ("UAE", &["uaenorth", "uaecentral"]),
+        ("South Africa", &["southafricanorth", "southafricawest"]),
+    ];
+    GEOGRAPHIES
+        .iter()
+        .find(|(_, regions)| regions.contains(&location.as_str()))
+        .map_or("its own region", |(geography, _)| geography)
 }
 
 /// A stable 32-hex-digit version id derived from where the version sits, so URIs survive restarts.
@@ -540,15 +593,24 @@ pub fn add_certificate_version(vault: &mut VaultState, new: NewCertificateVersio
         content_type,
         payload,
     };
+    // The backing secret takes the policy's content type, and the private key only when it is exportable.
+    let key_name = name.to_ascii_lowercase();
+    let effective_policy = policy.clone().or_else(|| {
+        vault
+            .objects(ObjectKind::Certificate)
+            .get(&key_name)
+            .and_then(|object| object.policy.clone())
+    });
+    let (secret_value, secret_content_type) =
+        super::material::certificate_secret(&certificate, effective_policy.as_ref());
     let secret_version = attributes(
         Payload::Secret {
-            value: certificate.pem_bundle.clone(),
+            value: secret_value,
         },
-        Some("application/x-pem-file".into()),
+        Some(secret_content_type),
     );
     let key_version = attributes(Payload::Key(key), None);
     let certificate_version = attributes(Payload::Certificate(certificate), None);
-    let key_name = name.to_ascii_lowercase();
     for (kind, version_state, managed) in [
         (ObjectKind::Certificate, certificate_version, false),
         (ObjectKind::Key, key_version, true),

@@ -465,11 +465,13 @@ fn backup(ctx: &Ctx, kind: ObjectKind, name: &str) -> Result<Response, Response>
             .as_bytes(),
         );
         let subscription_id = vault.subscription_id.clone();
+        let geography = crate::emulator::state::geography_of(&vault.location);
         cloud.backups.insert(
             blob.clone(),
             Backup {
                 kind,
                 subscription_id,
+                geography,
                 objects,
             },
         );
@@ -501,13 +503,22 @@ fn restore(ctx: &Ctx, kind: ObjectKind, body: &[u8]) -> Result<Response, Respons
             .vaults
             .get_mut(vault_name)
             .ok_or_else(|| super::vault_not_found(vault_name))?;
+        // Key Vault answers both with "Cannot decrypt backup blob."; the emulator adds which rule it broke.
         if !backup
             .subscription_id
             .eq_ignore_ascii_case(&vault.subscription_id)
         {
-            return Err(bad_parameter(
-                "The backup cannot be restored into a vault of a different subscription.",
-            ));
+            return Err(bad_parameter(&format!(
+                "Cannot decrypt backup blob. It was taken in subscription {} and restores only into a vault of that subscription; {} is in {}.",
+                backup.subscription_id, vault.name, vault.subscription_id
+            )));
+        }
+        let geography = crate::emulator::state::geography_of(&vault.location);
+        if backup.geography != geography {
+            return Err(bad_parameter(&format!(
+                "Cannot decrypt backup blob. It was taken in the {} geography and restores only into a vault there; {} is in {} ({geography}).",
+                backup.geography, vault.name, vault.location
+            )));
         }
         let Some((_, primary)) = backup.objects.iter().find(|(k, _)| *k == kind) else {
             return Err(bad_parameter("The backup blob is empty."));

@@ -70,6 +70,14 @@ pub(super) fn routes(router: Router<Arc<Shared>>) -> Router<Arc<Shared>> {
             ),
         )
         .route(
+            "/certificates/{name}/import",
+            post(
+                |ctx: Ctx, Path(name): Path<String>, body: Bytes| async move {
+                    respond(import_certificate(&ctx, &name, &body))
+                },
+            ),
+        )
+        .route(
             "/certificates/{name}/pending",
             get(|ctx: Ctx, Path(name): Path<String>| async move {
                 respond(pending_operation(&ctx, &name))
@@ -349,6 +357,10 @@ struct RequestedCertificate {
     dns_names: Vec<String>,
     validity_months: u32,
     lifetime_actions: Option<Value>,
+    /// `key_props.exportable` (Key Vault's default: true).
+    exportable: bool,
+    /// `secret_props.contentType` (Key Vault's default: PKCS#12).
+    content_type: String,
 }
 
 impl RequestedCertificate {
@@ -387,6 +399,15 @@ impl RequestedCertificate {
                 .and_then(|months| u32::try_from(months).ok())
                 .unwrap_or(12),
             lifetime_actions: requested.get("lifetime_actions").cloned(),
+            exportable: requested
+                .pointer("/key_props/exportable")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+            content_type: requested
+                .pointer("/secret_props/contentType")
+                .and_then(Value::as_str)
+                .unwrap_or(crate::transfer::certificate_files::PKCS12_CONTENT_TYPE)
+                .to_owned(),
         })
     }
 }
@@ -427,6 +448,8 @@ fn create_certificate(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Re
         dns_names,
         validity_months,
         lifetime_actions,
+        exportable,
+        content_type,
     } = requested;
     // The emulator always issues EC P-256 certificates; the stored policy says so.
     let (certificate, key) = material::make_certificate(&subject, &dns_names, now, validity_months)
@@ -436,6 +459,8 @@ fn create_certificate(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Re
     if let Some(lifetime) = lifetime_actions {
         policy["lifetime_actions"] = lifetime;
     }
+    policy["key_props"]["exportable"] = json!(exportable);
+    policy["secret_props"]["contentType"] = json!(content_type);
     let base = ctx.base();
     let issuance = ctx.certificate_issuance();
     ctx.with_this_vault_mut(
@@ -490,6 +515,112 @@ fn create_certificate(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Re
                 "inProgress",
                 &csr,
                 &request_id,
+            ))
+        },
+    )
+}
+
+/// `POST /certificates/{name}/import`: a PFX (base64, `pwd`) or PEM (`value`) with its private key becomes
+/// a new certificate, or a new version of one; its managed key and secret follow.
+fn import_certificate(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Response> {
+    use crate::transfer::certificate_files::{
+        self, CertificateFileError, PEM_CONTENT_TYPE, PKCS12_CONTENT_TYPE,
+    };
+    let body = parse_body(body)?;
+    let value = body
+        .get("value")
+        .and_then(Value::as_str)
+        .ok_or_else(|| bad_parameter("The certificate to import ('value') is required."))?;
+    let password = body.get("pwd").and_then(Value::as_str).unwrap_or("");
+    let (key_der, chain) = certificate_files::open_upload(value, password).map_err(|error| {
+        bad_parameter(&match error {
+            CertificateFileError::WrongPassword => {
+                "The specified PEM X.509 certificate content is in an unexpected format or the PFX password is incorrect.".to_owned()
+            }
+            CertificateFileError::NoPrivateKey => {
+                "The certificate to import has no private key; Key Vault imports a certificate with its key.".to_owned()
+            }
+            other => format!("The certificate to import cannot be read: {other}."),
+        })
+    })?;
+    let (certificate, key) = material::imported_certificate(&key_der, &chain)
+        .map_err(|message| bad_parameter(&message))?;
+    let tags = parse_tags(&body)?.unwrap_or_default();
+    let enabled = body
+        .pointer("/attributes/enabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let content_type = body
+        .pointer("/policy/secret_props/contentType")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            if value.trim_start().starts_with("-----BEGIN") {
+                PEM_CONTENT_TYPE.to_owned()
+            } else {
+                PKCS12_CONTENT_TYPE.to_owned()
+            }
+        });
+    let now = now_unix();
+    let validity_months =
+        u32::try_from((certificate.not_after - certificate.not_before) / (30 * 86_400))
+            .unwrap_or(12)
+            .max(1);
+    let mut policy = material::certificate_policy(
+        &certificate.subject,
+        &certificate.dns_names,
+        validity_months,
+        now,
+    );
+    policy["issuer"] = json!({"name": "Unknown"});
+    policy["key_props"]["kty"] = json!(key.kty);
+    policy["key_props"]["crv"] = json!(key.crv);
+    policy["key_props"]["exportable"] = json!(
+        body.pointer("/policy/key_props/exportable")
+            .and_then(Value::as_bool)
+            .unwrap_or(true)
+    );
+    policy["secret_props"]["contentType"] = json!(content_type);
+    let base = ctx.base();
+    ctx.with_this_vault_mut(
+        ObjectKind::Certificate,
+        Operation::Import,
+        Some(name),
+        |vault| {
+            check_new_version(vault, ObjectKind::Certificate, name)?;
+            check_certificate_name_free(vault, name)?;
+            let version = state::new_version_id();
+            state::add_certificate_version(
+                vault,
+                state::NewCertificateVersion {
+                    name,
+                    version,
+                    certificate,
+                    key,
+                    tags,
+                    enabled,
+                    created: now,
+                    policy: Some(policy),
+                },
+            );
+            let object = vault
+                .objects(ObjectKind::Certificate)
+                .get(&name.to_ascii_lowercase())
+                .cloned()
+                .ok_or_else(|| object_not_found(ObjectKind::Certificate, name))?;
+            let current = object
+                .current()
+                .ok_or_else(|| object_not_found(ObjectKind::Certificate, name))?;
+            Ok(keyvault_json(
+                StatusCode::OK,
+                render::bundle(
+                    &base,
+                    ObjectKind::Certificate,
+                    &object,
+                    current,
+                    vault,
+                    false,
+                ),
             ))
         },
     )
