@@ -525,7 +525,7 @@ impl KeyVaultClient {
     }
 
     /// Sends a write and reads its answer as a list row.
-    async fn write(
+    pub(super) async fn write(
         &self,
         kind: ObjectKind,
         method: Method,
@@ -542,7 +542,7 @@ impl KeyVaultClient {
     }
 }
 
-fn json_bytes(value: &Value) -> Bytes {
+pub(super) fn json_bytes(value: &Value) -> Bytes {
     Bytes::from(value.to_string())
 }
 

@@ -9,6 +9,7 @@ pub mod error;
 pub mod graph;
 pub mod identifiers;
 pub mod keyvault;
+pub mod keyvault_transfer;
 pub mod keyvault_writes;
 pub mod models;
 pub mod object_details;

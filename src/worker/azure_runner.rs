@@ -19,6 +19,8 @@ use super::protocol::{Command, EventKind, FailureReason};
 use super::reply::{Reply, Waker};
 use super::runner::{CommandRunner, WorkerHandle, spawn_with_runner};
 use super::session::{Session, SessionSettings, SharedObserver};
+use super::transfer::{backup, download_certificate, export, import_certificate, restore};
+use super::transfer_plans::{compare_vaults, compare_versions, plan_copy, plan_import};
 use super::vault_load::load_vault;
 use crate::azure::Service;
 use crate::azure::error::AzureError;
@@ -98,6 +100,10 @@ impl AzureRunner {
     /// The current width of the vault-load bound (for tests and benchmarks).
     pub fn vault_load_limit(&self) -> usize {
         self.vault_loads.limit()
+    }
+
+    fn picker(&self) -> &dyn super::files::FilePicker {
+        self.settings.file_picker.0.as_ref()
     }
 
     async fn session(&self) -> Result<Session, FailureReason> {
@@ -187,6 +193,63 @@ impl AzureRunner {
             }
             Command::AwaitAccess { probe } => {
                 await_access(&self.session().await?, &probe, reply).await
+            }
+            Command::Export(request) => {
+                let session = self.session().await?;
+                export(&session, self.picker(), *request, reply).await
+            }
+            Command::PlanImport { vault } => {
+                plan_import(&self.session().await?, self.picker(), &vault, reply).await
+            }
+            Command::PlanCopy {
+                sources,
+                target,
+                all_versions,
+                keep_expiry,
+            } => {
+                let session = self.session().await?;
+                plan_copy(
+                    &session,
+                    &sources,
+                    &target,
+                    all_versions,
+                    keep_expiry,
+                    reply,
+                )
+                .await
+            }
+            Command::CompareVaults { left, right } => {
+                compare_vaults(&self.session().await?, &left, &right, reply).await
+            }
+            Command::CompareVersions {
+                left,
+                right,
+                reveal,
+            } => compare_versions(&self.session().await?, &left, &right, reveal, reply).await,
+            Command::Backup { id } => {
+                backup(&self.session().await?, self.picker(), &id, reply).await
+            }
+            Command::Restore { vault, kind } => {
+                restore(&self.session().await?, self.picker(), &vault, kind, reply).await
+            }
+            Command::DownloadCertificate { id, format } => {
+                let session = self.session().await?;
+                download_certificate(&session, self.picker(), &id, format, reply).await
+            }
+            Command::PickFile { title } => {
+                if let Some(path) = self.picker().open(&title).await {
+                    reply.send(EventKind::FilePicked { path });
+                }
+                Ok(())
+            }
+            Command::ImportCertificate {
+                vault,
+                name,
+                path,
+                password,
+            } => {
+                let session = self.session().await?;
+                import_certificate(&session, &vault, &name, &path, &password, reply).await
             }
             Command::ReadValueFile => {
                 read_value_file(self.settings.file_picker.0.as_ref(), reply).await

@@ -79,6 +79,14 @@ pub enum Change {
         name: String,
         draft: CertificateDraft,
     },
+    /// Several versions written in order (a copy of every enabled version), or one after recovering the
+    /// deleted secret that holds the name (an import's conflict).
+    SetSecretVersions {
+        vault: VaultUri,
+        name: String,
+        drafts: Vec<DraftHandle>,
+        recover_first: bool,
+    },
 }
 
 impl Change {
@@ -90,14 +98,17 @@ impl Change {
             | Self::Purge { vault, .. }
             | Self::CreateKey { vault, .. }
             | Self::RotateKey { vault, .. }
-            | Self::CreateCertificate { vault, .. } => vault,
+            | Self::CreateCertificate { vault, .. }
+            | Self::SetSecretVersions { vault, .. } => vault,
             Self::RollBackSecret { from: id } | Self::UpdateVersion { id, .. } => &id.vault,
         }
     }
 
     pub fn kind(&self) -> ObjectKind {
         match self {
-            Self::SetSecret { .. } | Self::RollBackSecret { .. } => ObjectKind::Secret,
+            Self::SetSecret { .. }
+            | Self::RollBackSecret { .. }
+            | Self::SetSecretVersions { .. } => ObjectKind::Secret,
             Self::UpdateVersion { id, .. } => id.kind,
             Self::Delete { kind, .. } | Self::Recover { kind, .. } | Self::Purge { kind, .. } => {
                 *kind
@@ -115,7 +126,8 @@ impl Change {
             | Self::Purge { name, .. }
             | Self::CreateKey { name, .. }
             | Self::RotateKey { name, .. }
-            | Self::CreateCertificate { name, .. } => name,
+            | Self::CreateCertificate { name, .. }
+            | Self::SetSecretVersions { name, .. } => name,
             Self::RollBackSecret { from: id } | Self::UpdateVersion { id, .. } => &id.name,
         }
     }
@@ -146,6 +158,22 @@ impl Change {
             Self::CreateKey { draft, .. } => format!("create key ({})", draft.shape.label()),
             Self::RotateKey { .. } => "rotate (new version)".into(),
             Self::CreateCertificate { .. } => "create self-signed certificate".into(),
+            Self::SetSecretVersions {
+                drafts,
+                recover_first,
+                ..
+            } => {
+                let versions = if drafts.len() == 1 {
+                    "set (new version)".to_owned()
+                } else {
+                    format!("set {} versions in order", drafts.len())
+                };
+                if *recover_first {
+                    format!("recover, then {versions}")
+                } else {
+                    versions
+                }
+            }
         }
     }
 

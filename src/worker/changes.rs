@@ -122,6 +122,16 @@ pub async fn carry_out(
             .rotate_key(vault, name)
             .await
             .map(ChangeEffect::Live),
+        Change::SetSecretVersions {
+            vault,
+            name,
+            drafts,
+            recover_first,
+        } => {
+            return write_versions(session, vault, name, drafts, *recover_first)
+                .await
+                .map(|item| result(ChangeEffect::Live(item)));
+        }
         Change::CreateCertificate { vault, name, draft } => {
             match keyvault.create_certificate(vault, name, draft).await {
                 Ok(operation) => {
@@ -143,6 +153,54 @@ pub async fn carry_out(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// How long a recovered secret may take to become writable (Key Vault recovers in the background).
+const RECOVERY_WAIT: Duration = Duration::from_secs(60);
+
+/// Writes `drafts` as versions in order, after recovering the deleted secret when asked. A write that fails
+/// part-way says how many versions were written; none is sent twice.
+async fn write_versions(
+    session: &Session,
+    vault: &VaultUri,
+    name: &str,
+    drafts: &[DraftHandle],
+    recover_first: bool,
+) -> Result<ObjectItem, FailureReason> {
+    let keyvault = &session.keyvault;
+    if recover_first {
+        keyvault
+            .recover_deleted(vault, ObjectKind::Secret, name)
+            .await?;
+        // The Python SDK's recover poller waits the same way: until the object reads back.
+        let until = tokio::time::Instant::now() + RECOVERY_WAIT;
+        while newest_version(session, vault, ObjectKind::Secret, name)
+            .await?
+            .is_none()
+        {
+            if tokio::time::Instant::now() > until {
+                return Err(FailureReason::Internal(format!(
+                    "{name} was recovered but is not readable after {} s; nothing was written to it",
+                    RECOVERY_WAIT.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+    let mut written = None;
+    for (index, draft) in drafts.iter().enumerate() {
+        match keyvault.set_secret(vault, name, &draft.0).await {
+            Ok(item) => written = Some(item),
+            Err(error) if index == 0 => return Err(error.into()),
+            Err(error) => {
+                return Err(FailureReason::Internal(format!(
+                    "{index} of {} versions were written, then: {error}",
+                    drafts.len()
+                )));
+            }
+        }
+    }
+    written.ok_or_else(|| FailureReason::Internal("no version to write".into()))
 }
 
 /// Polls a certificate's operation until it is no longer in progress, honouring the service's

@@ -14,6 +14,9 @@ pub mod reply;
 pub mod runner;
 pub mod session;
 mod sign_in;
+pub mod transfer;
+pub mod transfer_model;
+pub mod transfer_plans;
 mod vault_load;
 
 pub use azure_runner::spawn_worker;

@@ -9,15 +9,19 @@ use secrecy::SecretString;
 use super::change_model::{
     AccessChange, AccessProbe, BulkItemOutcome, CancelFlag, Change, ChangeResult,
 };
+use super::transfer::ExportRequest;
+use super::transfer_model::{SecretHandle, VersionComparison, WritePlan};
 use crate::access::{AccessEvaluation, Target, VaultAccessData};
 use crate::auth::device_code::DeviceCodePrompt;
 use crate::auth::{AuthError, SignedInIdentity};
 use crate::azure::AzureError;
 use crate::azure::access_models::DirectoryObject;
-use crate::azure::identifiers::{ObjectId, VaultUri};
+use crate::azure::identifiers::{ObjectId, ObjectKind, VaultUri};
 use crate::azure::models::{ListKind, ObjectItem, Subscription, VaultSummary};
 use crate::azure::object_details::ObjectDetails;
 use crate::azure::resource_id::resource_name;
+use crate::transfer::certificate_files::CertificateFile;
+use crate::transfer::compare::ComparedName;
 
 /// Identifies one command and all events answering it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -126,6 +130,56 @@ pub enum Command {
         items: Vec<Change>,
         cancel: CancelFlag,
     },
+    /// Asks where to save, then writes the rows (and, when asked, the values: the file is then owner-only);
+    /// `Progress` while values are read, `Exported` at the end.
+    Export(Box<ExportRequest>),
+    /// Asks for an import file and plans it against `vault` (`WritesPlanned`); nothing is written.
+    PlanImport {
+        vault: VaultUri,
+    },
+    /// Plans copying secrets (versionless ids) into `target` (`WritesPlanned`); nothing is written.
+    PlanCopy {
+        sources: Vec<ObjectId>,
+        target: VaultUri,
+        all_versions: bool,
+        keep_expiry: bool,
+    },
+    /// Compares the live secrets of two vaults (`VaultsCompared`), values by fingerprint.
+    CompareVaults {
+        left: VaultUri,
+        right: VaultUri,
+    },
+    /// Compares two versions of a secret (`VersionsCompared`); the values come back only with `reveal`.
+    CompareVersions {
+        left: ObjectId,
+        right: ObjectId,
+        reveal: bool,
+    },
+    /// Saves an object's backup blob to a file the person picks.
+    Backup {
+        id: ObjectId,
+    },
+    /// Restores a backup file the person picks into `vault` (`Changed`).
+    Restore {
+        vault: VaultUri,
+        kind: ObjectKind,
+    },
+    /// Saves a certificate (`id`, latest or a version) as `format`.
+    DownloadCertificate {
+        id: ObjectId,
+        format: CertificateFile,
+    },
+    /// Asks for a file to open (`FilePicked`; nothing when cancelled).
+    PickFile {
+        title: String,
+    },
+    /// Imports the PFX or PEM at `path` as certificate `name` (`Changed`).
+    ImportCertificate {
+        vault: VaultUri,
+        name: String,
+        path: std::path::PathBuf,
+        password: SecretHandle,
+    },
 }
 
 /// Commands of the same key replace each other: the newer cancels the older still running.
@@ -143,6 +197,7 @@ pub enum SupersedeKey {
     AccessCheck,
     /// Waiting for one granted read to reach the data plane.
     AccessWait,
+    VersionComparison,
 }
 
 impl Command {
@@ -162,6 +217,16 @@ impl Command {
             Self::Change(_) | Self::Bulk { .. } => None,
             Self::ReadValueFile | Self::SaveTextFile { .. } => None,
             Self::ChangeAccess { .. } => None,
+            Self::Export(_)
+            | Self::PlanImport { .. }
+            | Self::PlanCopy { .. }
+            | Self::CompareVaults { .. }
+            | Self::Backup { .. }
+            | Self::Restore { .. }
+            | Self::DownloadCertificate { .. }
+            | Self::PickFile { .. }
+            | Self::ImportCertificate { .. } => None,
+            Self::CompareVersions { .. } => Some(SupersedeKey::VersionComparison),
             Self::AwaitAccess { .. } => Some(SupersedeKey::AccessWait),
         }
     }
@@ -233,6 +298,39 @@ impl Command {
                 probe.permission
             ),
             Self::SaveTextFile { suggested_name, .. } => format!("saving {suggested_name}"),
+            Self::Export(request) => format!(
+                "exporting {} {}s of {}",
+                request.items.len(),
+                request.kind.singular(),
+                request.vault.name()
+            ),
+            Self::PlanImport { vault } => format!("reading an import for {}", vault.name()),
+            Self::PlanCopy {
+                sources, target, ..
+            } => format!(
+                "planning a copy of {} secrets to {}",
+                sources.len(),
+                target.name()
+            ),
+            Self::CompareVaults { left, right } => {
+                format!("comparing {} with {}", left.name(), right.name())
+            }
+            Self::CompareVersions { left, .. } => {
+                format!("comparing two versions of {}", left.name)
+            }
+            Self::Backup { id } => format!("backing up {} {}", id.kind.singular(), id.name),
+            Self::Restore { vault, kind } => {
+                format!(
+                    "restoring a {} backup into {}",
+                    kind.singular(),
+                    vault.name()
+                )
+            }
+            Self::DownloadCertificate { id, .. } => format!("downloading certificate {}", id.name),
+            Self::PickFile { .. } => "choosing a file".into(),
+            Self::ImportCertificate { name, vault, .. } => {
+                format!("importing certificate {name} into {}", vault.name())
+            }
         }
     }
 }
@@ -320,6 +418,31 @@ pub enum EventKind {
     /// A file was written.
     FileSaved {
         path: String,
+    },
+    /// How far a long read has come (an export's values, a plan's or comparison's reads).
+    Progress {
+        done: usize,
+        total: usize,
+    },
+    /// An export was written.
+    Exported {
+        path: String,
+        rows: usize,
+        with_values: bool,
+        /// Disabled secrets, whose values cannot be read: exported without one.
+        without_value: Vec<String>,
+    },
+    /// An import or copy planned against its target.
+    WritesPlanned(Box<WritePlan>),
+    VaultsCompared {
+        left: VaultUri,
+        right: VaultUri,
+        rows: Vec<ComparedName>,
+    },
+    VersionsCompared(Box<VersionComparison>),
+    /// The file the person picked.
+    FilePicked {
+        path: std::path::PathBuf,
     },
     /// One item of a bulk run ended (`index` into its items).
     BulkItem {

@@ -75,7 +75,10 @@ pub fn az_command(change: &Change) -> Option<String> {
             }
             command
         }
-        Change::SetSecret { .. } | Change::CreateKey { .. } | Change::CreateCertificate { .. } => {
+        Change::SetSecret { .. }
+        | Change::CreateKey { .. }
+        | Change::CreateCertificate { .. }
+        | Change::SetSecretVersions { .. } => {
             return None;
         }
     })
