@@ -379,6 +379,27 @@ impl Emulator {
             .store(latency.as_millis() as u64, Ordering::Relaxed);
     }
 
+    /// Adds an empty vault `name` beside `like` (same subscription, resource group, location, access),
+    /// for tests that need a clean target; `false` when `like` does not exist or `name` is taken.
+    pub fn add_empty_vault(&self, like: &str, name: &str) -> bool {
+        let mut cloud = self.shared.write();
+        if cloud.vaults.contains_key(name) {
+            return false;
+        }
+        let Some(copy) = cloud.vaults.get(like).map(|vault| vault.emptied_copy(name)) else {
+            return false;
+        };
+        cloud.vaults.insert(name.to_owned(), copy);
+        true
+    }
+
+    /// Moves a vault to another region (tests of the backup's geography rule).
+    pub fn set_vault_location(&self, name: &str, location: &str) {
+        if let Some(vault) = self.shared.write().vaults.get_mut(name) {
+            vault.location = location.to_owned();
+        }
+    }
+
     /// Names of all vaults with their secret counts (for tests and benchmarks).
     pub fn vault_secret_counts(&self) -> Vec<(String, usize)> {
         self.shared

@@ -196,6 +196,17 @@ pub fn complete_certificate(vault: &mut VaultState, name: &str, version: &str, e
 }
 
 impl VaultState {
+    /// The same vault under another name, with no secrets, keys or certificates.
+    pub fn emptied_copy(&self, name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            objects: Default::default(),
+            deleted: Default::default(),
+            pending_certificates: BTreeMap::new(),
+            ..self.clone()
+        }
+    }
+
     pub fn arm_id(&self) -> String {
         format!(
             "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.KeyVault/vaults/{}",

@@ -1,0 +1,530 @@
+//! Files and vault to vault through the worker against the emulator: export → import into an empty vault
+//! → compare says all equal; every fate of an import preview; owner-only files; a downloaded `.cer` and
+//! `.pfx` parsed back; a PFX import; backup and restore (and the geography rule); and no value in any
+//! event of a plan or comparison.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
+
+use secrecy::SecretString;
+use vaultscope::azure::identifiers::{ObjectId, ObjectKind, VaultUri};
+use vaultscope::azure::models::{ListKind, ObjectItem};
+use vaultscope::transfer::certificate_files::CertificateFile;
+use vaultscope::transfer::compare::ValueVerdict;
+use vaultscope::transfer::export::ExportFormat;
+use vaultscope::transfer::plan::WriteFate;
+use vaultscope::worker::changes::Change;
+use vaultscope::worker::files::{FilePicker, Picked, SharedPicker};
+use vaultscope::worker::transfer::ExportRequest;
+use vaultscope::worker::transfer_model::{SecretHandle, WritePlan};
+use vaultscope::worker::{Command, Event, EventKind, Outcome, WorkerHandle};
+
+use common::{TestCloud, wait_for};
+
+/// A file picker answering with whatever path the test set last.
+#[derive(Clone, Default)]
+struct SetPicker(Arc<Mutex<Option<PathBuf>>>);
+
+impl SetPicker {
+    fn answer(&self, path: &std::path::Path) {
+        *self.0.lock().expect("picker") = Some(path.to_path_buf());
+    }
+}
+
+impl FilePicker for SetPicker {
+    fn open(&self, _title: &str) -> Picked {
+        let path = self.0.lock().expect("picker").clone();
+        Box::pin(async move { path })
+    }
+    fn save(&self, _title: &str, _suggested: &str) -> Picked {
+        self.open("")
+    }
+}
+
+struct Setup {
+    cloud: TestCloud,
+    worker: WorkerHandle,
+    events: Receiver<Event>,
+    picker: SetPicker,
+    dir: PathBuf,
+}
+
+fn setup(test: &str) -> Setup {
+    let cloud = TestCloud::start();
+    let picker = SetPicker::default();
+    let mut settings = cloud.settings();
+    settings.file_picker = SharedPicker(Arc::new(picker.clone()));
+    let (worker, events) =
+        vaultscope::worker::spawn_worker(cloud.runtime.handle(), settings, Arc::new(|| {}));
+    let (_, outcome) = wait_for(&events, worker.send(Command::SignIn(cloud.demo_sign_in())));
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    let dir = std::env::temp_dir().join(format!("vaultscope-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    Setup {
+        cloud,
+        worker,
+        events,
+        picker,
+        dir,
+    }
+}
+
+impl Setup {
+    fn vault(&self, name: &str) -> VaultUri {
+        VaultUri::parse(&format!(
+            "https://{name}.vault.localhost:{}",
+            self.cloud.emulator.port()
+        ))
+        .expect("vault")
+    }
+
+    /// Runs `command` to its end; every event's `Debug` text is returned too (to look for values).
+    fn run(&self, command: Command) -> (Vec<EventKind>, Outcome, String) {
+        let (seen, outcome) = wait_for(&self.events, self.worker.send(command));
+        let debug = format!("{seen:?} {outcome:?}");
+        (seen, outcome, debug)
+    }
+
+    fn done(&self, command: Command) -> (Vec<EventKind>, String) {
+        let description = command.describe();
+        let (seen, outcome, debug) = self.run(command);
+        assert!(
+            matches!(outcome, Outcome::Done),
+            "{description}: {outcome:?}"
+        );
+        (seen, debug)
+    }
+
+    fn list(&self, vault: &VaultUri) -> Vec<ObjectItem> {
+        let (seen, _) = self.done(Command::LoadVault {
+            vault: vault.clone(),
+        });
+        seen.into_iter()
+            .filter_map(|kind| match kind {
+                EventKind::ObjectsPage { list, items, .. }
+                    if list == ListKind::live(ObjectKind::Secret) =>
+                {
+                    Some(items)
+                }
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    fn plan(&self, command: Command) -> (WritePlan, String) {
+        let (seen, debug) = self.done(command);
+        let plan = seen
+            .into_iter()
+            .find_map(|kind| match kind {
+                EventKind::WritesPlanned(plan) => Some(*plan),
+                _ => None,
+            })
+            .expect("a plan");
+        (plan, debug)
+    }
+
+    /// Applies a plan's writing rows as a bulk run; every item must succeed.
+    fn apply(&self, plan: &WritePlan, recover_conflicts: bool) {
+        let items: Vec<Change> = plan
+            .rows
+            .iter()
+            .filter(|row| {
+                row.fate.writes() && (recover_conflicts || row.fate != WriteFate::Conflict)
+            })
+            .map(|row| Change::SetSecretVersions {
+                vault: plan.target.clone(),
+                name: row.name.clone(),
+                drafts: row.drafts.clone(),
+                recover_first: row.fate == WriteFate::Conflict,
+            })
+            .collect();
+        let (seen, _) = self.done(Command::Bulk {
+            items,
+            cancel: Default::default(),
+        });
+        for kind in seen {
+            if let EventKind::BulkItem { outcome, .. } = kind {
+                assert!(
+                    matches!(outcome, vaultscope::worker::bulk::BulkItemOutcome::Done(_)),
+                    "{outcome:?}"
+                );
+            }
+        }
+    }
+}
+
+fn fate_of<'a>(plan: &'a WritePlan, name: &str) -> &'a WriteFate {
+    &plan
+        .rows
+        .iter()
+        .find(|row| row.name == name)
+        .unwrap_or_else(|| panic!("{name} in the plan"))
+        .fate
+}
+
+#[test]
+fn export_import_into_an_empty_vault_and_compare_says_all_equal() {
+    let setup = setup("round-trip");
+    assert!(
+        setup
+            .cloud
+            .emulator
+            .add_empty_vault("kv-dev-shared", "kv-dev-empty")
+    );
+    let source = setup.vault("kv-dev-shared");
+    let target = setup.vault("kv-dev-empty");
+    let items: Vec<ObjectItem> = setup
+        .list(&source)
+        .into_iter()
+        .filter(ObjectItem::enabled)
+        .collect();
+    assert!(items.len() > 20);
+
+    // Without values: metadata only, an ordinary file.
+    let plain = setup.dir.join("plain.csv");
+    setup.picker.answer(&plain);
+    setup.done(Command::Export(Box::new(ExportRequest {
+        vault: source.clone(),
+        kind: ObjectKind::Secret,
+        items: items.clone(),
+        format: ExportFormat::Csv,
+        include_values: false,
+    })));
+    let text = std::fs::read_to_string(&plain).expect("csv");
+    assert!(text.starts_with(
+        "name,identifier,enabled,created,updated,not_before,expires,content_type,tags\n"
+    ));
+    assert_eq!(text.lines().count(), items.len() + 1);
+
+    // With values: owner-only.
+    let export = setup.dir.join("export.json");
+    setup.picker.answer(&export);
+    let (seen, _) = setup.done(Command::Export(Box::new(ExportRequest {
+        vault: source.clone(),
+        kind: ObjectKind::Secret,
+        items: items.clone(),
+        format: ExportFormat::Json,
+        include_values: true,
+    })));
+    assert!(
+        seen.iter()
+            .any(|kind| matches!(kind, EventKind::Progress { done, total } if done == total))
+    );
+    assert!(seen.iter().any(|kind| matches!(
+        kind,
+        EventKind::Exported {
+            with_values: true,
+            ..
+        }
+    )));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&export)
+            .expect("file")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "an export with values is owner-only");
+        let mode = std::fs::metadata(&plain)
+            .expect("file")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_ne!(mode, 0o600);
+    }
+
+    let (plan, debug) = setup.plan(Command::PlanImport {
+        vault: target.clone(),
+    });
+    assert_eq!(plan.rows.len(), items.len());
+    assert!(
+        plan.rows.iter().all(|row| row.fate == WriteFate::Create),
+        "{:?}",
+        plan.rows
+    );
+    assert!(!debug.contains("sh-"), "no value in a plan's events");
+    setup.apply(&plan, false);
+
+    let (seen, debug) = setup.done(Command::CompareVaults {
+        left: source.clone(),
+        right: target.clone(),
+    });
+    let rows = seen
+        .into_iter()
+        .find_map(|kind| match kind {
+            EventKind::VaultsCompared { rows, .. } => Some(rows),
+            _ => None,
+        })
+        .expect("a comparison");
+    let enabled: std::collections::BTreeSet<String> = items
+        .iter()
+        .map(|item| item.name().to_ascii_lowercase())
+        .collect();
+    for row in rows
+        .iter()
+        .filter(|row| enabled.contains(&row.name.to_ascii_lowercase()))
+    {
+        assert!(row.right.is_some(), "{} was imported", row.name);
+        assert_eq!(row.value, ValueVerdict::Equal, "{}", row.name);
+        assert!(
+            row.differences.is_empty(),
+            "{}: {:?}",
+            row.name,
+            row.differences
+        );
+    }
+    // Values never travel in a comparison's events.
+    let value_of_one = {
+        let (seen, _) = setup.done(Command::GetSecretValue {
+            id: ObjectId {
+                vault: source.clone(),
+                kind: ObjectKind::Secret,
+                name: items[0].name(),
+                version: None,
+            },
+        });
+        seen.into_iter()
+            .find_map(|kind| match kind {
+                EventKind::SecretValue { value, .. } => {
+                    Some(secrecy::ExposeSecret::expose_secret(&value).to_owned())
+                }
+                _ => None,
+            })
+            .expect("value")
+    };
+    assert!(
+        !debug.contains(&value_of_one),
+        "a value in a comparison event"
+    );
+    assert!(!debug.to_ascii_lowercase().contains("fingerprint("));
+}
+
+#[test]
+fn an_import_preview_names_every_fate_and_a_conflict_can_be_recovered_first() {
+    let setup = setup("preview");
+    let vault = setup.vault("kv-dev-shared");
+    let existing = setup.list(&vault)[0].name();
+    let value = {
+        let (seen, _) = setup.done(Command::GetSecretValue {
+            id: ObjectId {
+                vault: vault.clone(),
+                kind: ObjectKind::Secret,
+                name: existing.clone(),
+                version: None,
+            },
+        });
+        seen.into_iter()
+            .find_map(|kind| match kind {
+                EventKind::SecretValue { value, .. } => {
+                    Some(secrecy::ExposeSecret::expose_secret(&value).to_owned())
+                }
+                _ => None,
+            })
+            .expect("value")
+    };
+    let deleted = setup.list(&vault)[1].name();
+    setup.done(Command::Change(Change::Delete {
+        vault: vault.clone(),
+        kind: ObjectKind::Secret,
+        name: deleted.clone(),
+    }));
+    let file = setup.dir.join("import.env");
+    std::fs::write(
+        &file,
+        format!(
+            "{existing}={value}\nchanged-one=first\nbrand-new=fresh\n{deleted}=again\nbad.name=x\n"
+        ),
+    )
+    .expect("write");
+    // `changed-one` exists with another value after this.
+    setup.done(Command::Change(Change::SetSecret {
+        vault: vault.clone(),
+        name: "changed-one".into(),
+        draft: vaultscope::worker::changes::DraftHandle(Arc::new(
+            vaultscope::azure::keyvault_writes::SecretDraft {
+                value: SecretString::from("before"),
+                content_type: None,
+                tags: Default::default(),
+                enabled: true,
+                not_before: None,
+                expires: None,
+            },
+        )),
+    }));
+    setup.picker.answer(&file);
+    let (plan, debug) = setup.plan(Command::PlanImport {
+        vault: vault.clone(),
+    });
+    assert_eq!(fate_of(&plan, &existing), &WriteFate::Unchanged);
+    assert_eq!(fate_of(&plan, "changed-one"), &WriteFate::NewVersion);
+    assert_eq!(fate_of(&plan, "brand-new"), &WriteFate::Create);
+    assert_eq!(fate_of(&plan, &deleted), &WriteFate::Conflict);
+    assert!(
+        matches!(fate_of(&plan, "bad.name"), WriteFate::Invalid(rule) if rule.contains("'.' is not allowed"))
+    );
+    assert!(
+        !debug.contains(&value) && !debug.contains("fresh"),
+        "no value in the plan's events"
+    );
+
+    setup.apply(&plan, true);
+    setup.picker.answer(&file);
+    let (again, _) = setup.plan(Command::PlanImport { vault });
+    for name in [
+        existing.as_str(),
+        "changed-one",
+        "brand-new",
+        deleted.as_str(),
+    ] {
+        assert_eq!(
+            fate_of(&again, name),
+            &WriteFate::Unchanged,
+            "{name} after applying"
+        );
+    }
+}
+
+#[test]
+fn certificates_download_as_cer_and_pfx_and_a_pfx_imports_with_its_password() {
+    let setup = setup("certificates");
+    let vault = setup.vault("kv-dev-shared");
+    let id = ObjectId {
+        vault: vault.clone(),
+        kind: ObjectKind::Certificate,
+        name: "shared-tls".into(),
+        version: None,
+    };
+    let cer = setup.dir.join("shared-tls.cer");
+    setup.picker.answer(&cer);
+    setup.done(Command::DownloadCertificate {
+        id: id.clone(),
+        format: CertificateFile::Cer,
+    });
+    let der = std::fs::read(&cer).expect("cer");
+    let (_, parsed) = x509_parser::parse_x509_certificate(&der).expect("a DER certificate");
+    assert!(parsed.subject().to_string().contains("CN="));
+
+    let pfx = setup.dir.join("shared-tls.pfx");
+    setup.picker.answer(&pfx);
+    setup.done(Command::DownloadCertificate {
+        id: id.clone(),
+        format: CertificateFile::PfxWithKey,
+    });
+    let bytes = std::fs::read(&pfx).expect("pfx");
+    let store =
+        p12_keystore::KeyStore::from_pkcs12(&bytes, "", p12_keystore::Pkcs12ImportPolicy::Relaxed)
+            .expect("a PFX without password");
+    let (_, chain) = store.private_key_chain().expect("with its private key");
+    assert_eq!(chain.certs()[0].as_der(), der.as_slice());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&pfx).expect("file").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "a file with a private key is owner-only");
+    }
+
+    // The same PFX, protected by a password, imported as a new certificate.
+    let protected = store
+        .writer("s3cret-pw")
+        .write()
+        .expect("pfx with password");
+    let upload = setup.dir.join("imported.pfx");
+    std::fs::write(&upload, &protected).expect("write");
+    let (_, outcome, _) = setup.run(Command::ImportCertificate {
+        vault: vault.clone(),
+        name: "imported-tls".into(),
+        path: upload.clone(),
+        password: SecretHandle(Arc::new(SecretString::from("wrong"))),
+    });
+    assert!(
+        matches!(&outcome, Outcome::Failed(error) if error.to_string().contains("password does not open")),
+        "{outcome:?}"
+    );
+    let (seen, _) = setup.done(Command::ImportCertificate {
+        vault: vault.clone(),
+        name: "imported-tls".into(),
+        path: upload,
+        password: SecretHandle(Arc::new(SecretString::from("s3cret-pw"))),
+    });
+    assert!(
+        seen.iter().any(
+            |kind| matches!(kind, EventKind::Changed(result) if result.name == "imported-tls")
+        )
+    );
+    let cer_again = setup.dir.join("imported.cer");
+    setup.picker.answer(&cer_again);
+    setup.done(Command::DownloadCertificate {
+        id: ObjectId {
+            name: "imported-tls".into(),
+            ..id
+        },
+        format: CertificateFile::Cer,
+    });
+    assert_eq!(
+        std::fs::read(&cer_again).expect("cer"),
+        der,
+        "the imported certificate is the one in the file"
+    );
+}
+
+#[test]
+fn a_backup_restores_in_its_geography_and_is_refused_elsewhere_with_the_reason() {
+    let setup = setup("backup");
+    let vault = setup.vault("kv-dev-shared");
+    let name = setup.list(&vault)[2].name();
+    let id = ObjectId {
+        vault: vault.clone(),
+        kind: ObjectKind::Secret,
+        name: name.clone(),
+        version: None,
+    };
+    let blob = setup.dir.join("secret.backup");
+    setup.picker.answer(&blob);
+    setup.done(Command::Backup { id });
+    assert!(std::fs::metadata(&blob).expect("blob").len() > 10);
+
+    assert!(
+        setup
+            .cloud
+            .emulator
+            .add_empty_vault("kv-dev-shared", "kv-dev-sweden")
+    );
+    setup
+        .cloud
+        .emulator
+        .set_vault_location("kv-dev-sweden", "swedencentral");
+    let (_, outcome, _) = setup.run(Command::Restore {
+        vault: setup.vault("kv-dev-sweden"),
+        kind: ObjectKind::Secret,
+    });
+    let message = match outcome {
+        Outcome::Failed(error) => error.to_string(),
+        other => panic!("expected a refusal, got {other:?}"),
+    };
+    assert!(message.contains("Cannot decrypt backup blob"), "{message}");
+    assert!(message.contains("geography"), "{message}");
+
+    setup.done(Command::Change(Change::Delete {
+        vault: vault.clone(),
+        kind: ObjectKind::Secret,
+        name: name.clone(),
+    }));
+    setup.done(Command::Change(Change::Purge {
+        vault: vault.clone(),
+        kind: ObjectKind::Secret,
+        name: name.clone(),
+    }));
+    let (seen, _) = setup.done(Command::Restore {
+        vault: vault.clone(),
+        kind: ObjectKind::Secret,
+    });
+    assert!(
+        seen.iter()
+            .any(|kind| matches!(kind, EventKind::Changed(result) if result.name == name))
+    );
+}
