@@ -572,7 +572,12 @@ impl ChangesState {
         }
     }
 
-    fn start_bulk(&mut self, title: String, items: Vec<Change>, sink: &mut dyn CommandSink) {
+    pub(crate) fn start_bulk(
+        &mut self,
+        title: String,
+        items: Vec<Change>,
+        sink: &mut dyn CommandSink,
+    ) {
         let cancel = CancelFlag::default();
         let request = self.requests.send(
             sink,

@@ -21,6 +21,8 @@ pub mod objects;
 pub mod search;
 pub mod secret_input;
 pub mod session;
+pub mod transfer;
+mod transfer_flows;
 pub mod tree;
 pub mod vault_index;
 
@@ -35,6 +37,7 @@ pub use errors::{Forbidden, HighlightedOperation, explain, failure_word};
 pub use objects::{ObjectsIntent, ObjectsState};
 pub use search::{SEARCH_RESULT_LIMIT, SearchIntent, SearchState};
 pub use session::{SessionIntent, SessionState, SignInForm, SignInState};
+pub use transfer::{TransferIntent, TransferState};
 pub use tree::{TreeIntent, TreeState};
 
 use common::Shared;
@@ -55,6 +58,7 @@ pub enum Intent {
     Search(SearchIntent),
     Changes(ChangesIntent),
     AccessChanges(AccessChangesIntent),
+    Transfer(TransferIntent),
     OpenUrl(String),
     /// Copy a non-secret text (identifier, name, reference).
     CopyText {
@@ -77,7 +81,7 @@ macro_rules! feature_intents {
         })*
     };
 }
-feature_intents!(SessionIntent => Session, TreeIntent => Tree, ObjectsIntent => Objects, AccessIntent => Access, SearchIntent => Search, ChangesIntent => Changes, AccessChangesIntent => AccessChanges);
+feature_intents!(SessionIntent => Session, TreeIntent => Tree, ObjectsIntent => Objects, AccessIntent => Access, SearchIntent => Search, ChangesIntent => Changes, AccessChangesIntent => AccessChanges, TransferIntent => Transfer);
 
 /// The whole UI state.
 #[derive(Default)]
@@ -89,6 +93,7 @@ pub struct AppState {
     pub search: SearchState,
     pub changes: ChangesState,
     pub access_changes: AccessChangesState,
+    pub transfer: TransferState,
     /// The vault whose lists, details and access are shown.
     selected_vault: Option<VaultUri>,
     shared: Shared,
@@ -144,6 +149,7 @@ impl AppState {
             + self.access.requests_in_flight()
             + self.changes.requests_in_flight()
             + self.access_changes.requests_in_flight()
+            + self.transfer.requests_in_flight()
     }
 
     /// The selected vault as the list sees it.
@@ -201,6 +207,7 @@ impl AppState {
         self.access.reset(sink);
         self.changes.reset(sink);
         self.access_changes.reset(sink);
+        self.transfer.reset();
         self.search = SearchState::default();
         self.selected_vault = None;
         self.shared.forbidden = None;
@@ -339,6 +346,17 @@ impl AppState {
                 }
                 kind => self.access_changes.apply_progress(&request, kind),
             }
+        } else if let Some(request) = self.transfer.requests.get(id).cloned() {
+            match event.kind {
+                EventKind::Finished(outcome) => {
+                    self.transfer.requests.finish(id);
+                    self.transfer.finish(request, outcome, &mut self.shared);
+                }
+                kind => self
+                    .transfer
+                    .apply_progress(&request, kind, &mut self.shared),
+            }
+            self.apply_transfer_effects(sink);
         } else if let Some(request) = self.access.requests.get(id).cloned() {
             match event.kind {
                 EventKind::Finished(outcome) => {
@@ -392,6 +410,7 @@ impl AppState {
             Intent::Search(SearchIntent::OpenHit(hit)) => self.open_search_hit(hit, sink),
             Intent::Search(intent) => self.search.handle(intent, &self.tree.vaults),
             Intent::AccessChanges(intent) => self.handle_access_change(intent, sink),
+            Intent::Transfer(intent) => self.handle_transfer(intent, sink),
             Intent::Changes(intent) => {
                 let shown = Shown::of(self.selected_vault.as_ref(), &self.tree);
                 let rows = self.objects.rows(shown);

@@ -76,7 +76,7 @@ impl ChangesState {
     }
 
     /// Queues a service answer for the lists.
-    fn note_result(&mut self, result: &ChangeResult) {
+    pub(crate) fn note_result(&mut self, result: &ChangeResult) {
         let live = ListKind::live(result.kind);
         let deleted = ListKind::deleted(result.kind);
         let key = (
