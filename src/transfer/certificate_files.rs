@@ -265,12 +265,12 @@ pub fn prepare_upload(
     })
 }
 
+/// A private key (PKCS#8 DER) and its certificate chain's DER, leaf first.
+pub type KeyWithChain = (Zeroizing<Vec<u8>>, Vec<Vec<u8>>);
+
 /// Reads an uploaded certificate the way Key Vault does (for the emulator): the key (PKCS#8 DER) and the
 /// chain's DER, from base64 PFX with `password` or PEM text.
-pub fn open_upload(
-    value: &str,
-    password: &str,
-) -> Result<(Zeroizing<Vec<u8>>, Vec<Vec<u8>>), CertificateFileError> {
+pub fn open_upload(value: &str, password: &str) -> Result<KeyWithChain, CertificateFileError> {
     let material = if value.trim_start().starts_with("-----BEGIN") {
         from_pem(value)?
     } else {

@@ -198,9 +198,6 @@ fn json_item(record: &ExportRecord) -> JsonItem<'_> {
         expires: item.attributes.exp.map(rfc3339),
         content_type: item.content_type.as_deref(),
         tags: &item.tags,
-        value: record
-            .value
-            .as_ref()
-            .map(|value| value.expose_secret().as_ref()),
+        value: record.value.as_ref().map(|value| value.expose_secret()),
     }
 }

@@ -318,6 +318,15 @@ impl VaultscopeApp {
             change_dialogs::bulk_ui(ui.ctx(), &self.state, &mut intents);
             change_dialogs::change_log_ui(ui.ctx(), &self.state, &mut intents);
             access_change_panel::access_change_dialog_ui(ui.ctx(), &self.state, &mut intents);
+            // The PFX password buffer is lent the same way.
+            let mut password = std::mem::take(&mut self.state.transfer.password);
+            super::transfer_panel::transfer_window_ui(
+                ui.ctx(),
+                &self.state,
+                &mut password,
+                &mut intents,
+            );
+            self.state.transfer.password = password;
         } else {
             egui::CentralPanel::default().show(ui, |ui| {
                 sign_in_panel::sign_in_ui(ui, &self.state, &mut intents)

@@ -12,10 +12,12 @@ use crate::azure::identifiers::ObjectKind;
 /// The list's change controls: create, and the bulk bar when rows are marked.
 pub fn list_actions_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
     if state.changes.read_only {
+        ui.horizontal(|ui| super::transfer_panel::transfer_menu_ui(ui, state, intents));
         return;
     }
     let list = state.objects.selected_list;
     ui.horizontal_wrapped(|ui| {
+        super::transfer_panel::transfer_menu_ui(ui, state, intents);
         if !list.deleted {
             let (label, intent) = match list.kind {
                 ObjectKind::Secret => ("New secret…", ChangesIntent::NewSecret),

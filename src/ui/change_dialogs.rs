@@ -19,7 +19,7 @@ pub fn value_field_id() -> egui::Id {
 }
 
 /// The value buffer as egui's text buffer: edits go straight into the zeroizing buffer.
-struct SecretBuffer<'a>(&'a mut SecretText);
+pub(super) struct SecretBuffer<'a>(pub(super) &'a mut SecretText);
 
 impl egui::TextBuffer for SecretBuffer<'_> {
     fn is_mutable(&self) -> bool {

@@ -40,6 +40,7 @@ pub fn details_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
             ui.add_space(4.0);
             copy_buttons_ui(ui, &id, latest_version(state), shown, deleted, intents);
             super::change_actions::object_actions_ui(ui, state, intents);
+            super::transfer_panel::object_files_ui(ui, state, intents);
             ui.horizontal_wrapped(|ui| {
                 super::portal_buttons::portal_buttons_ui(ui, state.object_portal_link(&id), intents);
             });

@@ -15,6 +15,7 @@ pub mod search_panel;
 pub mod sign_in_panel;
 pub mod state;
 pub mod status_bar;
+pub mod transfer_panel;
 pub mod tree_panel;
 
 pub use app::VaultscopeApp;

@@ -180,15 +180,27 @@ pub enum TransferIntent {
     RunExport,
     /// Pick an import file for the selected vault and preview it.
     PlanImport,
-    SetIncluded { index: usize, included: bool },
+    SetIncluded {
+        index: usize,
+        included: bool,
+    },
     /// Tick or untick every row of one fate.
-    IncludeFate { conflicts: bool, included: bool },
+    IncludeFate {
+        conflicts: bool,
+        included: bool,
+    },
     ApplyPlan,
     SetCopy(CopyForm),
     PlanCopy,
-    SetCompare { right: Option<VaultUri>, show_equal: bool },
+    SetCompare {
+        right: Option<VaultUri>,
+        show_equal: bool,
+    },
     RunCompare,
-    TickCompared { name: String, ticked: bool },
+    TickCompared {
+        name: String,
+        ticked: bool,
+    },
     ExportDifferences,
     MakeRightMatch,
     RevealVersions,
@@ -206,7 +218,11 @@ pub enum TransferIntent {
 /// What a transfer request is for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TransferRequest {
-    Export { rows: usize, with_values: bool, vault: String },
+    Export {
+        rows: usize,
+        with_values: bool,
+        vault: String,
+    },
     Plan,
     Compare,
     Versions,
@@ -222,9 +238,17 @@ pub enum TransferEffect {
     /// Start a bulk run (a confirmed preview).
     Bulk { title: String, changes: Vec<Change> },
     /// A restored or imported object: to the lists and the change log.
-    Changed { result: ChangeResult, action: String },
+    Changed {
+        result: Box<ChangeResult>,
+        action: String,
+    },
     /// A line for the change log: (vault, object, action, result).
-    Log { vault: String, object: String, action: String, result: String },
+    Log {
+        vault: String,
+        object: String,
+        action: String,
+        result: String,
+    },
 }
 
 #[derive(Default)]
@@ -276,7 +300,8 @@ impl TransferState {
 
     /// Sends a command whose end is only a notice (a file saved, a certificate downloaded).
     pub fn save(&mut self, sink: &mut dyn CommandSink, command: Command, what: String) {
-        self.requests.send(sink, command, TransferRequest::Save(what));
+        self.requests
+            .send(sink, command, TransferRequest::Save(what));
     }
 
     /// The scope of the open export form, if one is open.
@@ -307,7 +332,8 @@ impl TransferState {
                     return;
                 };
                 if form.include_values && !form.values_acknowledged {
-                    self.error = Some("Tick that you understand the file will hold the values.".into());
+                    self.error =
+                        Some("Tick that you understand the file will hold the values.".into());
                     return;
                 }
                 let items = export_rows;
@@ -452,7 +478,9 @@ impl TransferState {
                 };
                 let sources: Vec<ObjectId> = rows
                     .iter()
-                    .filter(|row| row.left.is_some() && ticked.contains(&row.name.to_ascii_lowercase()))
+                    .filter(|row| {
+                        row.left.is_some() && ticked.contains(&row.name.to_ascii_lowercase())
+                    })
                     .map(|row| ObjectId {
                         vault: left.clone(),
                         kind: ObjectKind::Secret,
@@ -508,7 +536,10 @@ impl TransferState {
             TransferIntent::BackupSelected => {
                 if let Some(id) = selected {
                     let what = format!("the backup of {}", id.name);
-                    let id = ObjectId { version: None, ..id };
+                    let id = ObjectId {
+                        version: None,
+                        ..id
+                    };
                     self.save(sink, Command::Backup { id }, what);
                 }
             }
@@ -574,7 +605,12 @@ impl TransferState {
     }
 
     /// An intermediate event of a transfer request.
-    pub fn apply_progress(&mut self, request: &TransferRequest, kind: EventKind, shared: &mut Shared) {
+    pub fn apply_progress(
+        &mut self,
+        request: &TransferRequest,
+        kind: EventKind,
+        shared: &mut Shared,
+    ) {
         match (request, kind) {
             (_, EventKind::Progress { done, total }) => self.progress = Some((done, total)),
             (TransferRequest::Plan, EventKind::WritesPlanned(plan)) => {
@@ -630,18 +666,26 @@ impl TransferState {
             (TransferRequest::Save(what), EventKind::FileSaved { path }) => {
                 shared.set_notice(format!("Saved {what} to {path}"), false);
             }
-            (TransferRequest::Restore | TransferRequest::CertificateImport, EventKind::Changed(result)) => {
+            (
+                TransferRequest::Restore | TransferRequest::CertificateImport,
+                EventKind::Changed(result),
+            ) => {
                 let action = if *request == TransferRequest::Restore {
                     "restore from backup"
                 } else {
                     "import certificate"
                 };
                 shared.set_notice(
-                    format!("{action}: {} {} in {}", result.kind.singular(), result.name, result.vault.name()),
+                    format!(
+                        "{action}: {} {} in {}",
+                        result.kind.singular(),
+                        result.name,
+                        result.vault.name()
+                    ),
                     false,
                 );
                 self.effects.push(TransferEffect::Changed {
-                    result,
+                    result: Box::new(result),
                     action: action.into(),
                 });
                 if *request == TransferRequest::CertificateImport {
@@ -668,7 +712,10 @@ impl TransferState {
 
     /// A transfer request ended.
     pub fn finish(&mut self, request: TransferRequest, outcome: Outcome, shared: &mut Shared) {
-        if !matches!(request, TransferRequest::Save(_) | TransferRequest::Restore | TransferRequest::CertificatePick) {
+        if !matches!(
+            request,
+            TransferRequest::Save(_) | TransferRequest::Restore | TransferRequest::CertificatePick
+        ) {
             self.busy = false;
             self.progress = None;
         }

@@ -3,12 +3,12 @@
 //! expiry calendar over every loaded vault and a certificate import; and carrying out what a transfer
 //! event asks of the other features (a bulk run, rows for the lists, lines for the change log).
 
+use super::AppState;
 use super::common::CommandSink;
 use super::transfer::{
     CalendarView, CertificateImportForm, CompareView, CopyForm, ExportForm, ExportScope,
     TransferDialog, TransferEffect, TransferIntent, VersionsView,
 };
-use super::AppState;
 use crate::azure::identifiers::{ObjectId, ObjectKind, VaultUri};
 use crate::azure::models::{ListKind, ObjectItem};
 use crate::transfer::calendar::expiring_within;
@@ -93,8 +93,10 @@ impl AppState {
             TransferIntent::OpenCopy => {
                 let Some(vault) = vault else { return };
                 if self.objects.selected_list != ListKind::live(ObjectKind::Secret) {
-                    self.shared
-                        .set_notice("Copying works on live secrets: open the Secrets list.", true);
+                    self.shared.set_notice(
+                        "Copying works on live secrets: open the Secrets list.",
+                        true,
+                    );
                     return;
                 }
                 let mut names: Vec<String> = self
@@ -168,8 +170,12 @@ impl AppState {
                     }));
             }
             TransferIntent::SetCalendarDays(days) => {
-                self.transfer
-                    .handle(TransferIntent::SetCalendarDays(days), Vec::new(), None, sink);
+                self.transfer.handle(
+                    TransferIntent::SetCalendarDays(days),
+                    Vec::new(),
+                    None,
+                    sink,
+                );
                 self.refresh_calendar();
             }
             intent => {
