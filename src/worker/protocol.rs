@@ -9,8 +9,7 @@ use secrecy::SecretString;
 use super::change_model::{
     AccessChange, AccessProbe, BulkItemOutcome, CancelFlag, Change, ChangeResult,
 };
-use super::transfer::ExportRequest;
-use super::transfer_model::{SecretHandle, VersionComparison, WritePlan};
+use super::transfer_model::{ExportRequest, SecretHandle, VersionComparison, WritePlan};
 use crate::access::{AccessEvaluation, Target, VaultAccessData};
 use crate::auth::device_code::DeviceCodePrompt;
 use crate::auth::{AuthError, SignedInIdentity};

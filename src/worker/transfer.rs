@@ -14,12 +14,12 @@ use super::files::FilePicker;
 use super::protocol::{EventKind, FailureReason};
 use super::reply::Reply;
 use super::session::Session;
+pub use super::transfer_model::ExportRequest;
 use super::transfer_model::SecretHandle;
 use crate::azure::AzureError;
 use crate::azure::identifiers::{ObjectId, ObjectKind, VaultUri};
-use crate::azure::models::ObjectItem;
 use crate::transfer::certificate_files::{self, CertificateFile};
-use crate::transfer::export::{ExportFormat, ExportRecord, encode_export};
+use crate::transfer::export::{ExportRecord, encode_export};
 
 /// How many values an export reads at once.
 const EXPORT_READS_AT_ONCE: usize = 8;
@@ -164,17 +164,6 @@ pub async fn export(
         without_value,
     });
     Ok(())
-}
-
-/// What to export.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExportRequest {
-    pub vault: VaultUri,
-    pub kind: ObjectKind,
-    /// The rows as the list shows them (filtered, marked, or all).
-    pub items: Vec<ObjectItem>,
-    pub format: ExportFormat,
-    pub include_values: bool,
 }
 
 /// Saves an object's backup blob to a file (owner-only: it restores the object's values).

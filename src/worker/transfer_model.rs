@@ -7,8 +7,10 @@ use std::sync::Arc;
 use secrecy::SecretString;
 
 use super::change_model::DraftHandle;
-use crate::azure::identifiers::VaultUri;
+use crate::azure::identifiers::{ObjectKind, VaultUri};
+use crate::azure::models::ObjectItem;
 use crate::transfer::compare::ValueVerdict;
+use crate::transfer::export::ExportFormat;
 use crate::transfer::plan::WriteFate;
 
 /// A secret (a PFX password) carried by a command; equal only to itself, never printed.
@@ -75,4 +77,15 @@ impl std::fmt::Debug for VersionComparison {
             .field("revealed", &self.revealed.as_ref().map(|_| "<redacted>"))
             .finish()
     }
+}
+
+/// What to export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportRequest {
+    pub vault: VaultUri,
+    pub kind: ObjectKind,
+    /// The rows as the list shows them (filtered, marked, or all).
+    pub items: Vec<ObjectItem>,
+    pub format: ExportFormat,
+    pub include_values: bool,
 }

@@ -1,0 +1,239 @@
+//! UI: files and vault to vault in the real `VaultscopeApp` against the emulator, through AccessKit with
+//! `egui_kittest` and a fake file dialog: an export with values needs the warning acknowledged and is
+//! written owner-only and logged without values; an import previews each row's fate and writes through the
+//! bulk run; two loaded vaults are compared; the expiry calendar lists what expires.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use vaultscope::ui::VaultscopeApp;
+use vaultscope::worker::files::{FilePicker, Picked, SharedPicker};
+use vaultscope::worker::spawn_worker;
+
+use common::TestCloud;
+use common::ui::{click_until_shown, harness_for, secret_count, step_until, wait_for_vault_tree};
+
+#[derive(Clone, Default)]
+struct SetPicker(Arc<Mutex<Option<PathBuf>>>);
+
+impl SetPicker {
+    fn answer(&self, path: &std::path::Path) {
+        *self.0.lock().expect("picker") = Some(path.to_path_buf());
+    }
+}
+
+impl FilePicker for SetPicker {
+    fn open(&self, _title: &str) -> Picked {
+        let path = self.0.lock().expect("picker").clone();
+        Box::pin(async move { path })
+    }
+    fn save(&self, _title: &str, _suggested: &str) -> Picked {
+        self.open("")
+    }
+}
+
+fn harness_with_picker(cloud: &TestCloud, picker: &SetPicker) -> Harness<'static, VaultscopeApp> {
+    let mut settings = cloud.settings();
+    settings.file_picker = SharedPicker(Arc::new(picker.clone()));
+    let (worker, events) = spawn_worker(cloud.runtime.handle(), settings, Arc::new(|| {}));
+    harness_for(VaultscopeApp::new(
+        worker,
+        events,
+        cloud.demo_sign_in(),
+        "Local emulator",
+    ))
+}
+
+fn temp_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("vaultscope-ui-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
+
+fn menu(harness: &mut Harness<'static, VaultscopeApp>, item: &str) {
+    click_until_shown(harness, "Files & vaults ▾", item);
+    click_until_shown_any(harness, item);
+}
+
+fn click_until_shown_any(harness: &mut Harness<'static, VaultscopeApp>, label: &str) {
+    harness.get_by_label(label).click();
+    harness.run_steps(3);
+}
+
+fn notice(harness: &Harness<'static, VaultscopeApp>) -> String {
+    harness
+        .state()
+        .state()
+        .notice()
+        .map(|notice| notice.text.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn an_export_with_values_needs_the_warning_acknowledged_and_is_owner_only_and_logged() {
+    let cloud = TestCloud::start();
+    let picker = SetPicker::default();
+    let dir = temp_dir("export");
+    let file = dir.join("export.csv");
+    picker.answer(&file);
+    let mut harness = harness_with_picker(&cloud, &picker);
+    wait_for_vault_tree(&mut harness);
+    click_until_shown(&mut harness, "kv-dev-shared", "New secret…");
+    step_until(&mut harness, "the secrets listed", |harness| {
+        harness
+            .state()
+            .state()
+            .selected_list_rows()
+            .is_some_and(|rows| rows.len() > 20)
+    });
+    menu(&mut harness, "Export list…");
+    harness.get_by_label("Include values").click();
+    harness.run_steps(2);
+    harness.get_by_label("Export…").click();
+    harness.run_steps(2);
+    assert!(
+        harness
+            .query_by_label("Tick that you understand the file will hold the values.")
+            .is_some(),
+        "values need the acknowledgement"
+    );
+    assert!(!file.exists(), "nothing written before it");
+    harness
+        .get_by_label("I understand: write the values to the file")
+        .click();
+    harness.run_steps(2);
+    harness.get_by_label("Export…").click();
+    step_until(&mut harness, "the export written", |harness| {
+        notice(harness).starts_with("Exported")
+    });
+    assert!(notice(&harness).contains("readable by you alone"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).expect("file").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let text = std::fs::read_to_string(&file).expect("csv");
+    assert!(
+        text.lines()
+            .next()
+            .is_some_and(|header| header.ends_with(",value"))
+    );
+    let log = &harness.state().state().changes.log;
+    let entry = log.last().expect("a log line");
+    assert_eq!(entry.action, "export with values");
+    let second_line = text.lines().nth(1).expect("a row");
+    let value = second_line.rsplit(',').next().expect("value");
+    assert!(
+        !log.iter().any(|entry| entry.line().contains(value)),
+        "the log holds no value"
+    );
+    assert!(
+        harness.state().state().transfer.dialog.is_none(),
+        "the window closes once written"
+    );
+}
+
+#[test]
+fn an_import_previews_each_fate_and_writes_through_the_bulk_run() {
+    let cloud = TestCloud::start();
+    let picker = SetPicker::default();
+    let dir = temp_dir("import");
+    let file = dir.join("new.env");
+    std::fs::write(
+        &file,
+        "IMPORTED_ONE=alpha\nimported-two=\"beta gamma\"\nbad.name=x\n",
+    )
+    .expect("env");
+    picker.answer(&file);
+    let mut harness = harness_with_picker(&cloud, &picker);
+    wait_for_vault_tree(&mut harness);
+    click_until_shown(&mut harness, "kv-dev-shared", "New secret…");
+    let before = secret_count(&cloud, "kv-dev-shared");
+    menu(&mut harness, "Import secrets…");
+    step_until(&mut harness, "the preview", |harness| {
+        harness
+            .query_by_label("2 create · 0 new version · 0 unchanged · 0 conflict · 1 invalid")
+            .is_some()
+    });
+    assert!(harness.query_by_label("IMPORTED-ONE").is_some());
+    assert!(
+        harness
+            .query_by_label("line 1 (was IMPORTED_ONE)")
+            .is_some()
+    );
+    assert!(
+        harness
+            .query_all(
+                egui_kittest::kittest::By::new().label_contains("invalid: '.' is not allowed")
+            )
+            .next()
+            .is_some()
+    );
+    assert_eq!(
+        secret_count(&cloud, "kv-dev-shared"),
+        before,
+        "nothing sent before confirming"
+    );
+    harness
+        .get_by_label("Write 2 secrets to kv-dev-shared")
+        .click();
+    step_until(&mut harness, "the bulk run", |harness| {
+        harness
+            .state()
+            .state()
+            .changes
+            .bulk
+            .as_ref()
+            .is_some_and(|bulk| bulk.finished)
+    });
+    assert_eq!(secret_count(&cloud, "kv-dev-shared"), before + 2);
+    let bulk = harness.state().state().changes.bulk.as_ref().expect("bulk");
+    assert_eq!(bulk.done(), 2);
+}
+
+#[test]
+fn two_loaded_vaults_are_compared_and_the_calendar_lists_what_expires() {
+    let cloud = TestCloud::start();
+    let picker = SetPicker::default();
+    let mut harness = harness_with_picker(&cloud, &picker);
+    wait_for_vault_tree(&mut harness);
+    click_until_shown(&mut harness, "kv-dev-sandbox", "New secret…");
+    click_until_shown(&mut harness, "kv-dev-shared", "New secret…");
+    step_until(&mut harness, "both vaults loaded", |harness| {
+        harness.state().state().tree.vaults.len() >= 2
+    });
+    menu(&mut harness, "Compare with another vault…");
+    harness.get_by_label("Compare").click();
+    step_until(&mut harness, "the comparison", |harness| {
+        harness
+            .query_all(egui_kittest::kittest::By::new().label_contains("names differ"))
+            .next()
+            .is_some()
+    });
+    let debug = format!("{:?}", harness.state().state().transfer.dialog);
+    assert!(
+        !debug.to_ascii_lowercase().contains("fingerprint("),
+        "no fingerprint in the state"
+    );
+    harness.get_by_label("Show equal names").click();
+    harness.run_steps(2);
+    menu(&mut harness, "Expiry calendar…");
+    let expiries = match &harness.state().state().transfer.dialog {
+        Some(vaultscope::ui::state::transfer::TransferDialog::Calendar(view)) => {
+            view.expiries.len()
+        }
+        other => panic!("the calendar, not {other:?}"),
+    };
+    assert!(
+        harness
+            .query_all(egui_kittest::kittest::By::new().label_contains("across every loaded vault"))
+            .next()
+            .is_some()
+    );
+    let _ = expiries;
+}
