@@ -55,7 +55,7 @@ fn temp_dir(test: &str) -> PathBuf {
 }
 
 fn menu(harness: &mut Harness<'static, VaultscopeApp>, item: &str) {
-    click_until_shown(harness, "Files & vaults ▾", item);
+    click_until_shown(harness, "Files & vaults", item);
     click_until_shown_any(harness, item);
 }
 
@@ -222,6 +222,13 @@ fn two_loaded_vaults_are_compared_and_the_calendar_lists_what_expires() {
     );
     harness.get_by_label("Show equal names").click();
     harness.run_steps(2);
+    harness
+        .get_all_by_label("Close")
+        .next()
+        .expect("the window's Close")
+        .click();
+    harness.run_steps(2);
+    assert!(harness.state().state().transfer.dialog.is_none());
     menu(&mut harness, "Expiry calendar…");
     let expiries = match &harness.state().state().transfer.dialog {
         Some(vaultscope::ui::state::transfer::TransferDialog::Calendar(view)) => {
@@ -235,5 +242,17 @@ fn two_loaded_vaults_are_compared_and_the_calendar_lists_what_expires() {
             .next()
             .is_some()
     );
-    let _ = expiries;
+    assert!(
+        expiries > 0,
+        "the demo vaults hold secrets expiring within 30 days"
+    );
+    let ics = temp_dir("calendar").join("expiries.ics");
+    picker.answer(&ics);
+    harness.get_by_label("Export .ics…").click();
+    step_until(&mut harness, "the calendar saved", |harness| {
+        notice(harness).starts_with("Saved the expiry calendar")
+    });
+    let text = std::fs::read_to_string(&ics).expect("ics");
+    assert_eq!(text.matches("BEGIN:VEVENT").count(), expiries);
+    assert!(text.contains("kv-dev-shared") || text.contains("kv-dev-sandbox"));
 }

@@ -77,7 +77,7 @@ pub fn attribute_differences(left: &ObjectItem, right: &ObjectItem) -> Vec<Strin
     let mut lines = Vec::new();
     if left.tags != right.tags {
         lines.push(format!(
-            "tags: {} → {}",
+            "tags: {} -> {}",
             tags_text(&left.tags),
             tags_text(&right.tags)
         ));
@@ -86,21 +86,21 @@ pub fn attribute_differences(left: &ObjectItem, right: &ObjectItem) -> Vec<Strin
         let text =
             |content_type: &Option<String>| content_type.clone().unwrap_or_else(|| "(none)".into());
         lines.push(format!(
-            "content type: {} → {}",
+            "content type: {} -> {}",
             text(&left.content_type),
             text(&right.content_type)
         ));
     }
     if left.attributes.exp != right.attributes.exp {
         lines.push(format!(
-            "expires: {} → {}",
+            "expires: {} -> {}",
             date_text(left.attributes.exp),
             date_text(right.attributes.exp)
         ));
     }
     if left.attributes.nbf != right.attributes.nbf {
         lines.push(format!(
-            "not before: {} → {}",
+            "not before: {} -> {}",
             date_text(left.attributes.nbf),
             date_text(right.attributes.nbf)
         ));
@@ -108,7 +108,7 @@ pub fn attribute_differences(left: &ObjectItem, right: &ObjectItem) -> Vec<Strin
     if left.enabled() != right.enabled() {
         let text = |enabled: bool| if enabled { "enabled" } else { "disabled" };
         lines.push(format!(
-            "{} → {}",
+            "{} -> {}",
             text(left.enabled()),
             text(right.enabled())
         ));
@@ -195,8 +195,8 @@ mod tests {
         assert_eq!(
             rows[0].differences,
             vec![
-                "tags: env=dev → env=prod".to_owned(),
-                "expires: (none) → 2027-06-30T18:00:00Z".to_owned()
+                "tags: env=dev -> env=prod".to_owned(),
+                "expires: (none) -> 2027-06-30T18:00:00Z".to_owned()
             ]
         );
         assert_eq!(rows[1].status("dev", "prod"), "only in prod");

@@ -245,7 +245,7 @@ fn read_json(text: &str) -> Result<Vec<ImportedRow>, ImportError> {
         }
         _ => {
             return Err(ImportError::Shape(
-                "expected an object of name → value, or a Vaultscope export".into(),
+                "expected an object of name -> value, or a Vaultscope export".into(),
             ));
         }
     };

@@ -25,7 +25,7 @@ fn push(intents: &mut Vec<Intent>, intent: TransferIntent) {
 pub fn transfer_menu_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
     let list = state.objects.selected_list;
     let writable = !state.changes.read_only;
-    ui.menu_button("Files & vaults ▾", |ui| {
+    ui.menu_button("Files & vaults", |ui| {
         let mut item = |ui: &mut Ui, enabled: bool, label: &str, intent: TransferIntent| {
             if ui.add_enabled(enabled, egui::Button::new(label)).clicked() {
                 push(intents, intent);
@@ -92,7 +92,7 @@ pub fn object_files_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>)
             push(intents, TransferIntent::BackupSelected);
         }
         if id.kind == ObjectKind::Certificate {
-            ui.menu_button("Download ▾", |ui| {
+            ui.menu_button("Download", |ui| {
                 for format in CertificateFile::ALL {
                     if ui.button(format.label()).clicked() {
                         push(intents, TransferIntent::DownloadCertificate(format));
@@ -129,7 +129,7 @@ pub fn transfer_window_ui(
             format!("Export {}s of {}", form.kind.singular(), form.vault.name())
         }
         TransferDialog::Plan(view) => format!(
-            "{} → {}: preview",
+            "{} -> {}: preview",
             view.plan.source,
             view.plan.target.name()
         ),
@@ -140,6 +140,7 @@ pub fn transfer_window_ui(
         TransferDialog::CertificateImport(form) => {
             format!("Import a certificate into {}", form.vault.name())
         }
+        TransferDialog::Working { title } => title.clone(),
     };
     let mut open = true;
     egui::Window::new(title)
@@ -182,7 +183,7 @@ pub fn transfer_window_ui(
                 }
                 TransferDialog::Compare(view) => compare_ui(ui, view, state.changes.read_only, intents),
                 TransferDialog::Versions(view) => {
-                    ui.label(format!("{} ← older · newer → {}", short(&view.left), short(&view.right)));
+                    ui.label(format!("older {} · newer {}", short(&view.left), short(&view.right)));
                     match &view.result {
                         None => {
                             ui.spinner();
@@ -255,6 +256,9 @@ pub fn transfer_window_ui(
                         },
                     );
                 }
+                TransferDialog::Working { .. } => {
+                    ui.label("Reading the file and the vault's current secrets (values are compared by fingerprint, never shown)…");
+                }
                 TransferDialog::CertificateImport(form) => {
                     ui.horizontal(|ui| {
                         if ui.button("Choose file…").clicked() {
@@ -290,6 +294,9 @@ pub fn transfer_window_ui(
             }
             if let Some(error) = &transfer.error {
                 ui.colored_label(ui.visuals().error_fg_color, error);
+            }
+            if !matches!(dialog, TransferDialog::Plan(_)) && ui.button("Close").clicked() {
+                push(intents, TransferIntent::Close);
             }
         });
     // The password field keeps no undo history of what was typed.

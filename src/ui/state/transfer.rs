@@ -162,6 +162,10 @@ pub enum TransferDialog {
     Versions(VersionsView),
     Calendar(CalendarView),
     CertificateImport(CertificateImportForm),
+    /// A read under way with nothing to show yet but its progress (an import being checked).
+    Working {
+        title: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -355,6 +359,9 @@ impl TransferState {
                 let Some(vault) = selected.map(|id| id.vault) else {
                     return;
                 };
+                self.open(TransferDialog::Working {
+                    title: format!("Checking an import against {}", vault.name()),
+                });
                 self.send(sink, Command::PlanImport { vault }, TransferRequest::Plan);
             }
             TransferIntent::SetIncluded { index, included } => {
@@ -388,7 +395,7 @@ impl TransferState {
                     return;
                 }
                 let title = format!(
-                    "{} → {} ({} secrets)",
+                    "{} -> {} ({} secrets)",
                     view.plan.source,
                     view.plan.target.name(),
                     changes.len()
@@ -718,6 +725,13 @@ impl TransferState {
         ) {
             self.busy = false;
             self.progress = None;
+        }
+        if request == TransferRequest::Plan
+            && matches!(outcome, Outcome::Done)
+            && matches!(self.dialog, Some(TransferDialog::Working { .. }))
+        {
+            // The file dialog was cancelled: nothing to preview.
+            self.close();
         }
         if let Outcome::Failed(error) = outcome {
             let text = explain(&error);
