@@ -528,3 +528,169 @@ fn a_backup_restores_in_its_geography_and_is_refused_elsewhere_with_the_reason()
             .any(|kind| matches!(kind, EventKind::Changed(result) if result.name == name))
     );
 }
+
+fn certificate_draft(exportable: bool) -> vaultscope::azure::keyvault_writes::CertificateDraft {
+    use vaultscope::azure::keyvault_writes::{CertificateDraft, KeyShape, LifetimeAction};
+    CertificateDraft {
+        subject: "CN=files.contoso.demo".into(),
+        dns_names: vec!["files.contoso.demo".into()],
+        validity_months: 6,
+        key: KeyShape::Rsa(2048),
+        exportable,
+        content_type: vaultscope::transfer::certificate_files::PKCS12_CONTENT_TYPE.into(),
+        lifetime_action: LifetimeAction::AutoRenew { percentage: 80 },
+        enabled: true,
+        tags: Default::default(),
+    }
+}
+
+#[test]
+fn a_private_key_downloads_only_from_an_exportable_policy_and_converts_from_pfx_to_pem() {
+    let setup = setup("exportable");
+    setup
+        .cloud
+        .emulator
+        .set_certificate_issuance(std::time::Duration::ZERO);
+    let vault = setup.vault("kv-dev-shared");
+    for (name, exportable) in [("kept-key", false), ("shared-key", true)] {
+        setup.done(Command::Change(Change::CreateCertificate {
+            vault: vault.clone(),
+            name: name.into(),
+            draft: certificate_draft(exportable),
+        }));
+    }
+    let id = |name: &str| ObjectId {
+        vault: vault.clone(),
+        kind: ObjectKind::Certificate,
+        name: name.into(),
+        version: None,
+    };
+    let file = setup.dir.join("key.pem");
+    setup.picker.answer(&file);
+    let (_, outcome, _) = setup.run(Command::DownloadCertificate {
+        id: id("kept-key"),
+        format: CertificateFile::PemWithKey,
+    });
+    assert!(
+        matches!(&outcome, Outcome::Failed(error) if error.to_string().contains("not exportable")),
+        "{outcome:?}"
+    );
+    assert!(!file.exists(), "nothing written");
+    // The public certificate is still there for the taking.
+    setup.done(Command::DownloadCertificate {
+        id: id("kept-key"),
+        format: CertificateFile::Pem,
+    });
+    let text = std::fs::read_to_string(&file).expect("pem");
+    assert!(text.starts_with("-----BEGIN CERTIFICATE-----") && !text.contains("PRIVATE KEY"));
+
+    // A PKCS#12 secret becomes a PEM with its key.
+    std::fs::remove_file(&file).expect("remove");
+    setup.done(Command::DownloadCertificate {
+        id: id("shared-key"),
+        format: CertificateFile::PemWithKey,
+    });
+    let text = std::fs::read_to_string(&file).expect("pem");
+    assert!(text.starts_with("-----BEGIN PRIVATE KEY-----"), "{text}");
+    assert_eq!(text.matches("-----BEGIN CERTIFICATE-----").count(), 1);
+}
+
+#[test]
+fn a_copy_of_every_enabled_version_writes_them_in_order_with_tags_and_content_type() {
+    let setup = setup("copy");
+    assert!(
+        setup
+            .cloud
+            .emulator
+            .add_empty_vault("kv-dev-shared", "kv-dev-copy")
+    );
+    let source = setup.vault("kv-dev-shared");
+    let target = setup.vault("kv-dev-copy");
+    let draft = |value: &str, enabled: bool| {
+        vaultscope::worker::changes::DraftHandle(Arc::new(
+            vaultscope::azure::keyvault_writes::SecretDraft {
+                value: SecretString::from(value),
+                content_type: Some("text/plain".into()),
+                tags: [("owner".to_owned(), "team-a".to_owned())].into(),
+                enabled,
+                not_before: None,
+                expires: Some(1_900_000_000),
+            },
+        ))
+    };
+    setup.done(Command::Change(Change::SetSecretVersions {
+        vault: source.clone(),
+        name: "versioned".into(),
+        drafts: vec![
+            draft("one", true),
+            draft("two", false),
+            draft("three", true),
+        ],
+        recover_first: false,
+    }));
+    let (plan, _) = setup.plan(Command::PlanCopy {
+        sources: vec![ObjectId {
+            vault: source.clone(),
+            kind: ObjectKind::Secret,
+            name: "versioned".into(),
+            version: None,
+        }],
+        target: target.clone(),
+        all_versions: true,
+        keep_expiry: false,
+    });
+    assert_eq!(fate_of(&plan, "versioned"), &WriteFate::Create);
+    assert_eq!(
+        plan.rows[0].drafts.len(),
+        2,
+        "the disabled version is not copied"
+    );
+    setup.apply(&plan, false);
+    let (seen, _) = setup.done(Command::ListVersions {
+        id: ObjectId {
+            vault: target.clone(),
+            kind: ObjectKind::Secret,
+            name: "versioned".into(),
+            version: None,
+        },
+    });
+    let mut versions: Vec<ObjectItem> = seen
+        .into_iter()
+        .filter_map(|kind| match kind {
+            EventKind::VersionsPage { items, .. } => Some(items),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    versions.sort_by_key(|item| item.attributes.created);
+    assert_eq!(versions.len(), 2);
+    for item in &versions {
+        assert_eq!(item.content_type.as_deref(), Some("text/plain"));
+        assert_eq!(item.tags.get("owner").map(String::as_str), Some("team-a"));
+        assert_eq!(
+            item.attributes.exp, None,
+            "expiry left behind when not kept"
+        );
+    }
+    let value = |version: Option<String>| {
+        let (seen, _) = setup.done(Command::GetSecretValue {
+            id: ObjectId {
+                vault: target.clone(),
+                kind: ObjectKind::Secret,
+                name: "versioned".into(),
+                version,
+            },
+        });
+        seen.into_iter()
+            .find_map(|kind| match kind {
+                EventKind::SecretValue { value, .. } => {
+                    Some(secrecy::ExposeSecret::expose_secret(&value).to_owned())
+                }
+                _ => None,
+            })
+            .expect("value")
+    };
+    assert_eq!(value(None), "three", "the newest is the source's newest");
+    let oldest = versions[0].version();
+    assert_eq!(value(oldest), "one");
+}
