@@ -73,6 +73,50 @@ fn notice(harness: &Harness<'static, VaultscopeApp>) -> String {
         .unwrap_or_default()
 }
 
+/// The text field labelled `label`.
+fn text_field<'h>(
+    harness: &'h Harness<'static, VaultscopeApp>,
+    label: &'h str,
+) -> egui_kittest::Node<'h> {
+    use egui::accesskit::Role;
+    harness
+        .query_all(
+            egui_kittest::kittest::By::new()
+                .label(label)
+                .predicate(|node| {
+                    matches!(
+                        node.role(),
+                        Role::TextInput | Role::MultilineTextInput | Role::PasswordInput
+                    )
+                }),
+        )
+        .next()
+        .unwrap_or_else(|| panic!("no text field labelled {label}"))
+}
+
+fn type_into(harness: &mut Harness<'static, VaultscopeApp>, label: &str, text: &str) {
+    text_field(harness, label).focus();
+    harness.step();
+    text_field(harness, label).type_text(text);
+    harness.run_steps(2);
+}
+
+fn label_containing(harness: &Harness<'static, VaultscopeApp>, text: &str) -> bool {
+    harness
+        .query_all(egui_kittest::kittest::By::new().label_contains(text))
+        .next()
+        .is_some()
+}
+
+fn click_first(harness: &mut Harness<'static, VaultscopeApp>, label: &str) {
+    harness
+        .get_all_by_label(label)
+        .next()
+        .unwrap_or_else(|| panic!("no {label}"))
+        .click();
+    harness.run_steps(2);
+}
+
 #[test]
 fn an_export_with_values_needs_the_warning_acknowledged_and_is_owner_only_and_logged() {
     let cloud = TestCloud::start();
@@ -255,4 +299,190 @@ fn two_loaded_vaults_are_compared_and_the_calendar_lists_what_expires() {
     let text = std::fs::read_to_string(&ics).expect("ics");
     assert_eq!(text.matches("BEGIN:VEVENT").count(), expiries);
     assert!(text.contains("kv-dev-shared") || text.contains("kv-dev-sandbox"));
+}
+
+#[test]
+fn two_versions_are_compared_and_revealed_and_a_secret_copied_to_another_vault() {
+    use vaultscope::azure::identifiers::VaultUri;
+    use vaultscope::azure::keyvault_writes::SecretDraft;
+    use vaultscope::worker::changes::{Change, DraftHandle};
+    let cloud = TestCloud::start();
+    let (worker, events) = cloud.signed_in_worker();
+    let vault = VaultUri::parse(&format!(
+        "https://kv-dev-shared.vault.localhost:{}",
+        cloud.emulator.port()
+    ))
+    .expect("vault");
+    let draft = |value: &str| {
+        DraftHandle(Arc::new(SecretDraft {
+            value: secrecy::SecretString::from(value),
+            content_type: None,
+            tags: Default::default(),
+            enabled: true,
+            not_before: None,
+            expires: None,
+        }))
+    };
+    let id = worker.send(vaultscope::worker::Command::Change(
+        Change::SetSecretVersions {
+            vault,
+            name: "ui-versioned".into(),
+            drafts: vec![draft("first-value"), draft("second-value")],
+            recover_first: false,
+        },
+    ));
+    let (_, outcome) = common::wait_for(&events, id);
+    assert!(
+        matches!(outcome, vaultscope::worker::Outcome::Done),
+        "{outcome:?}"
+    );
+
+    let picker = SetPicker::default();
+    let mut harness = harness_with_picker(&cloud, &picker);
+    wait_for_vault_tree(&mut harness);
+    click_until_shown(&mut harness, "kv-dev-sandbox", "New secret…");
+    click_until_shown(&mut harness, "kv-dev-shared", "New secret…");
+    type_into(&mut harness, "Filter", "ui-versioned");
+    step_until(&mut harness, "the row", |harness| {
+        harness.query_all_by_label("ui-versioned").next().is_some()
+    });
+    click_first(&mut harness, "ui-versioned");
+    step_until(&mut harness, "its two versions", |harness| {
+        harness.query_by_label("Compare versions").is_some()
+    });
+    harness.get_by_label("Compare versions").click();
+    step_until(&mut harness, "the version comparison", |harness| {
+        harness.query_by_label("Values: different").is_some()
+    });
+    assert!(
+        !label_containing(&harness, "first-value"),
+        "no value before the reveal"
+    );
+    harness.get_by_label("Reveal both values").click();
+    step_until(&mut harness, "both values", |harness| {
+        harness.query_by_label("first-value").is_some()
+            && harness.query_by_label("second-value").is_some()
+    });
+    click_first(&mut harness, "Close");
+    assert!(harness.state().state().transfer.dialog.is_none());
+
+    let before = secret_count(&cloud, "kv-dev-sandbox");
+    menu(&mut harness, "Copy to another vault…");
+    assert!(label_containing(
+        &harness,
+        "1 secrets from kv-dev-shared: ui-versioned"
+    ));
+    harness
+        .get_by_label("Every enabled version, oldest first (else the latest only)")
+        .click();
+    harness.run_steps(2);
+    harness.get_by_label("Preview copy").click();
+    step_until(&mut harness, "the copy preview", |harness| {
+        harness
+            .query_by_label("1 create · 0 new version · 0 unchanged · 0 conflict · 0 invalid")
+            .is_some()
+    });
+    assert!(
+        harness
+            .query_by_label("kv-dev-shared (2 versions)")
+            .is_some()
+    );
+    harness
+        .get_by_label("Write 1 secrets to kv-dev-sandbox")
+        .click();
+    step_until(&mut harness, "the copy written", |harness| {
+        harness
+            .state()
+            .state()
+            .changes
+            .bulk
+            .as_ref()
+            .is_some_and(|bulk| bulk.finished)
+    });
+    assert_eq!(secret_count(&cloud, "kv-dev-sandbox"), before + 1);
+}
+
+#[test]
+fn a_pfx_is_imported_with_its_password_then_downloaded_and_backed_up() {
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["ui.contoso.demo".into()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("cert");
+    let mut store = p12_keystore::KeyStore::new();
+    store.add_entry(
+        "ui",
+        p12_keystore::KeyStoreEntry::PrivateKeyChain(p12_keystore::PrivateKeyChain::new(
+            vec![1_u8, 2, 3],
+            p12_keystore::PrivateKey::from_der(&key.serialize_der()).expect("pkcs8"),
+            [p12_keystore::Certificate::from_der(cert.der()).expect("der")],
+        )),
+    );
+    let dir = temp_dir("pfx");
+    let pfx = dir.join("ui-imported.pfx");
+    std::fs::write(&pfx, store.writer("pfx-pw").write().expect("pfx")).expect("write");
+
+    let cloud = TestCloud::start();
+    let picker = SetPicker::default();
+    picker.answer(&pfx);
+    let mut harness = harness_with_picker(&cloud, &picker);
+    wait_for_vault_tree(&mut harness);
+    click_until_shown(&mut harness, "kv-dev-shared", "New secret…");
+    let tab = harness
+        .get_all(egui_kittest::kittest::By::new().label_contains("Certificates ("))
+        .next()
+        .expect("the certificates tab");
+    tab.click();
+    harness.run_steps(3);
+    menu(&mut harness, "Import certificate (PFX/PEM)…");
+    harness.get_by_label("Choose file…").click();
+    step_until(&mut harness, "the chosen file", |harness| {
+        label_containing(harness, "ui-imported.pfx")
+    });
+    type_into(
+        &mut harness,
+        "PFX password (empty for none or for PEM)",
+        "pfx-pw",
+    );
+    let debug = format!("{:?}", harness.state().state().transfer.dialog);
+    assert!(
+        !debug.contains("pfx-pw"),
+        "the password is in no state Debug"
+    );
+    harness.get_by_label("Import").click();
+    step_until(&mut harness, "the import", |harness| {
+        notice(harness).starts_with("import certificate: certificate ui-imported")
+    });
+    assert!(
+        harness.state().state().transfer.password.is_empty(),
+        "the password is wiped"
+    );
+    let log = &harness.state().state().changes.log;
+    assert_eq!(log.last().expect("log").action, "import certificate");
+
+    step_until(&mut harness, "the imported row", |harness| {
+        harness.query_all_by_label("ui-imported").next().is_some()
+    });
+    click_first(&mut harness, "ui-imported");
+    step_until(&mut harness, "its details", |harness| {
+        harness.query_by_label("Download").is_some()
+    });
+    let cer = dir.join("ui-imported.cer");
+    picker.answer(&cer);
+    click_until_shown(&mut harness, "Download", "Public certificate (.cer, DER)");
+    harness
+        .get_by_label("Public certificate (.cer, DER)")
+        .click();
+    step_until(&mut harness, "the .cer saved", |harness| {
+        notice(harness).starts_with("Saved ui-imported")
+    });
+    assert_eq!(std::fs::read(&cer).expect("cer"), cert.der().to_vec());
+
+    let backup = dir.join("ui-imported.backup");
+    picker.answer(&backup);
+    harness.get_by_label("Back up to file…").click();
+    step_until(&mut harness, "the backup saved", |harness| {
+        notice(harness).starts_with("Saved the backup of ui-imported")
+    });
+    assert!(std::fs::metadata(&backup).expect("backup").len() > 0);
 }

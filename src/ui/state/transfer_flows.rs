@@ -206,14 +206,14 @@ impl AppState {
             return;
         };
         let versions = &self.objects.versions;
-        let mut ordered: Vec<String> = versions
+        // Oldest first by creation time (versions made in the same second keep the list's order).
+        let mut dated: Vec<(Option<i64>, String)> = versions
             .items
             .iter()
             .filter_map(|item| item.version().map(|v| (item.attributes.created, v)))
-            .collect::<std::collections::BTreeMap<_, _>>()
-            .into_values()
             .collect();
-        ordered.dedup();
+        dated.sort_by_key(|(created, _)| *created);
+        let ordered: Vec<String> = dated.into_iter().map(|(_, version)| version).collect();
         if selected.kind != ObjectKind::Secret || ordered.len() < 2 {
             self.shared.set_notice(
                 "Comparing versions needs a secret with at least two versions (its versions loaded).",
