@@ -17,7 +17,8 @@ use vaultscope::ui::VaultscopeApp;
 use vaultscope::worker::{Command, EventKind, spawn_worker};
 
 use common::ui::{
-    app_harness, click_until_shown, harness_for, secret_count, step_until, wait_for_vault_tree,
+    app_harness, click_until_shown, harness_for, secret_count, step_until, text_field, type_into,
+    wait_for_vault_tree,
 };
 use common::{TestCloud, wait_for};
 
@@ -43,45 +44,6 @@ fn service_value(cloud: &TestCloud, vault: &str, name: &str) -> String {
             _ => None,
         })
         .expect("the secret's value")
-}
-
-/// The text field labelled `label` (a list header or a details row may carry the same words).
-fn text_field<'h>(
-    harness: &'h Harness<'static, VaultscopeApp>,
-    label: &'h str,
-) -> egui_kittest::Node<'h> {
-    use egui::accesskit::Role;
-    let found = harness
-        .query_all(
-            egui_kittest::kittest::By::new()
-                .label(label)
-                .predicate(|node| {
-                    matches!(
-                        node.role(),
-                        Role::TextInput | Role::MultilineTextInput | Role::PasswordInput
-                    )
-                }),
-        )
-        .next();
-    found.unwrap_or_else(|| {
-        let fields: Vec<String> = harness
-            .query_all(egui_kittest::kittest::By::new().predicate(|node| {
-                matches!(
-                    node.role(),
-                    Role::TextInput | Role::MultilineTextInput | Role::PasswordInput
-                )
-            }))
-            .map(|node| format!("{:?}", node))
-            .collect();
-        panic!("no text field labelled {label}; fields: {fields:?}")
-    })
-}
-
-fn type_into(harness: &mut Harness<'static, VaultscopeApp>, label: &str, text: &str) {
-    text_field(harness, label).focus();
-    harness.step();
-    text_field(harness, label).type_text(text);
-    harness.run_steps(2);
 }
 
 /// Clicks the first node labelled `label` (a row; the details pane's heading has the same name), then

@@ -5,36 +5,18 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use vaultscope::ui::VaultscopeApp;
-use vaultscope::worker::files::{FilePicker, Picked, SharedPicker};
+use vaultscope::worker::files::SharedPicker;
 use vaultscope::worker::spawn_worker;
 
-use common::TestCloud;
-use common::ui::{click_until_shown, harness_for, secret_count, step_until, wait_for_vault_tree};
-
-#[derive(Clone, Default)]
-struct SetPicker(Arc<Mutex<Option<PathBuf>>>);
-
-impl SetPicker {
-    fn answer(&self, path: &std::path::Path) {
-        *self.0.lock().expect("picker") = Some(path.to_path_buf());
-    }
-}
-
-impl FilePicker for SetPicker {
-    fn open(&self, _title: &str) -> Picked {
-        let path = self.0.lock().expect("picker").clone();
-        Box::pin(async move { path })
-    }
-    fn save(&self, _title: &str, _suggested: &str) -> Picked {
-        self.open("")
-    }
-}
+use common::ui::{
+    click_until_shown, harness_for, secret_count, step_until, type_into, wait_for_vault_tree,
+};
+use common::{SetPicker, TestCloud, temp_dir};
 
 fn harness_with_picker(cloud: &TestCloud, picker: &SetPicker) -> Harness<'static, VaultscopeApp> {
     let mut settings = cloud.settings();
@@ -48,12 +30,6 @@ fn harness_with_picker(cloud: &TestCloud, picker: &SetPicker) -> Harness<'static
     ))
 }
 
-fn temp_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("vaultscope-ui-{test}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    dir
-}
-
 fn menu(harness: &mut Harness<'static, VaultscopeApp>, item: &str) {
     click_until_shown(harness, "Files & vaults", item);
     click_until_shown_any(harness, item);
@@ -64,6 +40,19 @@ fn click_until_shown_any(harness: &mut Harness<'static, VaultscopeApp>, label: &
     harness.run_steps(3);
 }
 
+/// Steps until the bulk run the preview started has finished.
+fn wait_for_bulk(harness: &mut Harness<'static, VaultscopeApp>) {
+    step_until(harness, "the bulk run", |harness| {
+        harness
+            .state()
+            .state()
+            .changes
+            .bulk
+            .as_ref()
+            .is_some_and(|bulk| bulk.finished)
+    });
+}
+
 fn notice(harness: &Harness<'static, VaultscopeApp>) -> String {
     harness
         .state()
@@ -71,34 +60,6 @@ fn notice(harness: &Harness<'static, VaultscopeApp>) -> String {
         .notice()
         .map(|notice| notice.text.clone())
         .unwrap_or_default()
-}
-
-/// The text field labelled `label`.
-fn text_field<'h>(
-    harness: &'h Harness<'static, VaultscopeApp>,
-    label: &'h str,
-) -> egui_kittest::Node<'h> {
-    use egui::accesskit::Role;
-    harness
-        .query_all(
-            egui_kittest::kittest::By::new()
-                .label(label)
-                .predicate(|node| {
-                    matches!(
-                        node.role(),
-                        Role::TextInput | Role::MultilineTextInput | Role::PasswordInput
-                    )
-                }),
-        )
-        .next()
-        .unwrap_or_else(|| panic!("no text field labelled {label}"))
-}
-
-fn type_into(harness: &mut Harness<'static, VaultscopeApp>, label: &str, text: &str) {
-    text_field(harness, label).focus();
-    harness.step();
-    text_field(harness, label).type_text(text);
-    harness.run_steps(2);
 }
 
 fn label_containing(harness: &Harness<'static, VaultscopeApp>, text: &str) -> bool {
@@ -121,7 +82,7 @@ fn click_first(harness: &mut Harness<'static, VaultscopeApp>, label: &str) {
 fn an_export_with_values_needs_the_warning_acknowledged_and_is_owner_only_and_logged() {
     let cloud = TestCloud::start();
     let picker = SetPicker::default();
-    let dir = temp_dir("export");
+    let dir = temp_dir("ui-export");
     let file = dir.join("export.csv");
     picker.answer(&file);
     let mut harness = harness_with_picker(&cloud, &picker);
@@ -186,7 +147,7 @@ fn an_export_with_values_needs_the_warning_acknowledged_and_is_owner_only_and_lo
 fn an_import_previews_each_fate_and_writes_through_the_bulk_run() {
     let cloud = TestCloud::start();
     let picker = SetPicker::default();
-    let dir = temp_dir("import");
+    let dir = temp_dir("ui-import");
     let file = dir.join("new.env");
     std::fs::write(
         &file,
@@ -226,15 +187,7 @@ fn an_import_previews_each_fate_and_writes_through_the_bulk_run() {
     harness
         .get_by_label("Write 2 secrets to kv-dev-shared")
         .click();
-    step_until(&mut harness, "the bulk run", |harness| {
-        harness
-            .state()
-            .state()
-            .changes
-            .bulk
-            .as_ref()
-            .is_some_and(|bulk| bulk.finished)
-    });
+    wait_for_bulk(&mut harness);
     assert_eq!(secret_count(&cloud, "kv-dev-shared"), before + 2);
     let bulk = harness.state().state().changes.bulk.as_ref().expect("bulk");
     assert_eq!(bulk.done(), 2);
@@ -290,7 +243,7 @@ fn two_loaded_vaults_are_compared_and_the_calendar_lists_what_expires() {
         expiries > 0,
         "the demo vaults hold secrets expiring within 30 days"
     );
-    let ics = temp_dir("calendar").join("expiries.ics");
+    let ics = temp_dir("ui-calendar").join("expiries.ics");
     picker.answer(&ics);
     harness.get_by_label("Export .ics…").click();
     step_until(&mut harness, "the calendar saved", |harness| {
@@ -390,15 +343,7 @@ fn two_versions_are_compared_and_revealed_and_a_secret_copied_to_another_vault()
     harness
         .get_by_label("Write 1 secrets to kv-dev-sandbox")
         .click();
-    step_until(&mut harness, "the copy written", |harness| {
-        harness
-            .state()
-            .state()
-            .changes
-            .bulk
-            .as_ref()
-            .is_some_and(|bulk| bulk.finished)
-    });
+    wait_for_bulk(&mut harness);
     assert_eq!(secret_count(&cloud, "kv-dev-sandbox"), before + 1);
 }
 
@@ -418,7 +363,7 @@ fn a_pfx_is_imported_with_its_password_then_downloaded_and_backed_up() {
             [p12_keystore::Certificate::from_der(cert.der()).expect("der")],
         )),
     );
-    let dir = temp_dir("pfx");
+    let dir = temp_dir("ui-pfx");
     let pfx = dir.join("ui-imported.pfx");
     std::fs::write(&pfx, store.writer("pfx-pw").write().expect("pfx")).expect("write");
 

@@ -6,8 +6,8 @@
 mod common;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::mpsc::Receiver;
-use std::sync::{Arc, Mutex};
 
 use secrecy::SecretString;
 use vaultscope::azure::identifiers::{ObjectId, ObjectKind, VaultUri};
@@ -17,32 +17,14 @@ use vaultscope::transfer::compare::ValueVerdict;
 use vaultscope::transfer::export::ExportFormat;
 use vaultscope::transfer::plan::WriteFate;
 use vaultscope::worker::changes::Change;
-use vaultscope::worker::files::{FilePicker, Picked, SharedPicker};
+use vaultscope::worker::files::SharedPicker;
 use vaultscope::worker::transfer::ExportRequest;
 use vaultscope::worker::transfer_model::{SecretHandle, WritePlan};
 use vaultscope::worker::{Command, Event, EventKind, Outcome, WorkerHandle};
 
-use common::{TestCloud, wait_for};
+use common::{SetPicker, TestCloud, temp_dir, wait_for};
 
 /// A file picker answering with whatever path the test set last.
-#[derive(Clone, Default)]
-struct SetPicker(Arc<Mutex<Option<PathBuf>>>);
-
-impl SetPicker {
-    fn answer(&self, path: &std::path::Path) {
-        *self.0.lock().expect("picker") = Some(path.to_path_buf());
-    }
-}
-
-impl FilePicker for SetPicker {
-    fn open(&self, _title: &str) -> Picked {
-        let path = self.0.lock().expect("picker").clone();
-        Box::pin(async move { path })
-    }
-    fn save(&self, _title: &str, _suggested: &str) -> Picked {
-        self.open("")
-    }
-}
 
 struct Setup {
     cloud: TestCloud,
@@ -61,8 +43,7 @@ fn setup(test: &str) -> Setup {
         vaultscope::worker::spawn_worker(cloud.runtime.handle(), settings, Arc::new(|| {}));
     let (_, outcome) = wait_for(&events, worker.send(Command::SignIn(cloud.demo_sign_in())));
     assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
-    let dir = std::env::temp_dir().join(format!("vaultscope-{test}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = temp_dir(test);
     Setup {
         cloud,
         worker,
@@ -113,6 +94,26 @@ impl Setup {
             })
             .flatten()
             .collect()
+    }
+
+    /// The value the service holds for `name` (at `version`, else the latest).
+    fn value(&self, vault: &VaultUri, name: &str, version: Option<String>) -> String {
+        let (seen, _) = self.done(Command::GetSecretValue {
+            id: ObjectId {
+                vault: vault.clone(),
+                kind: ObjectKind::Secret,
+                name: name.into(),
+                version,
+            },
+        });
+        seen.into_iter()
+            .find_map(|kind| match kind {
+                EventKind::SecretValue { value, .. } => {
+                    Some(secrecy::ExposeSecret::expose_secret(&value).to_owned())
+                }
+                _ => None,
+            })
+            .expect("a value")
     }
 
     fn plan(&self, command: Command) -> (WritePlan, String) {
@@ -279,24 +280,7 @@ fn export_import_into_an_empty_vault_and_compare_says_all_equal() {
         );
     }
     // Values never travel in a comparison's events.
-    let value_of_one = {
-        let (seen, _) = setup.done(Command::GetSecretValue {
-            id: ObjectId {
-                vault: source.clone(),
-                kind: ObjectKind::Secret,
-                name: items[0].name(),
-                version: None,
-            },
-        });
-        seen.into_iter()
-            .find_map(|kind| match kind {
-                EventKind::SecretValue { value, .. } => {
-                    Some(secrecy::ExposeSecret::expose_secret(&value).to_owned())
-                }
-                _ => None,
-            })
-            .expect("value")
-    };
+    let value_of_one = setup.value(&source, &items[0].name(), None);
     assert!(
         !debug.contains(&value_of_one),
         "a value in a comparison event"
@@ -309,24 +293,7 @@ fn an_import_preview_names_every_fate_and_a_conflict_can_be_recovered_first() {
     let setup = setup("preview");
     let vault = setup.vault("kv-dev-shared");
     let existing = setup.list(&vault)[0].name();
-    let value = {
-        let (seen, _) = setup.done(Command::GetSecretValue {
-            id: ObjectId {
-                vault: vault.clone(),
-                kind: ObjectKind::Secret,
-                name: existing.clone(),
-                version: None,
-            },
-        });
-        seen.into_iter()
-            .find_map(|kind| match kind {
-                EventKind::SecretValue { value, .. } => {
-                    Some(secrecy::ExposeSecret::expose_secret(&value).to_owned())
-                }
-                _ => None,
-            })
-            .expect("value")
-    };
+    let value = setup.value(&vault, &existing, None);
     let deleted = setup.list(&vault)[1].name();
     setup.done(Command::Change(Change::Delete {
         vault: vault.clone(),
@@ -672,24 +639,7 @@ fn a_copy_of_every_enabled_version_writes_them_in_order_with_tags_and_content_ty
             "expiry left behind when not kept"
         );
     }
-    let value = |version: Option<String>| {
-        let (seen, _) = setup.done(Command::GetSecretValue {
-            id: ObjectId {
-                vault: target.clone(),
-                kind: ObjectKind::Secret,
-                name: "versioned".into(),
-                version,
-            },
-        });
-        seen.into_iter()
-            .find_map(|kind| match kind {
-                EventKind::SecretValue { value, .. } => {
-                    Some(secrecy::ExposeSecret::expose_secret(&value).to_owned())
-                }
-                _ => None,
-            })
-            .expect("value")
-    };
+    let value = |version: Option<String>| setup.value(&target, "versioned", version);
     assert_eq!(value(None), "three", "the newest is the source's newest");
     let oldest = versions[0].version();
     assert_eq!(value(oldest), "one");

@@ -10,6 +10,7 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use super::parse_time;
+use crate::azure::keyvault_writes::SecretDraft;
 
 /// Which reader a file needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +42,7 @@ pub struct ImportedRow {
     pub name: String,
     /// The name in the file, when it differs from `name`.
     pub source_name: Option<String>,
-    pub secret: Result<ImportedSecret, String>,
+    pub secret: Result<SecretDraft, String>,
 }
 
 impl std::fmt::Debug for ImportedRow {
@@ -55,26 +56,15 @@ impl std::fmt::Debug for ImportedRow {
     }
 }
 
-/// What an imported row writes: a value and the attributes the file gave.
-pub struct ImportedSecret {
-    pub value: SecretString,
-    pub content_type: Option<String>,
-    pub tags: BTreeMap<String, String>,
-    pub enabled: bool,
-    pub not_before: Option<i64>,
-    pub expires: Option<i64>,
-}
-
-impl ImportedSecret {
-    fn of_value(value: &str) -> Self {
-        Self {
-            value: SecretString::from(value),
-            content_type: None,
-            tags: BTreeMap::new(),
-            enabled: true,
-            not_before: None,
-            expires: None,
-        }
+/// A row's value with the attributes the file gave, without one: Key Vault's defaults.
+fn of_value(value: &str) -> SecretDraft {
+    SecretDraft {
+        value: SecretString::from(value),
+        content_type: None,
+        tags: BTreeMap::new(),
+        enabled: true,
+        not_before: None,
+        expires: None,
     }
 }
 
@@ -169,7 +159,7 @@ fn read_dotenv(text: &str) -> Vec<ImportedRow> {
                 if value.is_empty() {
                     Err("the value is empty (Key Vault stores no empty secrets)".into())
                 } else {
-                    Ok(ImportedSecret::of_value(&value))
+                    Ok(of_value(&value))
                 }
             }),
         });
@@ -237,7 +227,7 @@ fn read_json(text: &str) -> Result<Vec<ImportedRow>, ImportError> {
                         Value::String(text) if text.is_empty() => {
                             Err("the value is empty (Key Vault stores no empty secrets)".into())
                         }
-                        Value::String(text) => Ok(ImportedSecret::of_value(text)),
+                        Value::String(text) => Ok(of_value(text)),
                         _ => Err("the value is not a string".into()),
                     },
                 })
@@ -284,7 +274,7 @@ fn json_item(index: usize, item: &Value) -> ImportedRow {
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err("tags is not an object".to_owned()),
         };
-        Ok(ImportedSecret {
+        Ok(SecretDraft {
             value: SecretString::from(value.as_str()),
             content_type: text("contentType").map(str::to_owned),
             tags,
@@ -369,7 +359,7 @@ fn read_csv(text: &str) -> Result<Vec<ImportedRow>, ImportError> {
                 "false" | "no" | "0" => false,
                 other => return Err(format!("enabled '{other}' is not true or false")),
             };
-            Ok(ImportedSecret {
+            Ok(SecretDraft {
                 value: SecretString::from(value),
                 content_type: Some(field(content_type_at).trim())
                     .filter(|text| !text.is_empty())

@@ -202,16 +202,7 @@ pub async fn plan_import(
             origin: row.origin,
             name: row.name,
             source_name: row.source_name,
-            drafts: row.secret.map(|secret| {
-                vec![SecretDraft {
-                    value: secret.value,
-                    content_type: secret.content_type,
-                    tags: secret.tags,
-                    enabled: secret.enabled,
-                    not_before: secret.not_before,
-                    expires: secret.expires,
-                }]
-            }),
+            drafts: row.secret.map(|draft| vec![draft]),
         })
         .collect();
     let (rows, notes) = plan_rows(session, vault, candidates, reply).await?;

@@ -84,6 +84,33 @@ impl TestCloud {
     }
 }
 
+/// A file picker answering with whatever path the test set last (none: the person cancelled).
+#[derive(Clone, Default)]
+pub struct SetPicker(Arc<std::sync::Mutex<Option<std::path::PathBuf>>>);
+
+impl SetPicker {
+    pub fn answer(&self, path: &std::path::Path) {
+        *self.0.lock().expect("picker") = Some(path.to_path_buf());
+    }
+}
+
+impl vaultscope::worker::files::FilePicker for SetPicker {
+    fn open(&self, _title: &str) -> vaultscope::worker::files::Picked {
+        let path = self.0.lock().expect("picker").clone();
+        Box::pin(async move { path })
+    }
+    fn save(&self, _title: &str, _suggested: &str) -> vaultscope::worker::files::Picked {
+        self.open("")
+    }
+}
+
+/// A fresh directory under the temp dir for one test's files.
+pub fn temp_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("vaultscope-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
+
 /// Collects the events of `id` until its terminal event; asserts nothing follows it.
 pub fn wait_for(events: &Receiver<Event>, id: RequestId) -> (Vec<EventKind>, Outcome) {
     let mut seen = Vec::new();

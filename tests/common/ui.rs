@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
 use vaultscope::ui::VaultscopeApp;
 use vaultscope::worker::spawn_worker;
 
@@ -87,4 +88,43 @@ pub fn click_until_shown(harness: &mut Harness<'static, VaultscopeApp>, label: &
         &format!("'{shown}' after clicking '{label}'"),
         |harness| harness.query_by_label(shown).is_some(),
     );
+}
+
+/// The text field labelled `label` (a list header or a details row may carry the same words).
+pub fn text_field<'h>(
+    harness: &'h Harness<'static, VaultscopeApp>,
+    label: &'h str,
+) -> egui_kittest::Node<'h> {
+    use egui::accesskit::Role;
+    let found = harness
+        .query_all(
+            egui_kittest::kittest::By::new()
+                .label(label)
+                .predicate(|node| {
+                    matches!(
+                        node.role(),
+                        Role::TextInput | Role::MultilineTextInput | Role::PasswordInput
+                    )
+                }),
+        )
+        .next();
+    found.unwrap_or_else(|| {
+        let fields: Vec<String> = harness
+            .query_all(egui_kittest::kittest::By::new().predicate(|node| {
+                matches!(
+                    node.role(),
+                    Role::TextInput | Role::MultilineTextInput | Role::PasswordInput
+                )
+            }))
+            .map(|node| format!("{:?}", node))
+            .collect();
+        panic!("no text field labelled {label}; fields: {fields:?}")
+    })
+}
+
+pub fn type_into(harness: &mut Harness<'static, VaultscopeApp>, label: &str, text: &str) {
+    text_field(harness, label).focus();
+    harness.step();
+    text_field(harness, label).type_text(text);
+    harness.run_steps(2);
 }
