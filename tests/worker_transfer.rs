@@ -24,8 +24,6 @@ use vaultscope::worker::{Command, Event, EventKind, Outcome, WorkerHandle};
 
 use common::{SetPicker, TestCloud, temp_dir, wait_for};
 
-/// A file picker answering with whatever path the test set last.
-
 struct Setup {
     cloud: TestCloud,
     worker: WorkerHandle,
