@@ -7,7 +7,7 @@
 mod common;
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -17,7 +17,7 @@ use vaultscope::auth::managed_identity::UserAssignedId;
 use vaultscope::azure::identifiers::VaultUri;
 use vaultscope::worker::{Command, EventKind, Outcome, SignInMethod, spawn_worker};
 
-use common::{TestCloud, wait_for};
+use common::{TestCloud, capture_log, wait_for};
 
 const TENANT: &str = "7a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 const SECURITY_FUNCTIONS: &str = "5a1e2d3c-6b7a-4c44-8d9e-4b5a6f7e8d94";
@@ -27,38 +27,6 @@ const ID_ORDERS_API_RESOURCE: &str = "/subscriptions/3f2504e0-4f89-41d3-9a0c-030
 const CI_PIPELINE: &str = "7c3a4f5e-8d9c-4e66-8fba-6d7c8b9a0fc7";
 const CI_PIPELINE_APP: &str = "be5b3a4f-9c8d-4f77-9a2b-7e8d9cab1ac8";
 const CI_SECRET: &str = "demo-ci-secret-not-for-production";
-
-/// A log sink shared by the whole test binary.
-#[derive(Clone, Default)]
-struct CapturedLog(Arc<Mutex<Vec<u8>>>);
-
-impl Write for CapturedLog {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn capture_log() -> CapturedLog {
-    static LOG: std::sync::OnceLock<CapturedLog> = std::sync::OnceLock::new();
-    LOG.get_or_init(|| {
-        let log = CapturedLog::default();
-        let writer = log.clone();
-        tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .init();
-        log
-    })
-    .clone()
-}
 
 struct Outcomes {
     identity_object_id: Option<String>,
@@ -309,7 +277,7 @@ fn every_source_signs_in_and_nothing_secret_is_logged() {
         );
     }
 
-    let text = String::from_utf8_lossy(&log.0.lock().expect("log")).into_owned();
+    let text = log.text();
     assert!(
         text.len() > 1_000,
         "the log captured the sign-ins ({} bytes)",

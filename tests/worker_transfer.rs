@@ -167,6 +167,7 @@ fn fate_of<'a>(plan: &'a WritePlan, name: &str) -> &'a WriteFate {
 
 #[test]
 fn export_import_into_an_empty_vault_and_compare_says_all_equal() {
+    let log = common::capture_log();
     let setup = setup("round-trip");
     assert!(
         setup
@@ -284,6 +285,12 @@ fn export_import_into_an_empty_vault_and_compare_says_all_equal() {
         "a value in a comparison event"
     );
     assert!(!debug.to_ascii_lowercase().contains("fingerprint("));
+    let logged = log.text();
+    assert!(
+        logged.contains("vault.localhost"),
+        "the trace log is captured"
+    );
+    assert!(!logged.contains(&value_of_one), "a value in the trace log");
 }
 
 #[test]
