@@ -320,8 +320,8 @@ fn an_import_preview_names_every_fate_and_a_conflict_can_be_recovered_first() {
         draft: vaultscope::worker::changes::DraftHandle(Arc::new(
             vaultscope::azure::keyvault_writes::SecretDraft {
                 value: SecretString::from("before"),
-                content_type: None,
-                tags: Default::default(),
+                content_type: Some("text/plain".into()),
+                tags: [("owner".to_owned(), "team-a".to_owned())].into(),
                 enabled: true,
                 not_before: None,
                 expires: None,
@@ -345,6 +345,31 @@ fn an_import_preview_names_every_fate_and_a_conflict_can_be_recovered_first() {
     );
 
     setup.apply(&plan, true);
+    // A `.env` line carries no tags or content type: the new version keeps the current version's.
+    let (seen, _) = setup.done(Command::ListVersions {
+        id: ObjectId {
+            vault: vault.clone(),
+            kind: ObjectKind::Secret,
+            name: "changed-one".into(),
+            version: None,
+        },
+    });
+    let versions: Vec<ObjectItem> = seen
+        .into_iter()
+        .filter_map(|kind| match kind {
+            EventKind::VersionsPage { items, .. } => Some(items),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(versions.len(), 2);
+    for version in &versions {
+        assert_eq!(
+            version.tags.get("owner").map(String::as_str),
+            Some("team-a")
+        );
+        assert_eq!(version.content_type.as_deref(), Some("text/plain"));
+    }
     setup.picker.answer(&file);
     let (again, _) = setup.plan(Command::PlanImport { vault });
     for name in [

@@ -18,22 +18,20 @@ pub struct Expiry {
 }
 
 impl Expiry {
-    /// "in 12 days", "today", "expired 3 days ago".
+    /// "within a day", "in 12 days", "expired today", "expired 3 days ago".
     pub fn when(&self, now: i64) -> String {
-        let days = (self.expires - now).div_euclid(86_400);
-        match days {
-            0 if self.expires >= now => "today".into(),
-            1 => "in 1 day".into(),
-            days if days > 1 => format!("in {days} days"),
-            _ if self.expires < now => {
-                let ago = (now - self.expires) / 86_400;
-                match ago {
-                    0 => "expired today".into(),
-                    1 => "expired 1 day ago".into(),
-                    ago => format!("expired {ago} days ago"),
-                }
+        if self.expires >= now {
+            // Whole days left, rounded up: 23 hours left is "within a day", not "today".
+            match (self.expires - now + 86_399) / 86_400 {
+                0 | 1 => "within a day".into(),
+                days => format!("in {days} days"),
             }
-            _ => "today".into(),
+        } else {
+            match (now - self.expires) / 86_400 {
+                0 => "expired today".into(),
+                1 => "expired 1 day ago".into(),
+                ago => format!("expired {ago} days ago"),
+            }
         }
     }
 }
@@ -203,6 +201,11 @@ mod tests {
         assert_eq!(names, ["gone", "later"]);
         assert_eq!(expiries[0].when(now), "expired 3 days ago");
         assert_eq!(expiries[1].when(now), "in 20 days");
+        let soon = Expiry {
+            expires: now + 23 * 3600,
+            ..expiries[1].clone()
+        };
+        assert_eq!(soon.when(now), "within a day");
         let ics = to_icalendar(&expiries, now);
         assert_eq!(ics.matches("BEGIN:VEVENT").count(), 2);
         assert!(ics.contains("SUMMARY:secret gone in kv\\, prod expires\r\n"));

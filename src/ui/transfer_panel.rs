@@ -164,7 +164,8 @@ pub fn transfer_window_ui(
                     if form.targets.is_empty() {
                         ui.colored_label(ui.visuals().warn_fg_color, "Load another vault first (it may be in another tenant).");
                     }
-                    egui::ComboBox::from_label("To vault")
+                    ui.label("To vault");
+                    egui::ComboBox::from_id_salt("copy-to")
                         .selected_text(edited.target.as_ref().map_or("(choose)", |uri| uri.name()))
                         .show_ui(ui, |ui| {
                             for (name, uri) in &form.targets {
@@ -246,7 +247,7 @@ pub fn transfer_window_ui(
                                     } else {
                                         ui.label(when);
                                     }
-                                    ui.label(crate::transfer::rfc3339(expiry.expires));
+                                    ui.label(super::format::timestamp(Some(expiry.expires)));
                                     ui.label(&expiry.vault_name);
                                     ui.label(expiry.kind.singular());
                                     ui.label(&expiry.name);
@@ -460,7 +461,8 @@ fn compare_ui(ui: &mut Ui, view: &CompareView, read_only: bool, intents: &mut Ve
     let mut right = view.right.clone();
     let mut show_equal = view.show_equal;
     ui.horizontal(|ui| {
-        egui::ComboBox::from_label("with")
+        ui.label("with");
+        egui::ComboBox::from_id_salt("compare-with")
             .selected_text(
                 right
                     .as_ref()
@@ -488,6 +490,8 @@ fn compare_ui(ui: &mut Ui, view: &CompareView, read_only: bool, intents: &mut Ve
         .filter(|row| show_equal || row.differs())
         .collect();
     let differing = rows.iter().filter(|row| row.differs()).count();
+    let only_left = rows.iter().filter(|row| row.right.is_none()).count();
+    let only_right = rows.iter().filter(|row| row.left.is_none()).count();
     ui.label(if differing == 0 {
         format!(
             "All {} names are equal in {} and {}.",
@@ -496,7 +500,13 @@ fn compare_ui(ui: &mut Ui, view: &CompareView, read_only: bool, intents: &mut Ve
             right.name()
         )
     } else {
-        format!("{differing} of {} names differ.", rows.len())
+        format!(
+            "{differing} of {} names differ: {only_left} only in {}, {only_right} only in {}, {} in both but not equal.",
+            rows.len(),
+            left.name(),
+            right.name(),
+            differing - only_left - only_right
+        )
     });
     egui::ScrollArea::vertical()
         .max_height(380.0)
@@ -524,7 +534,11 @@ fn compare_ui(ui: &mut Ui, view: &CompareView, read_only: bool, intents: &mut Ve
                         }
                         ui.label(&row.name);
                         ui.label(row.status(left.name(), right.name()));
-                        ui.label(format!("values {}", row.value.label()));
+                        if row.left.is_some() && row.right.is_some() {
+                            ui.label(format!("values {}", row.value.label()));
+                        } else {
+                            ui.label("");
+                        }
                         ui.weak(row.differences.join("; "));
                         ui.end_row();
                     }

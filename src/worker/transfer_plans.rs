@@ -69,7 +69,36 @@ async fn read_target(session: &Session, vault: &VaultUri) -> Result<Target, Fail
     })
 }
 
-/// The fingerprint of a secret's value (latest when `version` is `None`), or why it could not be read.
+/// What a live secret holds now: its value's fingerprint and the attributes a new version may keep.
+struct Current {
+    fingerprint: Fingerprint,
+    content_type: Option<String>,
+    tags: std::collections::BTreeMap<String, String>,
+}
+
+/// A secret's current state (latest when `version` is `None`), or why it could not be read.
+async fn current_of(
+    session: &Session,
+    vault: &VaultUri,
+    name: &str,
+    version: Option<&str>,
+    key: &FingerprintKey,
+) -> Result<Current, String> {
+    match session.keyvault.get_secret(vault, name, version).await {
+        Ok(bundle) => Ok(Current {
+            fingerprint: key.fingerprint(&bundle.value),
+            content_type: bundle.content_type,
+            tags: bundle.tags,
+        }),
+        Err(AzureError::Service { status: 403, .. }) => Err(format!(
+            "not allowed to read it in {} (or it is disabled)",
+            vault.name()
+        )),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// The fingerprint of a secret's value, or why it could not be read.
 async fn fingerprint_of(
     session: &Session,
     vault: &VaultUri,
@@ -77,14 +106,9 @@ async fn fingerprint_of(
     version: Option<&str>,
     key: &FingerprintKey,
 ) -> Result<Fingerprint, String> {
-    match session.keyvault.get_secret(vault, name, version).await {
-        Ok(bundle) => Ok(key.fingerprint(&bundle.value)),
-        Err(AzureError::Service { status: 403, .. }) => Err(format!(
-            "not allowed to read it in {} (or it is disabled)",
-            vault.name()
-        )),
-        Err(error) => Err(error.to_string()),
-    }
+    current_of(session, vault, name, version, key)
+        .await
+        .map(|current| current.fingerprint)
 }
 
 /// A candidate row before its fate is known.
@@ -96,10 +120,13 @@ struct Candidate {
 }
 
 /// Gives each candidate its fate against `target` (reading the target's value for live names).
+/// `keep_attributes`: a new version whose row gives no content type and no tags keeps the current
+/// version's (an `.env` line carries neither; a copy brings its own).
 async fn plan_rows(
     session: &Session,
     target_vault: &VaultUri,
     candidates: Vec<Candidate>,
+    keep_attributes: bool,
     reply: &Reply,
 ) -> Result<(Vec<PlannedWrite>, Vec<String>), FailureReason> {
     let target = read_target(session, target_vault).await?;
@@ -109,23 +136,33 @@ async fn plan_rows(
     let target = &target;
     let key = &key;
     let mut planned = futures_util::stream::iter(candidates.into_iter().enumerate())
-        .map(|(index, candidate)| async move {
+        .map(|(index, mut candidate)| async move {
             let lower = candidate.name.to_ascii_lowercase();
-            let fate_of_row = match &candidate.drafts {
+            let fate_of_row = match &mut candidate.drafts {
                 Err(problem) => WriteFate::Invalid(problem.clone()),
                 Ok(drafts) => {
                     let state = if target.deleted.contains(&lower) {
                         TargetState::Deleted
                     } else if target.live.contains(&lower) {
-                        let same_value = match drafts.last() {
-                            Some(latest) => {
-                                fingerprint_of(session, target_vault, &candidate.name, None, key)
-                                    .await
-                                    .ok()
-                                    .map(|there| there == key.fingerprint(&latest.value))
+                        let current = current_of(session, target_vault, &candidate.name, None, key)
+                            .await
+                            .ok();
+                        let same_value = match (&current, drafts.last()) {
+                            (Some(current), Some(latest)) => {
+                                Some(current.fingerprint == key.fingerprint(&latest.value))
                             }
-                            None => None,
+                            _ => None,
                         };
+                        if let Some(current) = current
+                            && keep_attributes
+                        {
+                            for draft in drafts.iter_mut() {
+                                if draft.content_type.is_none() && draft.tags.is_empty() {
+                                    draft.content_type.clone_from(&current.content_type);
+                                    draft.tags.clone_from(&current.tags);
+                                }
+                            }
+                        }
                         TargetState::Live { same_value }
                     } else {
                         TargetState::Absent
@@ -205,7 +242,7 @@ pub async fn plan_import(
             drafts: row.secret.map(|draft| vec![draft]),
         })
         .collect();
-    let (rows, notes) = plan_rows(session, vault, candidates, reply).await?;
+    let (rows, notes) = plan_rows(session, vault, candidates, true, reply).await?;
     reply.send(EventKind::WritesPlanned(Box::new(WritePlan {
         source: file_name,
         target: vault.clone(),
@@ -297,12 +334,12 @@ pub async fn plan_copy(
         .into_iter()
         .map(|(_, candidate)| candidate)
         .collect();
-    let (rows, notes) = plan_rows(session, target, candidates, reply).await?;
+    let (rows, notes) = plan_rows(session, target, candidates, false, reply).await?;
     let from = sources
         .first()
         .map_or_else(String::new, |source| source.vault.name().to_owned());
     reply.send(EventKind::WritesPlanned(Box::new(WritePlan {
-        source: format!("copy from {from}"),
+        source: format!("Copy from {from}"),
         target: target.clone(),
         rows,
         notes,
