@@ -2,6 +2,7 @@
 //! to it as the demo user.
 #![allow(dead_code)]
 
+pub mod probe;
 pub mod ui;
 
 use std::collections::HashMap;
