@@ -13,10 +13,9 @@ mod common;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use common::{BenchEmulator, signed_in_worker, verdict};
+use common::{signed_in_worker, throttled_demo, verdict};
 use vaultscope::azure::identifiers::{ObjectKind, VaultUri};
 use vaultscope::azure::models::ListKind;
-use vaultscope::emulator::EmulatorConfig;
 use vaultscope::emulator::throttle::TransactionClass;
 use vaultscope::worker::bulk::{BulkItemOutcome, CancelFlag};
 use vaultscope::worker::changes::Change;
@@ -29,19 +28,7 @@ const VAULT: &str = "kv-loadtest-5k";
 const THROUGHPUT_BOUND: f64 = 0.8;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let mut config = EmulatorConfig::demo().expect("demo seed");
-    config.latency = LATENCY;
-    config.azure_throttling = true;
-    let emulator = BenchEmulator::start(&runtime, config);
-    let vault = VaultUri::parse(&format!(
-        "https://{VAULT}.vault.localhost:{}/",
-        emulator.port()
-    ))
-    .expect("vault uri");
+    let (runtime, emulator, vault) = throttled_demo(LATENCY, VAULT);
     let settings = SessionSettings::new(emulator.cloud_profile());
     let (worker, events) = signed_in_worker(&runtime, &emulator, settings);
 

@@ -17,10 +17,9 @@ use std::sync::Arc;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use common::{BenchEmulator, signed_in_worker, verdict};
+use common::{signed_in_worker, throttled_demo, verdict};
 use vaultscope::azure::identifiers::{ObjectKind, VaultUri};
 use vaultscope::azure::models::{ListKind, ObjectItem};
-use vaultscope::emulator::EmulatorConfig;
 use vaultscope::emulator::throttle::TransactionClass;
 use vaultscope::transfer::compare::ValueVerdict;
 use vaultscope::transfer::export::ExportFormat;
@@ -49,19 +48,7 @@ impl FilePicker for FixedPicker {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let mut config = EmulatorConfig::demo().expect("demo seed");
-    config.latency = LATENCY;
-    config.azure_throttling = true;
-    let emulator = BenchEmulator::start(&runtime, config);
-    let vault = VaultUri::parse(&format!(
-        "https://{VAULT}.vault.localhost:{}/",
-        emulator.port()
-    ))
-    .expect("vault uri");
+    let (runtime, emulator, vault) = throttled_demo(LATENCY, VAULT);
     let file = std::env::temp_dir().join(format!("vaultscope-bench-{}.json", std::process::id()));
     let mut settings = SessionSettings::new(emulator.cloud_profile());
     settings.file_picker = SharedPicker(Arc::new(FixedPicker(file.clone())));

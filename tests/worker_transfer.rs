@@ -114,6 +114,25 @@ impl Setup {
             .expect("a value")
     }
 
+    /// Every version of secret `name` (metadata only).
+    fn versions(&self, vault: &VaultUri, name: &str) -> Vec<ObjectItem> {
+        let (seen, _) = self.done(Command::ListVersions {
+            id: ObjectId {
+                vault: vault.clone(),
+                kind: ObjectKind::Secret,
+                name: name.into(),
+                version: None,
+            },
+        });
+        seen.into_iter()
+            .filter_map(|kind| match kind {
+                EventKind::VersionsPage { items, .. } => Some(items),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
     fn plan(&self, command: Command) -> (WritePlan, String) {
         let (seen, debug) = self.done(command);
         let plan = seen
@@ -346,22 +365,7 @@ fn an_import_preview_names_every_fate_and_a_conflict_can_be_recovered_first() {
 
     setup.apply(&plan, true);
     // A `.env` line carries no tags or content type: the new version keeps the current version's.
-    let (seen, _) = setup.done(Command::ListVersions {
-        id: ObjectId {
-            vault: vault.clone(),
-            kind: ObjectKind::Secret,
-            name: "changed-one".into(),
-            version: None,
-        },
-    });
-    let versions: Vec<ObjectItem> = seen
-        .into_iter()
-        .filter_map(|kind| match kind {
-            EventKind::VersionsPage { items, .. } => Some(items),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let versions = setup.versions(&vault, "changed-one");
     assert_eq!(versions.len(), 2);
     for version in &versions {
         assert_eq!(
@@ -643,22 +647,7 @@ fn a_copy_of_every_enabled_version_writes_them_in_order_with_tags_and_content_ty
         "the disabled version is not copied"
     );
     setup.apply(&plan, false);
-    let (seen, _) = setup.done(Command::ListVersions {
-        id: ObjectId {
-            vault: target.clone(),
-            kind: ObjectKind::Secret,
-            name: "versioned".into(),
-            version: None,
-        },
-    });
-    let mut versions: Vec<ObjectItem> = seen
-        .into_iter()
-        .filter_map(|kind| match kind {
-            EventKind::VersionsPage { items, .. } => Some(items),
-            _ => None,
-        })
-        .flatten()
-        .collect();
+    let mut versions = setup.versions(&target, "versioned");
     versions.sort_by_key(|item| item.attributes.created);
     assert_eq!(versions.len(), 2);
     for item in &versions {

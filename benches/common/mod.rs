@@ -171,3 +171,29 @@ pub fn median(timings: impl Iterator<Item = Duration>) -> Duration {
     timings.sort();
     timings[timings.len() / 2]
 }
+
+/// The demo cloud with Azure's throttle model and `latency` per request (or the external emulator), its
+/// runtime, and the URI of one of its vaults.
+pub fn throttled_demo(
+    latency: std::time::Duration,
+    vault: &str,
+) -> (
+    tokio::runtime::Runtime,
+    BenchEmulator,
+    vaultscope::azure::identifiers::VaultUri,
+) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let mut config = EmulatorConfig::demo().expect("demo seed");
+    config.latency = latency;
+    config.azure_throttling = true;
+    let emulator = BenchEmulator::start(&runtime, config);
+    let uri = vaultscope::azure::identifiers::VaultUri::parse(&format!(
+        "https://{vault}.vault.localhost:{}/",
+        emulator.port()
+    ))
+    .expect("vault uri");
+    (runtime, emulator, uri)
+}
