@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 use super::changes::{ChangeEffect, ChangeResult};
-use super::files::FilePicker;
+use super::files::{FilePicker, file_error, read_input_file, write_file};
 use super::protocol::{EventKind, FailureReason};
 use super::reply::Reply;
 use super::session::Session;
@@ -23,59 +23,6 @@ use crate::transfer::export::{ExportRecord, encode_export};
 
 /// How many values an export reads at once.
 const EXPORT_READS_AT_ONCE: usize = 8;
-/// The largest certificate or backup file read (Key Vault's own limits are far below).
-const LARGEST_INPUT_FILE: u64 = 4 * 1024 * 1024;
-
-fn file_error(path: &Path, what: impl std::fmt::Display) -> FailureReason {
-    FailureReason::Internal(format!("{}: {what}", path.display()))
-}
-
-/// Writes `bytes` to `path`; `owner_only` makes the file readable and writable by its owner alone (0600 on
-/// Unix, set before the first byte is written, also on a file that already existed).
-pub async fn write_file(path: &Path, bytes: &[u8], owner_only: bool) -> Result<(), FailureReason> {
-    let mut options = tokio::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    if owner_only {
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .await
-        .map_err(|error| file_error(path, error))?;
-    #[cfg(unix)]
-    if owner_only {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .await
-            .map_err(|error| file_error(path, error))?;
-    }
-    use tokio::io::AsyncWriteExt;
-    file.write_all(bytes)
-        .await
-        .map_err(|error| file_error(path, error))?;
-    file.flush().await.map_err(|error| file_error(path, error))
-}
-
-/// Reads a file the person picked, refusing one larger than `LARGEST_INPUT_FILE`.
-pub async fn read_input_file(path: &Path) -> Result<zeroize::Zeroizing<Vec<u8>>, FailureReason> {
-    let metadata = tokio::fs::metadata(path)
-        .await
-        .map_err(|error| file_error(path, error))?;
-    if metadata.len() > LARGEST_INPUT_FILE {
-        return Err(file_error(
-            path,
-            format!(
-                "{} bytes is larger than this kind of file can be",
-                metadata.len()
-            ),
-        ));
-    }
-    tokio::fs::read(path)
-        .await
-        .map(zeroize::Zeroizing::new)
-        .map_err(|error| file_error(path, error))
-}
 
 fn now_unix() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()

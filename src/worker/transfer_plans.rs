@@ -12,10 +12,10 @@ use secrecy::SecretString;
 
 use super::changes::DraftHandle;
 use super::files::FilePicker;
+use super::files::read_input_file;
 use super::protocol::{EventKind, FailureReason};
 use super::reply::Reply;
 use super::session::Session;
-use super::transfer::read_input_file;
 use super::transfer_model::{PlannedWrite, VersionComparison, WritePlan};
 use crate::azure::AzureError;
 use crate::azure::identifiers::{ObjectId, ObjectKind, VaultUri};
