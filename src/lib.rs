@@ -9,6 +9,7 @@ pub mod azure;
 pub mod cloud;
 pub mod emulator;
 pub mod external_emulator;
+pub mod local_index;
 pub mod transfer;
 pub mod ui;
 pub mod worker;

@@ -5,7 +5,15 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const CORE_LAYERS: &[&str] = &["auth", "azure", "access", "transfer", "worker", "emulator"];
+const CORE_LAYERS: &[&str] = &[
+    "auth",
+    "azure",
+    "access",
+    "transfer",
+    "local_index",
+    "worker",
+    "emulator",
+];
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {
     let mut files = Vec::new();
