@@ -16,6 +16,8 @@ use std::time::Instant;
 use memchr::memmem;
 
 mod search;
+mod snapshot;
+pub use snapshot::UnusableList;
 pub use search::{ListMatches, Needle, filter_list, search_list};
 
 use super::common::LoadStatus;
@@ -122,6 +124,10 @@ pub struct ObjectList {
     /// A reload's rows, swapped in when the list ends well; until then the old ones stay on screen.
     incoming: Option<Box<ObjectList>>,
     loaded_once: bool,
+    /// When the rows last arrived whole (Unix seconds), in this run or, for a cached list, an earlier one.
+    pub complete_at: Option<i64>,
+    /// The rows came from the local index and no load in this run has confirmed them yet.
+    pub cached: bool,
     /// Changes whenever the rows are replaced, so cached filter results know to recompute.
     pub generation: u64,
 }
@@ -383,11 +389,13 @@ impl ObjectList {
             .collect();
         items.extend(upserts.iter().cloned());
         items.sort_by_key(|item| item.name().to_ascii_lowercase());
-        let (status, generation, loaded_once, incoming) = (
+        let (status, generation, loaded_once, incoming, complete_at, cached) = (
             std::mem::take(&mut self.status),
             self.generation + 1,
             self.loaded_once,
             self.incoming.take(),
+            self.complete_at,
+            self.cached,
         );
         *self = Self::default();
         for item in items {
@@ -397,6 +405,8 @@ impl ObjectList {
         self.generation = generation;
         self.loaded_once = loaded_once;
         self.incoming = incoming;
+        self.complete_at = complete_at;
+        self.cached = cached;
     }
 
     fn begin(&mut self) {
@@ -446,6 +456,8 @@ impl ObjectList {
                 }
                 self.loaded_once = true;
                 self.status = LoadStatus::Loaded;
+                self.complete_at = Some(crate::ui::format::now_unix());
+                self.cached = false;
             }
             Some(message) => self.status = LoadStatus::Failed(message),
         }
