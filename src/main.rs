@@ -11,13 +11,15 @@ use vaultscope::auth::availability::sign_in_methods;
 use vaultscope::auth::device_code::AZURE_CLI_CLIENT_ID;
 use vaultscope::auth::environment_snapshot::EnvironmentSnapshot;
 use vaultscope::auth::managed_identity::UserAssignedId;
-use vaultscope::auth::refresh_store::RefreshTokenStore;
+use vaultscope::auth::refresh_store::{RefreshTokenStore, platform_keyring};
 use vaultscope::cloud::CloudProfile;
 use vaultscope::emulator::faults::Faults;
 use vaultscope::emulator::{Emulator, EmulatorConfig, seed};
 use vaultscope::external_emulator::ExternalEmulator;
+use vaultscope::local_index::{IndexKey, IndexStore};
 use vaultscope::ui::VaultscopeApp;
 use vaultscope::ui::app::{REMEMBERED_SIGN_IN_KEY, THEME_KEY, VAULT_BOOKMARKS_KEY};
+use vaultscope::ui::state::IndexMode;
 use vaultscope::ui::state::SignInForm;
 use vaultscope::ui::state::bookmarks::VaultBookmarks;
 use vaultscope::worker::{SessionSettings, SignInMethod, spawn_worker};
@@ -88,6 +90,9 @@ struct GuiOptions {
     /// Hide every control that changes anything (browse, check access and copy only).
     #[arg(long)]
     read_only: bool,
+    /// Keep no local index: nothing about vaults is written to disk, and each launch starts empty.
+    #[arg(long)]
+    no_index: bool,
 }
 
 impl GuiOptions {
@@ -97,6 +102,7 @@ impl GuiOptions {
             clear_clipboard_after: self.clear_clipboard_after.or(outer.clear_clipboard_after),
             parallel_vault_loads: self.parallel_vault_loads.or(outer.parallel_vault_loads),
             read_only: self.read_only || outer.read_only,
+            no_index: self.no_index || outer.no_index,
         }
     }
 
@@ -535,6 +541,24 @@ fn run_gui(
             }
         };
     }
+    let (index_mode, index_store) = open_local_index(mode.app_id(), gui.no_index);
+    settings.local_index = index_store.clone();
+    // Read on another thread while the window opens: the last identity's index of this cloud.
+    let index_cloud = cloud_label.clone();
+    let preload = index_store.map(|store| {
+        let cloud = index_cloud.clone();
+        std::thread::spawn(move || {
+            let dir = store.last_identity_dir(&cloud)?;
+            let started = std::time::Instant::now();
+            let loaded = store.load_dir(&dir);
+            tracing::info!(
+                vaults = loaded.vaults.len(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "local index read"
+            );
+            Some((dir, loaded))
+        })
+    });
     let methods = sign_in_methods(&settings.environment, None);
     let handle = runtime.handle().clone();
     let form = match &mode {
@@ -556,6 +580,7 @@ fn run_gui(
                 Arc::new(move || context.request_repaint()),
             );
             let stored = StoredWindowState::read(creation.storage);
+            let preloaded = preload.and_then(|thread| thread.join().ok().flatten());
             let sign_in = sign_in.or_else(|| {
                 stored
                     .remembered_sign_in
@@ -569,12 +594,42 @@ fn run_gui(
                     .with_sign_in_form(form)
                     .with_clipboard_clear_after(gui.clear_clipboard_after())
                     .with_read_only(gui.read_only)
+                    .with_local_index(index_mode, index_cloud, preloaded)
                     .with_bookmarks(stored.bookmarks)
                     .with_theme(stored.theme.as_deref()),
             ))
         }),
     )
     .map_err(|error| anyhow::anyhow!("the window could not be opened: {error}"))
+}
+
+/// The local index of this data directory (`app_id`'s): off with `--no-index` or without an OS keyring
+/// to keep its key in (said once, in the status bar).
+fn open_local_index(app_id: &str, disabled: bool) -> (IndexMode, Option<IndexStore>) {
+    if disabled {
+        return (IndexMode::Disabled, None);
+    }
+    let Some(root) = eframe::storage_dir(app_id).map(|dir| dir.join("index")) else {
+        return (
+            IndexMode::NoKeyring("the user's data directory is unknown".to_owned()),
+            None,
+        );
+    };
+    let key = platform_keyring()
+        .map_err(|error| error.to_string())
+        .and_then(|store| {
+            IndexKey::from_keyring(&store, app_id).map_err(|error| error.to_string())
+        });
+    match key {
+        Ok(key) => (
+            IndexMode::On(root.display().to_string()),
+            Some(IndexStore::new(root, key)),
+        ),
+        Err(reason) => {
+            tracing::warn!(%reason, "no local index: there is no OS keyring to keep its key in");
+            (IndexMode::NoKeyring(reason), None)
+        }
+    }
 }
 
 /// What eframe kept of the last run: the device-code sign-in to resume (tenant and client id only),

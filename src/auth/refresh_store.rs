@@ -32,6 +32,21 @@ impl RefreshTokenKey {
     }
 }
 
+/// The platform's credential store (Secret Service, Keychain, Credential Manager), or why there is none.
+pub fn platform_keyring() -> Result<Arc<CredentialStore>, AuthError> {
+    #[cfg(target_os = "linux")]
+    let store: Result<Arc<CredentialStore>, keyring_core::Error> =
+        zbus_secret_service_keyring_store::Store::new().map(|store| store as Arc<CredentialStore>);
+    #[cfg(target_os = "macos")]
+    let store: Result<Arc<CredentialStore>, keyring_core::Error> =
+        apple_native_keyring_store::keychain::Store::new()
+            .map(|store| store as Arc<CredentialStore>);
+    #[cfg(windows)]
+    let store: Result<Arc<CredentialStore>, keyring_core::Error> =
+        windows_native_keyring_store::Store::new().map(|store| store as Arc<CredentialStore>);
+    store.map_err(|error| keyring_error("be opened", error))
+}
+
 /// Where refresh tokens are kept.
 #[derive(Clone)]
 pub struct RefreshTokenStore {
@@ -55,20 +70,7 @@ impl RefreshTokenStore {
 
     /// The platform's keyring, or why there is none (a headless Linux without a Secret Service, say).
     pub fn platform() -> Result<Self, AuthError> {
-        #[cfg(target_os = "linux")]
-        let store: Result<Arc<CredentialStore>, keyring_core::Error> =
-            zbus_secret_service_keyring_store::Store::new()
-                .map(|store| store as Arc<CredentialStore>);
-        #[cfg(target_os = "macos")]
-        let store: Result<Arc<CredentialStore>, keyring_core::Error> =
-            apple_native_keyring_store::keychain::Store::new()
-                .map(|store| store as Arc<CredentialStore>);
-        #[cfg(windows)]
-        let store: Result<Arc<CredentialStore>, keyring_core::Error> =
-            windows_native_keyring_store::Store::new().map(|store| store as Arc<CredentialStore>);
-        store
-            .map(Self::new)
-            .map_err(|error| keyring_error("be opened", error))
+        platform_keyring().map(Self::new)
     }
 
     fn entry(&self, key: &RefreshTokenKey) -> Result<Entry, AuthError> {

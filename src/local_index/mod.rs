@@ -17,7 +17,7 @@ pub use model::{IndexIdentity, IndexManifest, IndexedList, IndexedRow, IndexedVa
 pub use store::IndexStore;
 
 /// What went wrong with the index; each says where.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum IndexError {
     #[error("the local index file {path} could not be {what}: {reason}")]
     Io {

@@ -155,3 +155,11 @@ pub struct LoadedIndex {
     /// One sentence per file set aside (damaged, truncated, foreign, another version).
     pub set_aside: Vec<String>,
 }
+
+/// What one save writes: the manifest, some vaults, or both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexWrite {
+    pub identity: IndexIdentity,
+    pub manifest: Option<IndexManifest>,
+    pub vaults: Vec<IndexedVault>,
+}

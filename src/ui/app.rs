@@ -50,6 +50,8 @@ pub struct VaultscopeApp {
     clear_clipboard_after: std::time::Duration,
     /// The first frame is logged (start-up time).
     first_frame_drawn: bool,
+    /// The index read at launch, shown once the sign-in has started (its identity directory).
+    preloaded_index: Option<(String, crate::local_index::LoadedIndex)>,
 }
 
 impl VaultscopeApp {
@@ -70,7 +72,22 @@ impl VaultscopeApp {
             clipboard: None,
             clear_clipboard_after: super::clipboard::DEFAULT_CLEAR_AFTER,
             first_frame_drawn: false,
+            preloaded_index: None,
         }
+    }
+
+    /// Whether the local index is kept (and why not), in `cloud`, and the index read at launch for the
+    /// identity that signed in last (shown from the first frame, confirmed once signed in).
+    pub fn with_local_index(
+        mut self,
+        mode: super::state::IndexMode,
+        cloud: impl Into<String>,
+        preloaded: Option<(String, crate::local_index::LoadedIndex)>,
+    ) -> Self {
+        self.state.local_index.mode = mode;
+        self.state.local_index.cloud = cloud.into();
+        self.preloaded_index = preloaded;
+        self
     }
 
     /// How long a copied secret value stays on the clipboard.
@@ -181,6 +198,12 @@ impl VaultscopeApp {
         if !self.started {
             self.started = true;
             self.state.start(&mut self.worker);
+            if let Some((dir, loaded)) = self.preloaded_index.take()
+                && self.state.session.sign_in_method.is_some()
+            {
+                self.state.local_index.shown_dir = Some(dir);
+                self.state.restore_index(loaded);
+            }
         }
         let deadline = std::time::Instant::now() + DRAIN_BUDGET;
         let mut more = false;
@@ -192,6 +215,8 @@ impl VaultscopeApp {
             }
         }
         self.state.refresh_changes(&mut self.worker);
+        self.state
+            .refresh_index(std::time::Instant::now(), false, &mut self.worker);
         self.state.refresh_search();
         more || self.state.search.searching()
     }
@@ -279,13 +304,44 @@ impl VaultscopeApp {
         });
     }
 
+    /// The explorer is drawn once signed in, and before that while an index read at launch is shown
+    /// and the sign-in needs nobody (a device code to enter brings the sign-in screen).
+    fn shows_explorer(&self) -> bool {
+        match &self.state.session.sign_in {
+            SignInState::SignedIn(_) => true,
+            SignInState::InProgress { prompt: None } => {
+                self.state.local_index.showing_unconfirmed()
+            }
+            _ => false,
+        }
+    }
+
+    /// Saves what the index has not saved yet and waits (at most `wait`) for the saves to end: the
+    /// window is closing.
+    pub fn flush_index(&mut self, wait: std::time::Duration) {
+        self.state
+            .refresh_index(std::time::Instant::now(), true, &mut self.worker);
+        let deadline = std::time::Instant::now() + wait;
+        while self.state.local_index.requests_in_flight() > 0 {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                tracing::warn!("the local index was still being saved as the window closed");
+                break;
+            }
+            match self.events.recv_timeout(left) {
+                Ok(event) => self.state.apply(event, &mut self.worker),
+                Err(_) => break,
+            }
+        }
+    }
+
     /// Draws one frame into `ui` and applies its intents.
     pub fn frame_ui(&mut self, ui: &mut Ui) {
         let mut intents = Vec::new();
         egui::Panel::bottom("status-bar").show(ui, |ui| {
             status_bar::status_bar_ui(ui, &self.state, &self.cloud_label, &mut intents);
         });
-        if matches!(self.state.session.sign_in, SignInState::SignedIn(_)) {
+        if self.shows_explorer() {
             let filtered = self.filtered_indices();
             self.keyboard(ui.ctx(), &filtered, &mut intents);
             egui::Panel::left("tree")
@@ -318,6 +374,7 @@ impl VaultscopeApp {
             change_dialogs::bulk_ui(ui.ctx(), &self.state, &mut intents);
             change_dialogs::change_log_ui(ui.ctx(), &self.state, &mut intents);
             access_change_panel::access_change_dialog_ui(ui.ctx(), &self.state, &mut intents);
+            super::local_index_panel::sign_out_dialog_ui(ui.ctx(), &self.state, &mut intents);
             // The PFX password buffer is lent the same way.
             let mut password = std::mem::take(&mut self.state.transfer.password);
             super::transfer_panel::transfer_window_ui(
@@ -411,6 +468,10 @@ impl eframe::App for VaultscopeApp {
             ThemeChoice::Light => "light",
         });
         eframe::set_value(storage, THEME_KEY, &theme);
+    }
+
+    fn on_exit(&mut self) {
+        self.flush_index(std::time::Duration::from_secs(3));
     }
 
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {

@@ -79,6 +79,15 @@ pub fn age(elapsed: std::time::Duration) -> String {
     }
 }
 
+/// "as of 3 h ago", "as of 2 d ago": how old what the local index showed is (saturating on clock skew).
+pub fn as_of(unix: i64, now: i64) -> String {
+    let seconds = u64::try_from(now.saturating_sub(unix)).unwrap_or(0);
+    if seconds >= 2 * 86_400 {
+        return format!("as of {} d ago", seconds / 86_400);
+    }
+    format!("as of {}", age(std::time::Duration::from_secs(seconds)))
+}
+
 pub fn now_unix() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
@@ -138,6 +147,13 @@ mod tests {
         assert_eq!(age(Duration::from_secs(42)), "42 s ago");
         assert_eq!(age(Duration::from_secs(185)), "3 min ago");
         assert_eq!(age(Duration::from_secs(7_300)), "2 h ago");
+        assert_eq!(as_of(100, 100 + 3 * 3_600), "as of 3 h ago");
+        assert_eq!(as_of(0, 5 * 86_400), "as of 5 d ago");
+        assert_eq!(
+            as_of(i64::MAX, i64::MIN),
+            "as of just now",
+            "a clock behind the file"
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod change_dialogs;
 pub mod clipboard;
 pub mod details_panel;
 pub mod format;
+pub mod local_index_panel;
 pub mod objects_panel;
 pub mod portal_buttons;
 pub mod search_panel;

@@ -38,6 +38,9 @@ pub fn objects_ui(ui: &mut Ui, state: &AppState, filtered: &[usize], intents: &m
             ui.weak("Showing what was loaded before.");
         }
     }
+    if let Some(list) = list {
+        super::local_index_panel::cached_list_banner_ui(ui, list);
+    }
     ui.separator();
     let Some(list) = list else {
         return;

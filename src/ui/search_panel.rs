@@ -63,6 +63,7 @@ pub fn search_ui(ctx: &egui::Context, state: &AppState, intents: &mut Vec<Intent
 }
 
 fn results_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
+    let now = super::format::now_unix();
     let results = &state.search.results;
     let loaded = state
         .tree
@@ -102,12 +103,15 @@ fn results_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                 let Some(hit) = results.hits.get(position) else {
                     continue;
                 };
-                let Some(item) = state
+                let Some(list) = state
                     .tree
                     .vaults
                     .get(&hit.vault)
-                    .and_then(|contents| contents.list(hit.list).item(hit.index))
+                    .map(|contents| contents.list(hit.list))
                 else {
+                    continue;
+                };
+                let Some(item) = list.item(hit.index) else {
                     continue;
                 };
                 let mut text = format!(
@@ -116,6 +120,12 @@ fn results_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                     hit.list.label(),
                     hit.vault.name()
                 );
+                // A hit from the local index says how old it is.
+                if list.cached
+                    && let Some(at) = list.complete_at
+                {
+                    text.push_str(&format!("   [{}]", super::format::as_of(at, now)));
+                }
                 if !hit.by_name {
                     let tags: Vec<String> = item
                         .tags

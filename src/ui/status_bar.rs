@@ -38,7 +38,13 @@ pub fn status_bar_ui(ui: &mut Ui, state: &AppState, cloud_label: &str, intents: 
             }
             SignInState::InProgress { .. } => {
                 ui.spinner();
-                ui.label("Signing in…");
+                if state.local_index.showing_unconfirmed() {
+                    ui.label(
+                        "Signing in… (showing the local index: nothing here is confirmed yet)",
+                    );
+                } else {
+                    ui.label("Signing in…");
+                }
             }
             SignInState::Failed(_) => {
                 ui.colored_label(ui.visuals().error_fg_color, "Not signed in");
@@ -53,6 +59,7 @@ pub fn status_bar_ui(ui: &mut Ui, state: &AppState, cloud_label: &str, intents: 
         if state.changes.read_only {
             ui.colored_label(ui.visuals().warn_fg_color, "read-only");
         }
+        super::local_index_panel::index_mode_ui(ui, state);
         let changes = state.changes.log.len();
         if ui
             .small_button(format!("Change log ({changes})"))

@@ -22,7 +22,9 @@ pub fn tree_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
             {
                 intents.push(Intent::Tree(TreeIntent::RefreshSubscriptions));
             }
-            if ui
+            if state.local_index.mode.is_on() {
+                super::local_index_panel::index_all_button_ui(ui, state, intents);
+            } else if ui
                 .small_button("Load all")
                 .on_hover_text(
                     "Load every vault's secrets, keys and certificates (many at once, fewer when the service throttles) for Ctrl+K search; \
@@ -34,6 +36,7 @@ pub fn tree_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
             }
         });
     });
+    super::local_index_panel::tree_age_ui(ui, state, intents);
     let (loading, loaded) = state.tree.load_progress();
     if loading > 0 {
         ui.horizontal(|ui| {
@@ -216,6 +219,7 @@ fn vault_row_ui(
         if response.clicked() {
             intents.push(Intent::Tree(TreeIntent::SelectVault(vault.clone())));
         }
+        super::local_index_panel::forget_vault_menu(&response, state, vault, intents);
         if let Some(contents) = state.tree.vaults.get(vault) {
             let errors = contents.list_errors();
             match &contents.status {
@@ -232,6 +236,7 @@ fn vault_row_ui(
                         .on_hover_text(message);
                 }
                 _ => {
+                    super::local_index_panel::vault_age_ui(ui, contents);
                     if let Some(at) = contents.loaded_at {
                         ui.weak(format!("{} items", contents.item_count()))
                             .on_hover_text(format!("loaded {}", format::age(at.elapsed())));

@@ -236,6 +236,20 @@ impl AzureRunner {
                 let session = self.session().await?;
                 download_certificate(&session, self.picker(), &id, format, reply).await
             }
+            Command::SaveIndex(write) => {
+                super::local_index::save(self.settings.local_index.as_ref(), *write).await
+            }
+            Command::ForgetIndexedVault { identity, uri } => {
+                super::local_index::forget_vault(self.settings.local_index.as_ref(), identity, uri)
+                    .await
+            }
+            Command::DeleteIdentityIndex { identity } => {
+                super::local_index::delete_identity(self.settings.local_index.as_ref(), identity)
+                    .await
+            }
+            Command::OpenIndex { identity } => {
+                super::local_index::open(self.settings.local_index.as_ref(), identity, reply).await
+            }
             Command::PickFile { title } => {
                 if let Some(path) = self.picker().open(&title).await {
                     reply.send(EventKind::FilePicked { path });

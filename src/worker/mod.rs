@@ -9,6 +9,7 @@ pub mod change_model;
 pub mod changes;
 pub mod files;
 pub mod load_gate;
+mod local_index;
 pub mod protocol;
 pub mod reply;
 pub mod runner;

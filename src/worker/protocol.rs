@@ -168,6 +168,22 @@ pub enum Command {
         id: ObjectId,
         format: CertificateFile,
     },
+    /// Writes parts of the identity's local index (nothing without one). Saves of the index never
+    /// supersede each other: each carries whole files.
+    SaveIndex(Box<crate::local_index::model::IndexWrite>),
+    /// Deletes one vault's part of the identity's local index.
+    ForgetIndexedVault {
+        identity: crate::local_index::IndexIdentity,
+        uri: VaultUri,
+    },
+    /// Deletes the identity's whole local index.
+    DeleteIdentityIndex {
+        identity: crate::local_index::IndexIdentity,
+    },
+    /// Reads the identity's local index (`IndexOpened`), for a sign-in as someone the launch did not expect.
+    OpenIndex {
+        identity: crate::local_index::IndexIdentity,
+    },
     /// Asks for a file to open (`FilePicked`; nothing when cancelled).
     PickFile {
         title: String,
@@ -225,6 +241,10 @@ impl Command {
             | Self::DownloadCertificate { .. }
             | Self::PickFile { .. }
             | Self::ImportCertificate { .. } => None,
+            Self::SaveIndex(_)
+            | Self::ForgetIndexedVault { .. }
+            | Self::DeleteIdentityIndex { .. }
+            | Self::OpenIndex { .. } => None,
             Self::CompareVersions { .. } => Some(SupersedeKey::VersionComparison),
             Self::AwaitAccess { .. } => Some(SupersedeKey::AccessWait),
         }
@@ -327,6 +347,12 @@ impl Command {
             }
             Self::DownloadCertificate { id, .. } => format!("downloading certificate {}", id.name),
             Self::PickFile { .. } => "choosing a file".into(),
+            Self::SaveIndex(_) => "saving the local index".into(),
+            Self::ForgetIndexedVault { uri, .. } => {
+                format!("forgetting {} in the local index", uri.name())
+            }
+            Self::DeleteIdentityIndex { .. } => "deleting this identity's local index".into(),
+            Self::OpenIndex { .. } => "reading the local index".into(),
             Self::ImportCertificate { name, vault, .. } => {
                 format!("importing certificate {name} into {}", vault.name())
             }
@@ -439,6 +465,8 @@ pub enum EventKind {
         rows: Vec<ComparedName>,
     },
     VersionsCompared(Box<VersionComparison>),
+    /// The identity's local index as read from disk.
+    IndexOpened(Box<crate::local_index::LoadedIndex>),
     /// The file the person picked.
     FilePicked {
         path: std::path::PathBuf,
@@ -477,6 +505,8 @@ pub enum FailureReason {
     Azure(#[from] AzureError),
     #[error(transparent)]
     Auth(#[from] AuthError),
+    #[error(transparent)]
+    Index(#[from] crate::local_index::IndexError),
     #[error("not signed in yet")]
     NotSignedIn,
     #[error("internal error: {0}")]

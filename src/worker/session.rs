@@ -31,6 +31,8 @@ pub struct SessionSettings {
     pub response_observer: Option<SharedObserver>,
     /// The file dialog (the desktop's; tests put a fake here).
     pub file_picker: crate::worker::files::SharedPicker,
+    /// The encrypted local index; `None`: off (`--no-index`, or no OS keyring to keep its key).
+    pub local_index: Option<crate::local_index::IndexStore>,
 }
 
 /// A response observer the settings can carry (and print in `Debug` without its insides).
@@ -57,6 +59,7 @@ impl SessionSettings {
             file_picker: crate::worker::files::SharedPicker(std::sync::Arc::new(
                 crate::worker::files::SystemFilePicker,
             )),
+            local_index: None,
         }
     }
 

@@ -17,6 +17,8 @@ pub mod changes;
 pub mod common;
 pub mod confirmation;
 pub mod errors;
+pub mod local_index;
+mod local_index_flows;
 pub mod objects;
 pub mod search;
 pub mod secret_input;
@@ -34,6 +36,7 @@ pub use access_changes::{AccessChangesIntent, AccessChangesState};
 pub use changes::{ChangesIntent, ChangesState};
 pub use common::{CentreView, ClipboardRequest, CommandSink, LoadStatus, Notice, ThemeChoice};
 pub use errors::{Forbidden, HighlightedOperation, explain, failure_word};
+pub use local_index::{IndexMode, LocalIndexIntent, LocalIndexState};
 pub use objects::{ObjectsIntent, ObjectsState};
 pub use search::{SEARCH_RESULT_LIMIT, SearchIntent, SearchState};
 pub use session::{SessionIntent, SessionState, SignInForm, SignInState};
@@ -59,6 +62,7 @@ pub enum Intent {
     Changes(ChangesIntent),
     AccessChanges(AccessChangesIntent),
     Transfer(TransferIntent),
+    LocalIndex(LocalIndexIntent),
     OpenUrl(String),
     /// Copy a non-secret text (identifier, name, reference).
     CopyText {
@@ -81,7 +85,7 @@ macro_rules! feature_intents {
         })*
     };
 }
-feature_intents!(SessionIntent => Session, TreeIntent => Tree, ObjectsIntent => Objects, AccessIntent => Access, SearchIntent => Search, ChangesIntent => Changes, AccessChangesIntent => AccessChanges, TransferIntent => Transfer);
+feature_intents!(SessionIntent => Session, TreeIntent => Tree, ObjectsIntent => Objects, AccessIntent => Access, SearchIntent => Search, ChangesIntent => Changes, AccessChangesIntent => AccessChanges, TransferIntent => Transfer, LocalIndexIntent => LocalIndex);
 
 /// The whole UI state.
 #[derive(Default)]
@@ -94,6 +98,7 @@ pub struct AppState {
     pub changes: ChangesState,
     pub access_changes: AccessChangesState,
     pub transfer: TransferState,
+    pub local_index: LocalIndexState,
     /// The vault whose lists, details and access are shown.
     selected_vault: Option<VaultUri>,
     shared: Shared,
@@ -150,6 +155,7 @@ impl AppState {
             + self.changes.requests_in_flight()
             + self.access_changes.requests_in_flight()
             + self.transfer.requests_in_flight()
+            + self.local_index.requests_in_flight()
     }
 
     /// The selected vault as the list sees it.
@@ -357,6 +363,8 @@ impl AppState {
                     .apply_progress(&request, kind, &mut self.shared),
             }
             self.apply_transfer_effects(sink);
+        } else if let Some(request) = self.local_index.requests.get(id).cloned() {
+            self.apply_index_event(id, request, event.kind, sink);
         } else if let Some(request) = self.access.requests.get(id).cloned() {
             match event.kind {
                 EventKind::Finished(outcome) => {
@@ -383,6 +391,7 @@ impl AppState {
             kind => {
                 if self.session.apply_progress(request, kind) {
                     self.shared.notice = None;
+                    self.index_signed_in(sink);
                     self.tree.load_subscriptions(sink);
                 }
             }
@@ -411,6 +420,7 @@ impl AppState {
             Intent::Search(intent) => self.search.handle(intent, &self.tree.vaults),
             Intent::AccessChanges(intent) => self.handle_access_change(intent, sink),
             Intent::Transfer(intent) => self.handle_transfer(intent, sink),
+            Intent::LocalIndex(intent) => self.handle_local_index(intent, sink),
             Intent::Changes(intent) => {
                 let shown = Shown::of(self.selected_vault.as_ref(), &self.tree);
                 let rows = self.objects.rows(shown);
@@ -450,10 +460,20 @@ impl AppState {
             SessionIntent::SetSignInForm(form) => self.session.sign_in_form = form,
             SessionIntent::CancelSignIn => self.session.cancel_sign_in(sink),
             SessionIntent::SignOut => {
-                self.leave_identity(sink);
-                self.session.sign_out(&mut self.shared, sink);
+                if self.local_index.identity.is_some() {
+                    // Asked first: keep or delete this identity's local index.
+                    self.local_index.sign_out_asked = true;
+                } else {
+                    self.sign_out(sink);
+                }
             }
         }
+    }
+
+    fn sign_out(&mut self, sink: &mut dyn CommandSink) {
+        self.leave_identity(sink);
+        self.local_index.leave();
+        self.session.sign_out(&mut self.shared, sink);
     }
 
     fn handle_access_change(&mut self, intent: AccessChangesIntent, sink: &mut dyn CommandSink) {
@@ -552,7 +572,14 @@ impl AppState {
                 self.show_access(sink);
             }
         }
-        self.tree.open_vault(&vault, sink);
+        self.local_index
+            .touch(&vault, crate::ui::format::now_unix());
+        if self.session.is_signed_in() {
+            self.tree.open_vault(&vault, sink);
+        } else {
+            // The index shown before sign-in: browsing it waits for the sign-in to load anything.
+            self.tree.bookmarks.touch(&vault);
+        }
     }
 
     /// Goes to a vault or object URI: selects the vault (opening it when ARM does not list it), the list

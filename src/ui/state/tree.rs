@@ -62,6 +62,12 @@ pub struct TreeState {
     /// The tenants the identity can reach (names for the tree).
     pub tenants: Vec<Tenant>,
     pub subscriptions_status: LoadStatus,
+    /// When the shown subscriptions and their vault lists were last complete (Unix seconds).
+    pub subscriptions_as_of: Option<i64>,
+    /// The shown subscriptions came from the local index; a listing in this run collects into
+    /// `incoming` and replaces them only once it and every subscription's vault list ended.
+    pub subscriptions_cached: bool,
+    incoming: Option<Vec<SubscriptionNode>>,
     /// Everything loaded, per vault.
     pub vaults: HashMap<VaultUri, VaultContents>,
     /// Vaults opened by URI that ARM does not list (data-plane access only), in opening order.
@@ -190,7 +196,11 @@ impl TreeState {
         self.requests.forget(|request| {
             matches!(request, TreeRequest::Subscriptions | TreeRequest::Vaults(_))
         });
-        self.subscriptions.clear();
+        if self.subscriptions_cached {
+            self.incoming = Some(Vec::new());
+        } else {
+            self.subscriptions.clear();
+        }
         self.requests
             .send(sink, Command::ListSubscriptions, TreeRequest::Subscriptions);
         self.subscriptions_status = LoadStatus::Loading;
@@ -209,6 +219,21 @@ impl TreeState {
             TreeRequest::LoadVault(vault.clone()),
         );
         self.vaults.entry(vault).or_default().begin_load();
+    }
+
+    /// Stops loading `vault`: what it showed stays (cached rows stay cached).
+    pub fn cancel_load(&mut self, vault: &VaultUri, sink: &mut dyn CommandSink) {
+        let is_load =
+            |request: &TreeRequest| matches!(request, TreeRequest::LoadVault(v) if v == vault);
+        for id in self.requests.ids(is_load) {
+            sink.cancel(id);
+        }
+        self.requests.forget(is_load);
+        if let Some(contents) = self.vaults.get_mut(vault)
+            && contents.status.is_loading()
+        {
+            contents.end_load(LoadStatus::NotLoaded);
+        }
     }
 
     /// Everything loaded already: loads it all again; else loads what is missing.
@@ -324,13 +349,15 @@ impl TreeState {
                 },
                 TreeRequest::Vaults(subscription.subscription_id.clone()),
             );
-            self.subscriptions.push(SubscriptionNode {
+            let nodes = self.incoming.as_mut().unwrap_or(&mut self.subscriptions);
+            nodes.push(SubscriptionNode {
                 subscription,
                 vaults: Vec::new(),
                 vaults_status: LoadStatus::Loading,
             });
         }
-        self.subscriptions.sort_by(|a, b| {
+        let nodes = self.incoming.as_mut().unwrap_or(&mut self.subscriptions);
+        nodes.sort_by(|a, b| {
             a.subscription
                 .display_name
                 .to_lowercase()
@@ -342,11 +369,19 @@ impl TreeState {
     pub fn finish(&mut self, request: TreeRequest, outcome: Outcome) -> bool {
         let status = status_of(&outcome);
         match request {
-            TreeRequest::Subscriptions => self.subscriptions_status = status,
+            TreeRequest::Subscriptions => {
+                if status != LoadStatus::Loaded {
+                    // The cached tree stays; the partial listing goes.
+                    self.incoming = None;
+                }
+                self.subscriptions_status = status;
+                self.swap_in_subscriptions();
+            }
             TreeRequest::Vaults(subscription_id) => {
                 if let Some(node) = self.subscription_mut(&subscription_id) {
                     node.vaults_status = status;
                 }
+                self.swap_in_subscriptions();
             }
             TreeRequest::LoadVault(vault) => {
                 if let Some(contents) = self.vaults.get_mut(&vault) {
@@ -363,9 +398,47 @@ impl TreeState {
     }
 
     fn subscription_mut(&mut self, subscription_id: &str) -> Option<&mut SubscriptionNode> {
-        self.subscriptions
+        self.incoming
+            .as_mut()
+            .unwrap_or(&mut self.subscriptions)
             .iter_mut()
             .find(|node| node.subscription.subscription_id == subscription_id)
+    }
+
+    /// Once the subscription listing and every vault list of it ended, its tree replaces the shown one
+    /// (a subscription whose vaults could not be listed keeps the vaults it showed, with the failure).
+    fn swap_in_subscriptions(&mut self) {
+        let listing_done = self.subscriptions_status == LoadStatus::Loaded
+            && self
+                .requests
+                .ids(|request| *request == TreeRequest::Subscriptions)
+                .is_empty();
+        if !listing_done {
+            return;
+        }
+        let all_ended = self
+            .incoming
+            .as_ref()
+            .unwrap_or(&self.subscriptions)
+            .iter()
+            .all(|node| !node.vaults_status.is_loading());
+        if !all_ended {
+            return;
+        }
+        if let Some(mut incoming) = self.incoming.take() {
+            for node in &mut incoming {
+                if matches!(node.vaults_status, LoadStatus::Failed(_))
+                    && let Some(old) = self.subscriptions.iter().find(|old| {
+                        old.subscription.subscription_id == node.subscription.subscription_id
+                    })
+                {
+                    node.vaults = old.vaults.clone();
+                }
+            }
+            self.subscriptions = incoming;
+        }
+        self.subscriptions_cached = false;
+        self.subscriptions_as_of = Some(crate::ui::format::now_unix());
     }
 
     fn arm_id(&self, vault: &VaultUri) -> Option<String> {

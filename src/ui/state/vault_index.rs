@@ -17,8 +17,8 @@ use memchr::memmem;
 
 mod search;
 mod snapshot;
-pub use snapshot::UnusableList;
 pub use search::{ListMatches, Needle, filter_list, search_list};
+pub use snapshot::UnusableList;
 
 use super::common::LoadStatus;
 use crate::azure::models::{ListKind, ObjectAttributes, ObjectItem};

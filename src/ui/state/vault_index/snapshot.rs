@@ -49,12 +49,18 @@ impl ObjectList {
                     content_type: row.content_type,
                     recovery_level: row.recovery_level,
                     extras: row.extras,
-                    recoverable_days: (row.recoverable_days != NONE).then_some(row.recoverable_days),
+                    recoverable_days: (row.recoverable_days != NONE)
+                        .then_some(row.recoverable_days),
                     enabled: row.enabled,
                     managed: row.managed,
                 })
                 .collect(),
-            tags: self.tags.values.iter().map(|tags| (**tags).clone()).collect(),
+            tags: self
+                .tags
+                .values
+                .iter()
+                .map(|tags| (**tags).clone())
+                .collect(),
             strings: self
                 .strings
                 .values
@@ -107,7 +113,7 @@ impl ObjectList {
         let mut start = 0usize;
         for row in rows {
             let end = start + row.name_len as usize;
-            if end >= bytes.len() + 1 || bytes.get(end) != Some(&b'\n') {
+            if bytes.get(end) != Some(&b'\n') {
                 return Err(UnusableList("a name runs past the names"));
             }
             if !names.is_char_boundary(start) || !names.is_char_boundary(end) {
@@ -167,6 +173,36 @@ impl ObjectList {
     }
 }
 
+impl super::VaultContents {
+    /// A vault's six lists from the index, marked cached; not loaded in this run (`loaded_at` stays
+    /// empty), so opening it reconciles it.
+    pub fn from_indexed(vault: crate::local_index::IndexedVault) -> Result<Self, UnusableList> {
+        let mut contents = Self::default();
+        if vault.lists.len() > contents.lists.len() {
+            return Err(UnusableList("more than six lists"));
+        }
+        for (slot, list) in contents.lists.iter_mut().zip(vault.lists) {
+            *slot = ObjectList::from_indexed(list)?;
+        }
+        contents.status = LoadStatus::Loaded;
+        Ok(contents)
+    }
+
+    /// Whether any list shows rows no load in this run has confirmed.
+    pub fn is_cached(&self) -> bool {
+        self.lists.iter().any(|list| list.cached)
+    }
+
+    /// The oldest cached list's time: what "as of" says for the vault.
+    pub fn cached_as_of(&self) -> Option<i64> {
+        self.lists
+            .iter()
+            .filter(|list| list.cached)
+            .filter_map(|list| list.complete_at)
+            .min()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::tests::item;
@@ -220,7 +256,10 @@ mod tests {
 
     #[test]
     fn a_list_that_does_not_hold_together_is_refused() {
-        let list = loaded(vec![item("a", &[("k", "v")], true, None), item("bb", &[], true, None)]);
+        let list = loaded(vec![
+            item("a", &[("k", "v")], true, None),
+            item("bb", &[], true, None),
+        ]);
         let good = list.to_indexed();
         let mut long_name = good.clone();
         long_name.rows[1].name_len = 40;
@@ -242,7 +281,11 @@ mod tests {
         let mut cached = ObjectList::from_indexed(list.to_indexed()).expect("usable");
         cached.begin();
         cached.add_page(vec![item("b", &[], true, None)]);
-        assert_eq!(cached.names_lower(), ["a"], "cached rows stay during the reload");
+        assert_eq!(
+            cached.names_lower(),
+            ["a"],
+            "cached rows stay during the reload"
+        );
         cached.end(Some("throttled".into()));
         assert!(cached.cached, "a failed reload confirms nothing");
         assert_eq!(cached.names_lower(), ["a"]);
