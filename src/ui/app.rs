@@ -305,13 +305,11 @@ impl VaultscopeApp {
     }
 
     /// The explorer is drawn once signed in, and before that while an index read at launch is shown
-    /// and the sign-in needs nobody (a device code to enter brings the sign-in screen).
+    /// (a device code to enter comes in a window over it).
     fn shows_explorer(&self) -> bool {
         match &self.state.session.sign_in {
             SignInState::SignedIn(_) => true,
-            SignInState::InProgress { prompt: None } => {
-                self.state.local_index.showing_unconfirmed()
-            }
+            SignInState::InProgress { .. } => self.state.local_index.showing_unconfirmed(),
             _ => false,
         }
     }
@@ -375,6 +373,7 @@ impl VaultscopeApp {
             change_dialogs::change_log_ui(ui.ctx(), &self.state, &mut intents);
             access_change_panel::access_change_dialog_ui(ui.ctx(), &self.state, &mut intents);
             super::local_index_panel::sign_out_dialog_ui(ui.ctx(), &self.state, &mut intents);
+            sign_in_panel::device_code_window_ui(ui.ctx(), &self.state, &mut intents);
             // The PFX password buffer is lent the same way.
             let mut password = std::mem::take(&mut self.state.transfer.password);
             super::transfer_panel::transfer_window_ui(

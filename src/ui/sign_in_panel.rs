@@ -31,27 +31,7 @@ pub fn sign_in_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                 SignInState::InProgress {
                     prompt: Some(prompt),
                 } => {
-                    ui.vertical_centered(|ui| {
-                        ui.label("To sign in, open this page and enter the code:");
-                        ui.label(RichText::new(&prompt.verification_uri).monospace());
-                        ui.label(RichText::new(&prompt.user_code).monospace().size(28.0));
-                        ui.horizontal(|ui| {
-                            if ui.button("Copy code").clicked() {
-                                intents.push(Intent::CopyText {
-                                    what: "the sign-in code".into(),
-                                    text: prompt.user_code.clone(),
-                                });
-                            }
-                            if ui.button("Open in browser").clicked() {
-                                intents.push(Intent::OpenUrl(prompt.verification_uri.clone()));
-                            }
-                            if ui.button("Cancel").clicked() {
-                                intents.push(Intent::Session(SessionIntent::CancelSignIn));
-                            }
-                        });
-                        ui.spinner();
-                        ui.weak("Waiting for the sign-in to be approved…");
-                    });
+                    ui.vertical_centered(|ui| device_code_ui(ui, prompt, intents));
                 }
                 SignInState::Failed(message) => {
                     ui.colored_label(ui.visuals().error_fg_color, message);
@@ -162,5 +142,46 @@ fn method_for(kind: MethodKind, form: &SignInForm) -> SignInMethod {
         },
         MethodKind::EnvironmentServicePrincipal => SignInMethod::EnvironmentServicePrincipal,
         MethodKind::ConnectionString => SignInMethod::ConnectionString,
+    }
+}
+
+/// The device-code prompt: the page, the code, copy and open, and Cancel.
+fn device_code_ui(
+    ui: &mut Ui,
+    prompt: &crate::auth::device_code::DeviceCodePrompt,
+    intents: &mut Vec<Intent>,
+) {
+    ui.label("To sign in, open this page and enter the code:");
+    ui.label(RichText::new(&prompt.verification_uri).monospace());
+    ui.label(RichText::new(&prompt.user_code).monospace().size(28.0));
+    ui.horizontal(|ui| {
+        if ui.button("Copy code").clicked() {
+            intents.push(Intent::CopyText {
+                what: "the sign-in code".into(),
+                text: prompt.user_code.clone(),
+            });
+        }
+        if ui.button("Open in browser").clicked() {
+            intents.push(Intent::OpenUrl(prompt.verification_uri.clone()));
+        }
+        if ui.button("Cancel").clicked() {
+            intents.push(Intent::Session(SessionIntent::CancelSignIn));
+        }
+    });
+    ui.spinner();
+    ui.weak("Waiting for the sign-in to be approved…");
+}
+
+/// Over the explorer while it shows the local index before sign-in: the device-code prompt, if any.
+pub fn device_code_window_ui(ctx: &egui::Context, state: &AppState, intents: &mut Vec<Intent>) {
+    if let SignInState::InProgress {
+        prompt: Some(prompt),
+    } = &state.session.sign_in
+    {
+        egui::Window::new("Sign in")
+            .collapsible(false)
+            .resizable(false)
+            .anchor(egui::Align2::CENTER_TOP, egui::vec2(0.0, 40.0))
+            .show(ctx, |ui| device_code_ui(ui, prompt, intents));
     }
 }
