@@ -29,6 +29,8 @@ pub mod tree;
 pub mod vault_index;
 
 #[cfg(test)]
+mod local_index_tests;
+#[cfg(test)]
 mod tests;
 
 pub use access::{AccessIntent, AccessState};

@@ -12,10 +12,10 @@ use crate::worker::protocol::FailureReason;
 use crate::worker::{Command, Outcome, RequestId, WorkerError};
 
 #[derive(Default)]
-struct RecordingSink {
+pub(super) struct RecordingSink {
     next: u64,
-    sent: Vec<(RequestId, Command)>,
-    cancelled: Vec<RequestId>,
+    pub(super) sent: Vec<(RequestId, Command)>,
+    pub(super) cancelled: Vec<RequestId>,
 }
 
 impl CommandSink for RecordingSink {
@@ -31,12 +31,12 @@ impl CommandSink for RecordingSink {
     }
 }
 
-fn item(vault: &str, name: &str) -> ObjectItem {
+pub(super) fn item(vault: &str, name: &str) -> ObjectItem {
     serde_json::from_value(serde_json::json!({"id": format!("{vault}secrets/{name}")}))
         .expect("item")
 }
 
-fn event(request_id: RequestId, kind: EventKind) -> Event {
+pub(super) fn event(request_id: RequestId, kind: EventKind) -> Event {
     Event { request_id, kind }
 }
 
@@ -230,7 +230,9 @@ fn the_sign_in_screen_cancels_signs_in_and_signs_out() {
     );
     assert!(matches!(state.session.sign_in, SignInState::NotStarted));
 
+    let mut sink = RecordingSink::default();
     let mut state = signed_in_state(&mut sink);
+    assert!(state.session.is_signed_in());
     let vault = VaultUri::parse(V1).expect("uri");
     state.handle(Intent::Tree(TreeIntent::SelectVault(vault)), &mut sink);
     let load = sink.sent.last().expect("sent").0;
