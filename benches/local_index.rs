@@ -229,15 +229,19 @@ fn main() {
         Some((last, loaded)),
     );
     let ctx = egui::Context::default();
-    app.apply_intent(Intent::Search(SearchIntent::Open));
     frame(&ctx, &mut app, Vec::new(), start);
     let first_frame = start.elapsed();
+    // Ctrl+K in the next frame, over every indexed vault: one name in each.
+    app.apply_intent(Intent::Search(SearchIntent::Open));
+    app.apply_intent(Intent::Search(SearchIntent::SetQuery(
+        "service-000500".into(),
+    )));
     let shown_rows = app
         .state()
         .selected_list_rows()
         .map_or(0, |rows| rows.len());
     let tree_vaults = app.state().tree.known_vaults().len();
-    let ready = shown_rows == ITEMS_PER_VAULT && tree_vaults == VAULTS && app.state().search.open;
+    let ready = shown_rows == ITEMS_PER_VAULT && tree_vaults == VAULTS;
 
     // Ctrl+K over all of it: one name in every vault.
     let search_started = Instant::now();
@@ -277,9 +281,11 @@ fn main() {
         verdict(disk_mib <= disk_bound)
     );
     println!(
-        "  Ctrl+K 'service-000500' over {} rows: {found} found in {:.1} ms (5 ms slices a frame)",
+        "  Ctrl+K 'service-000500' over {} rows, in the next frames: {found} found in {:.1} ms (5 ms slices a frame; all {VAULTS} at {:.1} ms after start)   {}",
         VAULTS * ITEMS_PER_VAULT,
-        ms(search_time)
+        ms(search_time),
+        ms(first_frame + search_time),
+        verdict(found == VAULTS)
     );
     let rss_met = match rss {
         Some(rss) => {

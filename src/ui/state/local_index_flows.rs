@@ -12,8 +12,8 @@ use crate::azure::identifiers::VaultUri;
 use crate::azure::models::{
     ListKind, Subscription, Tenant, VaultProperties, VaultSku, VaultSummary,
 };
-use crate::local_index::LoadedIndex;
 use crate::local_index::model::IndexManifest;
+use crate::local_index::{IndexedVault, LoadedIndex};
 use crate::ui::format::now_unix;
 use crate::worker::{Command, EventKind, RequestId};
 
@@ -33,16 +33,8 @@ impl AppState {
         {
             self.restore_manifest(manifest);
         }
-        for vault in vaults {
-            let Ok(uri) = VaultUri::parse(&vault.uri) else {
-                problems.push(format!(
-                    "an indexed vault has an unusable URI ({})",
-                    vault.uri
-                ));
-                continue;
-            };
-            let last_used = vault.last_used;
-            match VaultContents::from_indexed(vault) {
+        for (uri, last_used, contents) in contents_of(vaults) {
+            match contents {
                 Ok(contents) => {
                     if self.tree.vaults.contains_key(&uri) {
                         continue;
@@ -50,11 +42,7 @@ impl AppState {
                     self.local_index.note_restored(&uri, &contents, last_used);
                     self.tree.vaults.insert(uri, contents);
                 }
-                Err(reason) => problems.push(format!(
-                    "the index of {} was not used: {}",
-                    uri.name(),
-                    reason.0
-                )),
+                Err(reason) => problems.push(reason),
             }
         }
         self.search.stale = true;
@@ -299,4 +287,40 @@ impl AppState {
             LocalIndexIntent::CancelSignOut => self.local_index.sign_out_asked = false,
         }
     }
+}
+
+/// Each indexed vault's lists rebuilt (a million rows take a while: on every core, at launch), with its
+/// URI and when it was last used, or why it was not used.
+fn contents_of(vaults: Vec<IndexedVault>) -> Vec<(VaultUri, i64, Result<VaultContents, String>)> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .clamp(1, 8);
+    let chunk = vaults.len().div_ceil(threads).max(1);
+    let mut chunks: Vec<Vec<IndexedVault>> = Vec::new();
+    let mut vaults = vaults.into_iter().peekable();
+    while vaults.peek().is_some() {
+        chunks.push(vaults.by_ref().take(chunk).collect());
+    }
+    let convert = |vault: IndexedVault| {
+        let Ok(uri) = VaultUri::parse(&vault.uri) else {
+            return None;
+        };
+        let last_used = vault.last_used;
+        let name = uri.name().to_owned();
+        let contents = VaultContents::from_indexed(vault)
+            .map_err(|reason| format!("the index of {name} was not used: {}", reason.0));
+        Some((uri, last_used, contents))
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                scope.spawn(move || chunk.into_iter().filter_map(convert).collect::<Vec<_>>())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap_or_default())
+            .collect()
+    })
 }

@@ -127,8 +127,6 @@ impl ObjectList {
                 return Err(UnusableList("a row points past its tables"));
             }
             let name_start = u32::try_from(start).map_err(|_| UnusableList("too many names"))?;
-            list.name_masks
-                .push(letter_mask(&bytes[start..end].to_ascii_lowercase()));
             list.name_ends.push(end as u32);
             let metadata = list.metadata_id(row.tags, row.content_type);
             list.row_metadata.push(metadata);
@@ -153,6 +151,15 @@ impl ObjectList {
             return Err(UnusableList("the names do not match the rows"));
         }
         list.names_lower = names.to_ascii_lowercase();
+        let lower = list.names_lower.as_bytes();
+        list.name_masks = list
+            .rows
+            .iter()
+            .map(|row| {
+                let start = row.name_start as usize;
+                letter_mask(&lower[start..start + row.name_len as usize])
+            })
+            .collect();
         list.names = names;
         list.extras = extras
             .into_iter()
