@@ -15,6 +15,9 @@ pub struct Expiry {
     pub identifier: String,
     pub expires: i64,
     pub enabled: bool,
+    /// When the row was last confirmed, for a row from the local index not confirmed in this run
+    /// (`None`: current).
+    pub as_of: Option<i64>,
 }
 
 impl Expiry {
@@ -54,6 +57,7 @@ pub fn expiring_within<'a>(
                 identifier: item.identifier().to_owned(),
                 expires,
                 enabled: item.enabled(),
+                as_of: None,
             })
         })
         .collect();

@@ -477,6 +477,9 @@ impl eframe::App for VaultscopeApp {
         if self.drain_events() {
             ctx.request_repaint();
         }
+        if let Some(at) = self.state.local_index.wake_at() {
+            ctx.request_repaint_after(at.saturating_duration_since(std::time::Instant::now()));
+        }
     }
 
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {

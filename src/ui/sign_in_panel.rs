@@ -181,7 +181,7 @@ pub fn device_code_window_ui(ctx: &egui::Context, state: &AppState, intents: &mu
         egui::Window::new("Sign in")
             .collapsible(false)
             .resizable(false)
-            .anchor(egui::Align2::CENTER_TOP, egui::vec2(0.0, 40.0))
+            .anchor(egui::Align2::RIGHT_BOTTOM, egui::vec2(-16.0, -40.0))
             .show(ctx, |ui| device_code_ui(ui, prompt, intents));
     }
 }

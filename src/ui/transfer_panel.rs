@@ -233,7 +233,7 @@ pub fn transfer_window_ui(
                             push(intents, TransferIntent::ExportCalendar);
                         }
                     });
-                    ui.weak(format!("{} across every loaded vault (expired ones first)", view.expiries.len()));
+                    ui.weak(format!("{} across every loaded and indexed vault (expired ones first)", view.expiries.len()));
                     egui::ScrollArea::vertical().max_height(420.0).show_rows(
                         ui,
                         18.0,
@@ -248,7 +248,14 @@ pub fn transfer_window_ui(
                                         ui.label(when);
                                     }
                                     ui.label(super::format::timestamp(Some(expiry.expires)));
-                                    ui.label(&expiry.vault_name);
+                                    match expiry.as_of {
+                                        Some(at) => ui.label(format!(
+                                            "{} ({})",
+                                            expiry.vault_name,
+                                            super::format::as_of(at, view.now)
+                                        )),
+                                        None => ui.label(&expiry.vault_name),
+                                    };
                                     ui.label(expiry.kind.singular());
                                     ui.label(&expiry.name);
                                     ui.end_row();

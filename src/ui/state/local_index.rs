@@ -107,6 +107,8 @@ pub struct LocalIndexState {
     /// When each vault was last opened (Unix seconds): reconciliation goes most recent first.
     pub last_used: HashMap<VaultUri, i64>,
     next_save: Option<Instant>,
+    /// A save was put off: when the window must run a frame to make it.
+    wake_at: Option<Instant>,
     pub index_all: Option<IndexAllRun>,
     /// The sign-out dialog is open.
     pub sign_out_asked: bool,
@@ -138,6 +140,11 @@ pub fn identity_of(cloud: &str, signed_in: &SignedInIdentity) -> Option<IndexIde
 impl LocalIndexState {
     pub fn requests_in_flight(&self) -> usize {
         self.requests.len()
+    }
+
+    /// When the window must run a frame for a save that was put off, if one was.
+    pub fn wake_at(&self) -> Option<Instant> {
+        self.wake_at.filter(|_| self.identity.is_some())
     }
 
     /// Whether the window shows an index read before sign-in confirmed whose it is.
@@ -202,9 +209,12 @@ impl LocalIndexState {
         let Some(identity) = self.identity.clone() else {
             return;
         };
-        if !force && self.next_save.is_some_and(|next| now < next) {
+        if !force && let Some(next) = self.next_save.filter(|next| now < *next) {
+            // Something may have changed: the window wakes to save it even when nothing else happens.
+            self.wake_at = Some(next);
             return;
         }
+        self.wake_at = None;
         self.next_save = Some(now + SAVE_INTERVAL);
         let mut vaults = Vec::new();
         for (uri, contents) in &tree.vaults {

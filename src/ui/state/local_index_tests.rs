@@ -302,6 +302,11 @@ fn only_changed_vaults_are_saved_and_at_most_every_two_seconds() {
     };
     state.refresh_index(now + Duration::from_secs(1), false, &mut sink);
     assert_eq!(count(&sink), 1, "nothing changed, and not yet two seconds");
+    assert_eq!(
+        state.local_index.wake_at(),
+        Some(now + Duration::from_secs(2)),
+        "the window wakes for the save it put off"
+    );
     state.refresh_index(now + Duration::from_secs(3), false, &mut sink);
     assert_eq!(count(&sink), 1, "nothing changed since");
 }

@@ -257,9 +257,16 @@ impl AppState {
         };
         let (now, days) = (view.now, view.days);
         let mut rows: Vec<(String, ObjectKind, ObjectItem)> = Vec::new();
+        // Indexed vaults count too; a row from the index says how old it is.
+        let mut ages: std::collections::HashMap<(String, ObjectKind), i64> = Default::default();
         for (uri, contents) in &self.tree.vaults {
             for kind in [ObjectKind::Secret, ObjectKind::Key, ObjectKind::Certificate] {
                 let list = contents.list(ListKind::live(kind));
+                if list.cached
+                    && let Some(at) = list.complete_at
+                {
+                    ages.insert((uri.name().to_owned(), kind), at);
+                }
                 for index in 0..list.len() {
                     if let Some(item) = list.item(index)
                         && item.attributes.exp.is_some()
@@ -269,12 +276,15 @@ impl AppState {
                 }
             }
         }
-        let expiries = expiring_within(
+        let mut expiries = expiring_within(
             rows.iter()
                 .map(|(vault, kind, item)| (vault.as_str(), *kind, item)),
             now,
             days,
         );
+        for expiry in &mut expiries {
+            expiry.as_of = ages.get(&(expiry.vault_name.clone(), expiry.kind)).copied();
+        }
         if let Some(TransferDialog::Calendar(view)) = &mut self.transfer.dialog {
             view.expiries = expiries;
         }
