@@ -189,6 +189,11 @@ fn first_launch(cloud: &TestCloud, index: Option<&Index>) {
             .get(&vault(cloud))
             .is_some_and(|contents| contents.loaded_at.is_some())
     });
+    // The versions fetched are kept too.
+    harness.get_by_label("Catalog--DbConnectionString").click();
+    step_until(&mut harness, "the secret's versions", |harness| {
+        harness.query_by_label("Versions (3)").is_some()
+    });
     harness
         .state_mut()
         .flush_index(std::time::Duration::from_secs(10));
@@ -318,6 +323,14 @@ fn a_relaunch_shows_the_last_vault_before_any_request_and_reconciles_it() {
         "the tree says how old it is"
     );
     assert!(secrets_cached(&harness, &cloud));
+    // The versions fetched last time show at once, marked, until this run's list arrives.
+    harness.get_by_label("Catalog--DbConnectionString").click();
+    harness.run_steps(2);
+    assert!(
+        harness.query_by_label("Versions (3)").is_some()
+            && harness.query_by_label_contains("cached, as of").is_some(),
+        "the cached versions show with their age"
+    );
 
     // Signed in as the same identity: the vault is re-listed and swapped in whole.
     step_until(&mut harness, "the vault reconciled", |harness| {

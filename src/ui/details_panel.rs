@@ -434,6 +434,16 @@ fn versions_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
         if state.objects.versions.status.is_loading() {
             ui.spinner();
         }
+        if let Some(at) = state.objects.versions.cached_as_of {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!(
+                    "cached, {}",
+                    super::format::as_of(at, super::format::now_unix())
+                ),
+            )
+            .on_hover_text("Fetched in an earlier run; replaced when this run's list arrives");
+        }
     });
     if let LoadStatus::Failed(message) = &state.objects.versions.status {
         ui.colored_label(ui.visuals().error_fg_color, message);

@@ -125,6 +125,13 @@ pub fn signature(contents: &VaultContents) -> u64 {
     for list in &contents.lists {
         (list.generation, list.complete_at, list.cached, list.len()).hash(&mut hasher);
     }
+    let mut versions: Vec<(&str, usize, i64)> = contents
+        .versions
+        .iter()
+        .map(|((_, name), fetched)| (name.as_str(), fetched.items.len(), fetched.fetched_at))
+        .collect();
+    versions.sort_unstable();
+    versions.hash(&mut hasher);
     hasher.finish()
 }
 
@@ -234,7 +241,7 @@ impl LocalIndexState {
                     .iter()
                     .map(|list| list.to_indexed())
                     .collect(),
-                versions: Vec::new(),
+                versions: contents.indexed_versions(),
             });
         }
         let manifest = manifest();

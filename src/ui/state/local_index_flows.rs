@@ -156,7 +156,14 @@ impl AppState {
                     IndexRequest::Open,
                 );
             }
-            _ => self.reconcile_indexed(sink),
+            _ => {
+                self.reconcile_indexed(sink);
+                // What was browsed before sign-in is read again now it can be.
+                let shown = super::objects::Shown::of(self.selected_vault.as_ref(), &self.tree);
+                if self.objects.selected_object.is_some() {
+                    self.objects.reload_selected(shown, sink);
+                }
+            }
         }
     }
 
@@ -180,6 +187,55 @@ impl AppState {
         });
         for vault in cached {
             self.tree.load_vault(vault, sink);
+        }
+    }
+
+    /// The selected object's versions arrived whole: kept with its vault (and so in the index).
+    pub(super) fn remember_versions(&mut self, id: &crate::azure::identifiers::ObjectId) {
+        if self.objects.versions.id.as_ref() != Some(id) {
+            return;
+        }
+        if self.objects.versions.cached_as_of.take().is_some() {
+            // The list arrived whole without a page: the object has no versions now.
+            self.objects.versions.items.clear();
+        }
+        let versions = &self.objects.versions;
+        let list = ListKind::live(id.kind);
+        if let Some(contents) = self.tree.vaults.get_mut(&id.vault) {
+            contents.versions.insert(
+                (list, id.name.to_ascii_lowercase()),
+                super::vault_index::FetchedVersions {
+                    fetched_at: now_unix(),
+                    items: versions.items.clone(),
+                    cached: false,
+                },
+            );
+        }
+    }
+
+    /// While the selected object's versions are being read (or could not be), the ones fetched before
+    /// show, marked with their age.
+    pub(super) fn show_cached_versions(&mut self) {
+        let versions = &self.objects.versions;
+        let Some(id) = versions.id.clone() else {
+            return;
+        };
+        if !versions.items.is_empty() || versions.status == LoadStatus::Loaded {
+            return;
+        }
+        let cached = self
+            .tree
+            .vaults
+            .get(&id.vault)
+            .and_then(|contents| {
+                contents
+                    .versions
+                    .get(&(ListKind::live(id.kind), id.name.to_ascii_lowercase()))
+            })
+            .cloned();
+        if let Some(cached) = cached {
+            self.objects.versions.items = cached.items;
+            self.objects.versions.cached_as_of = Some(cached.fetched_at);
         }
     }
 
@@ -207,13 +263,15 @@ impl AppState {
         }
     }
 
-    /// Saves what changed (at most every two seconds; `force`: now, as the window closes).
+    /// Once a frame: cached versions for a selected object still waiting for its own, and the save of
+    /// what changed (at most every two seconds; `force`: now, as the window closes).
     pub fn refresh_index(
         &mut self,
         now: std::time::Instant,
         force: bool,
         sink: &mut dyn CommandSink,
     ) {
+        self.show_cached_versions();
         let (tree, selected, list) = (
             &self.tree,
             self.selected_vault.as_ref(),

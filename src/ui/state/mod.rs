@@ -323,9 +323,13 @@ impl AppState {
             match event.kind {
                 EventKind::Finished(outcome) => {
                     self.objects.requests.finish(id);
+                    let done = matches!(outcome, crate::worker::Outcome::Done);
                     let (tree, session) = (&self.tree, &self.session);
                     self.objects
-                        .finish(request, outcome, tree, session, &mut self.shared);
+                        .finish(request.clone(), outcome, tree, session, &mut self.shared);
+                    if let (true, objects::ObjectsRequest::Versions(versions)) = (done, request) {
+                        self.remember_versions(&versions);
+                    }
                 }
                 kind => self.objects.apply_progress(request, kind, &mut self.shared),
             }

@@ -77,6 +77,8 @@ pub struct VersionList {
     pub id: Option<ObjectId>,
     pub items: Vec<ObjectItem>,
     pub status: LoadStatus,
+    /// The items came from the local index (fetched then), not from this run: the first page replaces them.
+    pub cached_as_of: Option<i64>,
 }
 
 /// A key's or certificate's details for the selected version.
@@ -381,6 +383,7 @@ impl ObjectsState {
             id: Some(id),
             items: Vec::new(),
             status: LoadStatus::Loading,
+            cached_as_of: None,
         };
     }
 
@@ -450,6 +453,9 @@ impl ObjectsState {
             (ObjectsRequest::Versions(id), EventKind::VersionsPage { items, .. })
                 if self.versions.id.as_ref() == Some(&id) =>
             {
+                if self.versions.cached_as_of.take().is_some() {
+                    self.versions.items.clear();
+                }
                 self.versions.items.extend(items);
                 // Newest first.
                 self.versions

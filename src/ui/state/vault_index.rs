@@ -515,6 +515,17 @@ pub struct VaultContents {
     pub loaded_at: Option<Instant>,
     /// One word for the tree when the last load failed ("denied", "firewall", …).
     pub failure: Option<&'static str>,
+    /// Version lists fetched (in this run or, cached, an earlier one), by list and lower-case name.
+    pub versions: HashMap<(ListKind, String), FetchedVersions>,
+}
+
+/// One object's versions as last fetched.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FetchedVersions {
+    pub fetched_at: i64,
+    pub items: Vec<ObjectItem>,
+    /// From the local index, not fetched in this run.
+    pub cached: bool,
 }
 
 impl VaultContents {

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{Extras, Interned, NONE, ObjectList, Row, from_time, letter_mask, time};
-use crate::local_index::model::{IndexedExtras, IndexedList, IndexedRow};
+use crate::azure::models::ListKind;
+use crate::local_index::model::{IndexedExtras, IndexedList, IndexedRow, IndexedVersions};
 use crate::ui::state::common::LoadStatus;
 
 /// Why a list from the index was not taken (a file that decrypted but does not hold together).
@@ -191,8 +192,44 @@ impl super::VaultContents {
         for (slot, list) in contents.lists.iter_mut().zip(vault.lists) {
             *slot = ObjectList::from_indexed(list)?;
         }
+        for versions in vault.versions {
+            let Some(&list) = ListKind::ALL.get(usize::from(versions.list)) else {
+                return Err(UnusableList("a version list names no list"));
+            };
+            let rows = ObjectList::from_indexed(versions.versions)?;
+            contents.versions.insert(
+                (list, versions.name.to_ascii_lowercase()),
+                super::FetchedVersions {
+                    fetched_at: versions.fetched_at,
+                    items: (0..rows.len())
+                        .filter_map(|index| rows.item(index))
+                        .collect(),
+                    cached: true,
+                },
+            );
+        }
         contents.status = LoadStatus::Loaded;
         Ok(contents)
+    }
+
+    /// The fetched version lists as the index keeps them.
+    pub fn indexed_versions(&self) -> Vec<IndexedVersions> {
+        self.versions
+            .iter()
+            .map(|((list, name), fetched)| {
+                let mut rows = ObjectList::default();
+                rows.begin();
+                rows.add_page(fetched.items.clone());
+                rows.end(None);
+                rows.complete_at = Some(fetched.fetched_at);
+                IndexedVersions {
+                    list: list.index() as u8,
+                    name: name.clone(),
+                    fetched_at: fetched.fetched_at,
+                    versions: rows.to_indexed(),
+                }
+            })
+            .collect()
     }
 
     /// Whether any list shows rows no load in this run has confirmed.
