@@ -473,3 +473,22 @@ fn the_status_bar_says_which_mode_is_on() {
     off.step();
     assert!(off.query_by_label("index off").is_some());
 }
+
+#[test]
+fn without_a_keyring_the_app_says_so_once() {
+    let cloud = TestCloud::start();
+    let (worker, events) = spawn_worker(cloud.runtime.handle(), cloud.settings(), Arc::new(|| {}));
+    let app = VaultscopeApp::new(worker, events, cloud.demo_sign_in(), CLOUD).with_local_index(
+        IndexMode::NoKeyring("no Secret Service on the session bus".into()),
+        CLOUD,
+        None,
+    );
+    let mut harness = harness_for(app);
+    harness.step();
+    assert!(harness.query_by_label("index off (no keyring)").is_some());
+    assert!(
+        harness
+            .query_by_label_contains("No local index: there is no OS keyring")
+            .is_some()
+    );
+}

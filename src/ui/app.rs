@@ -198,6 +198,13 @@ impl VaultscopeApp {
         if !self.started {
             self.started = true;
             self.state.start(&mut self.worker);
+            if let super::state::IndexMode::NoKeyring(reason) = &self.state.local_index.mode {
+                // Said once; the status bar keeps the word.
+                let text = format!(
+                    "No local index: there is no OS keyring to keep its key in, so nothing is written to disk ({reason})"
+                );
+                self.state.set_notice(text, false);
+            }
             if let Some((dir, loaded)) = self.preloaded_index.take()
                 && self.state.session.sign_in_method.is_some()
             {

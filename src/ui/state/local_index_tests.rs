@@ -440,3 +440,29 @@ fn index_all_loads_every_known_vault_and_cancel_stops_them() {
     assert!(!state.tree.vaults.contains_key(&uri(C)));
     assert!(sink.sent.iter().any(|(_, command)| matches!(command, Command::ForgetIndexedVault { uri: forgotten, .. } if forgotten.as_str() == C)));
 }
+
+#[test]
+fn what_was_browsed_before_sign_in_is_read_again_once_signed_in() {
+    let mut sink = RecordingSink::default();
+    let mut state = launched(&mut sink, "me");
+    state.handle(
+        Intent::Objects(ObjectsIntent::SelectObject("alpha".into())),
+        &mut sink,
+    );
+    let before = sink
+        .sent
+        .iter()
+        .filter(|(_, command)| matches!(command, Command::ListVersions { .. }))
+        .count();
+    sign_in(&mut state, &mut sink, "me");
+    let after = sink
+        .sent
+        .iter()
+        .filter(|(_, command)| matches!(command, Command::ListVersions { .. }))
+        .count();
+    assert_eq!(
+        after,
+        before + 1,
+        "the selected object's versions are read again"
+    );
+}
