@@ -287,18 +287,46 @@ fn a_relaunch_shows_the_last_vault_before_any_request_and_reconciles_it() {
         preloaded.1.set_aside
     );
     cloud.emulator.clear_request_log();
-    let mut harness = app(&cloud, Some(&index), Some(preloaded));
-    harness.step();
-    // The first frame: the tree, the last vault's rows and their age, from the index alone.
-    let read_before_first_frame: Vec<_> = cloud
-        .emulator
-        .request_log()
-        .into_iter()
-        .filter(|request| !request.host.starts_with("login."))
-        .collect();
+    // The first frame, seen from inside it: the explorer drawn from the index alone, with the last vault's
+    // rows, and not one request sent yet (the sign-in starts with the second frame).
+    let first_frame: Arc<std::sync::Mutex<Option<(bool, usize, usize)>>> = Default::default();
+    let mut harness = {
+        let mut settings = cloud.settings();
+        settings.local_index = Some(index.store());
+        let (worker, events) = spawn_worker(cloud.runtime.handle(), settings, Arc::new(|| {}));
+        let app = VaultscopeApp::new(worker, events, cloud.demo_sign_in(), CLOUD).with_local_index(
+            IndexMode::On(index.root.display().to_string()),
+            CLOUD,
+            Some(preloaded),
+        );
+        let (seen, requests_so_far) = (first_frame.clone(), cloud.emulator.request_counter());
+        Harness::builder()
+            .with_size(egui::vec2(1280.0, 800.0))
+            .build_ui_state(
+                move |ui, app: &mut VaultscopeApp| {
+                    app.drain_events();
+                    app.frame_ui(ui);
+                    let mut seen = seen.lock().expect("lock");
+                    if seen.is_none() {
+                        let rows = app
+                            .state()
+                            .selected_list_rows()
+                            .map_or(0, |rows| rows.len());
+                        *seen = Some((app.shows_explorer(), rows, requests_so_far()));
+                    }
+                },
+                app,
+            )
+    };
+    let (explorer, rows, requests) = first_frame.lock().expect("lock").expect("a first frame");
+    assert!(explorer, "the explorer is drawn in the first frame");
     assert!(
-        read_before_first_frame.is_empty(),
-        "nothing is read from ARM or Key Vault before the rows show: {read_before_first_frame:?}"
+        rows > 40,
+        "the last vault's {rows} rows are there in the first frame"
+    );
+    assert_eq!(
+        requests, 0,
+        "nothing was requested before the first frame was drawn"
     );
     assert!(
         harness
@@ -330,6 +358,11 @@ fn a_relaunch_shows_the_last_vault_before_any_request_and_reconciles_it() {
         harness.query_by_label("Versions (3)").is_some()
             && harness.query_by_label_contains("cached, as of").is_some(),
         "the cached versions show with their age"
+    );
+    assert!(
+        harness
+            .query_by_label_contains("Attributes from the local index")
+            .is_some()
     );
 
     // Signed in as the same identity: the vault is re-listed and swapped in whole.
@@ -491,4 +524,41 @@ fn without_a_keyring_the_app_says_so_once() {
             .query_by_label_contains("No local index: there is no OS keyring")
             .is_some()
     );
+}
+
+#[test]
+fn sign_out_offers_to_delete_the_identitys_index() {
+    let cloud = TestCloud::start();
+    let index = Index::new("sign-out");
+    let mut harness = app(&cloud, Some(&index), None);
+    wait_for_vault_tree(&mut harness);
+    harness.get_by_label(VAULT).click();
+    step_until(&mut harness, "the vault's secrets", |harness| {
+        harness
+            .query_by_label("Catalog--DbConnectionString")
+            .is_some()
+    });
+    harness
+        .state_mut()
+        .flush_index(std::time::Duration::from_secs(10));
+    let identity_dirs = || {
+        std::fs::read_dir(&index.root)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|entry| entry.path().is_dir())
+            .count()
+    };
+    assert_eq!(identity_dirs(), 1);
+    harness.get_by_label("Sign out").click();
+    step_until(&mut harness, "the sign-out dialog", |harness| {
+        harness
+            .query_by_label("Sign out and delete the index")
+            .is_some()
+    });
+    harness
+        .get_by_label("Sign out and delete the index")
+        .click();
+    step_until(&mut harness, "the index deleted", |_| identity_dirs() == 0);
+    assert!(!harness.state().state().session.is_signed_in());
 }

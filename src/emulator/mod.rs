@@ -335,6 +335,12 @@ impl Emulator {
         self.shared.request_log.clear();
     }
 
+    /// How many requests the log holds, readable from anywhere (a test looks from inside a frame).
+    pub fn request_counter(&self) -> impl Fn() -> usize + Send + Sync + 'static {
+        let shared = self.shared.clone();
+        move || shared.request_log.snapshot().len()
+    }
+
     /// Mints a token for any directory principal (user or service principal, by object id) and audience,
     /// as Entra would after a successful sign-in: a test API for checking what each principal may do.
     pub fn token_for(&self, object_id: &str, audience: &str) -> Option<String> {

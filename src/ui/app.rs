@@ -52,6 +52,8 @@ pub struct VaultscopeApp {
     first_frame_drawn: bool,
     /// The index read at launch, shown once the sign-in has started (its identity directory).
     preloaded_index: Option<(String, crate::local_index::LoadedIndex)>,
+    /// The sign-in waits for the frame after the one that showed the index.
+    sign_in_deferred: bool,
 }
 
 impl VaultscopeApp {
@@ -73,6 +75,7 @@ impl VaultscopeApp {
             clear_clipboard_after: super::clipboard::DEFAULT_CLEAR_AFTER,
             first_frame_drawn: false,
             preloaded_index: None,
+            sign_in_deferred: false,
         }
     }
 
@@ -195,9 +198,9 @@ impl VaultscopeApp {
     /// at once must not stall the window), and goes on with a search under way; true when work is left for
     /// the next frame. Never blocks.
     pub fn drain_events(&mut self) -> bool {
+        let mut more = false;
         if !self.started {
             self.started = true;
-            self.state.start(&mut self.worker);
             if let super::state::IndexMode::NoKeyring(reason) = &self.state.local_index.mode {
                 // Said once; the status bar keeps the word.
                 let text = format!(
@@ -205,15 +208,25 @@ impl VaultscopeApp {
                 );
                 self.state.set_notice(text, false);
             }
-            if let Some((dir, loaded)) = self.preloaded_index.take()
-                && self.state.session.sign_in_method.is_some()
+            match self
+                .preloaded_index
+                .take()
+                .filter(|_| self.state.session.sign_in_method.is_some())
             {
-                self.state.local_index.shown_dir = Some(dir);
-                self.state.restore_index(loaded);
+                Some((dir, loaded)) => {
+                    // The first frame shows the index alone; the sign-in starts with the next.
+                    self.state.local_index.shown_dir = Some(dir);
+                    self.state.restore_index(loaded);
+                    self.sign_in_deferred = true;
+                    more = true;
+                }
+                None => self.state.start(&mut self.worker),
             }
+        } else if self.sign_in_deferred {
+            self.sign_in_deferred = false;
+            self.state.session.begin_sign_in(&mut self.worker);
         }
         let deadline = std::time::Instant::now() + DRAIN_BUDGET;
-        let mut more = false;
         while let Ok(event) = self.events.try_recv() {
             self.state.apply(event, &mut self.worker);
             if std::time::Instant::now() >= deadline {
@@ -313,10 +326,13 @@ impl VaultscopeApp {
 
     /// The explorer is drawn once signed in, and before that while an index read at launch is shown
     /// (a device code to enter comes in a window over it).
-    fn shows_explorer(&self) -> bool {
+    pub fn shows_explorer(&self) -> bool {
         match &self.state.session.sign_in {
             SignInState::SignedIn(_) => true,
             SignInState::InProgress { .. } => self.state.local_index.showing_unconfirmed(),
+            SignInState::NotStarted => {
+                self.sign_in_deferred && self.state.local_index.showing_unconfirmed()
+            }
             _ => false,
         }
     }

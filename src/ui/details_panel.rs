@@ -50,6 +50,19 @@ pub fn details_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                 ui.add_space(6.0);
             }
             ui.separator();
+            if let Some(rows) = state.selected_list_rows()
+                && rows.cached
+                && state.objects.selected_version.is_none()
+            {
+                let age = rows
+                    .complete_at
+                    .map(|at| super::format::as_of(at, super::format::now_unix()))
+                    .unwrap_or_default();
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    format!("Attributes from the local index, {age}: not confirmed yet"),
+                );
+            }
             match shown {
                 Some(item) => attributes_ui(ui, item),
                 None if state

@@ -28,8 +28,10 @@ impl AppState {
             set_aside,
         } = loaded;
         let mut problems = set_aside;
+        // The tree only when none is shown or being listed (an index read after sign-in comes second).
         if let Some(manifest) = manifest
             && self.tree.subscriptions.is_empty()
+            && !self.tree.subscriptions_status.is_loading()
         {
             self.restore_manifest(manifest);
         }
