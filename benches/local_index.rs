@@ -8,14 +8,18 @@
 //!
 //! Run with `cargo bench --bench local_index`. Exits non-zero when a bound is missed.
 
+mod fleet;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use fleet::{item, peak_rss_mib};
+
 use egui::{Event, Pos2, RawInput, Rect, vec2};
 use vaultscope::azure::identifiers::VaultUri;
-use vaultscope::azure::models::{ListKind, ObjectAttributes, ObjectItem};
+use vaultscope::azure::models::ListKind;
 use vaultscope::local_index::model::{IndexedSubscription, IndexedVaultSummary};
 use vaultscope::local_index::{IndexIdentity, IndexKey, IndexManifest, IndexStore, IndexedVault};
 use vaultscope::ui::VaultscopeApp;
@@ -50,27 +54,6 @@ impl CommandRunner for NeverSignsIn {
 
 fn vault_uri(index: usize) -> VaultUri {
     VaultUri::parse(&format!("https://kv-fleet-{index:04}.vault.azure.net/")).expect("uri")
-}
-
-fn item(vault: &VaultUri, index: usize) -> ObjectItem {
-    let mut tags = std::collections::BTreeMap::new();
-    tags.insert("owner".to_owned(), format!("team-{}", index % 50));
-    tags.insert("env".to_owned(), "prod".to_owned());
-    ObjectItem {
-        id: Some(format!("{vault}secrets/service-{index:06}-api-key")),
-        attributes: ObjectAttributes {
-            enabled: Some(!index.is_multiple_of(13)),
-            updated: Some(1_780_000_000 + index as i64),
-            created: Some(1_770_000_000 + index as i64),
-            exp: Some(1_790_000_000 + (index as i64 % 1000) * 86_400),
-            recoverable_days: Some(90),
-            recovery_level: Some("Recoverable+Purgeable".into()),
-            ..ObjectAttributes::default()
-        },
-        tags,
-        content_type: Some("text/plain".into()),
-        ..ObjectItem::default()
-    }
 }
 
 /// One vault as a load in a run leaves it, in the index's shape.
@@ -131,13 +114,6 @@ fn manifest() -> IndexManifest {
         selected_vault: Some(vault_uri(0).as_str().to_owned()),
         ..IndexManifest::default()
     }
-}
-
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
 }
 
 fn directory_bytes(dir: &std::path::Path) -> u64 {

@@ -11,17 +11,19 @@
 //!
 //! Run with `cargo bench --bench ui_frame`. Exits non-zero when a bound is missed.
 
+mod fleet;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use fleet::{item, peak_rss_mib};
+
 use egui::{Event, Pos2, RawInput, Rect, ViewportId, vec2};
 use vaultscope::auth::SignedInIdentity;
 use vaultscope::azure::identifiers::VaultUri;
-use vaultscope::azure::models::{
-    ListKind, ObjectAttributes, ObjectItem, Subscription, VaultProperties, VaultSummary,
-};
+use vaultscope::azure::models::{ListKind, Subscription, VaultProperties, VaultSummary};
 use vaultscope::ui::VaultscopeApp;
 use vaultscope::ui::state::{Intent, ObjectsIntent, SearchIntent, TreeIntent};
 use vaultscope::worker::protocol::FailureReason;
@@ -148,27 +150,6 @@ impl CommandRunner for FakeFleet {
     }
 }
 
-fn item(vault: &VaultUri, index: usize) -> ObjectItem {
-    let mut tags = std::collections::BTreeMap::new();
-    tags.insert("owner".to_owned(), format!("team-{}", index % 50));
-    tags.insert("env".to_owned(), "prod".to_owned());
-    ObjectItem {
-        id: Some(format!("{vault}secrets/service-{index:06}-api-key")),
-        attributes: ObjectAttributes {
-            enabled: Some(!index.is_multiple_of(13)),
-            updated: Some(1_780_000_000 + index as i64),
-            created: Some(1_770_000_000 + index as i64),
-            exp: Some(1_790_000_000 + (index as i64 % 1000) * 86_400),
-            recoverable_days: Some(90),
-            recovery_level: Some("Recoverable+Purgeable".into()),
-            ..ObjectAttributes::default()
-        },
-        tags,
-        content_type: Some("text/plain".into()),
-        ..ObjectItem::default()
-    }
-}
-
 /// A typed text, or Backspace for `"\u{8}"`.
 fn typed(text: &str) -> Event {
     if text == "\u{8}" {
@@ -182,14 +163,6 @@ fn typed(text: &str) -> Event {
     } else {
         Event::Text(text.into())
     }
-}
-
-/// The process's peak resident set (`VmHWM`), in MiB; `None` where /proc is not there.
-fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
 }
 
 struct Window {

@@ -695,9 +695,9 @@ pub(crate) mod tests {
         assert_eq!(contents.list(SECRETS).len(), 2);
     }
 
-    #[test]
-    fn rows_come_back_as_they_were_sent() {
-        let rows: Vec<ObjectItem> = [
+    /// Rows with every field set, one not of the list's usual identifier form, one plain.
+    pub(crate) fn unusual_rows() -> Vec<ObjectItem> {
+        [
             serde_json::json!({"id": "https://kv1.vault.azure.net/secrets/Api-Key",
                 "attributes": {"enabled": false, "nbf": 1, "exp": 2, "created": 3, "updated": 4,
                                "recoverableDays": 90, "recoveryLevel": "Recoverable+Purgeable"},
@@ -710,7 +710,12 @@ pub(crate) mod tests {
         ]
         .into_iter()
         .map(|json| serde_json::from_value(json).expect("item"))
-        .collect();
+        .collect()
+    }
+
+    #[test]
+    fn rows_come_back_as_they_were_sent() {
+        let rows = unusual_rows();
         let mut list = ObjectList::default();
         list.add_page(rows.clone());
         for (index, sent) in rows.iter().enumerate() {

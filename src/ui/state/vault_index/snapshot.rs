@@ -263,19 +263,7 @@ mod tests {
 
     #[test]
     fn a_list_comes_back_from_the_index_row_for_row_and_searchable() {
-        let rows: Vec<ObjectItem> = [
-            serde_json::json!({"id": "https://kv1.vault.azure.net/secrets/Api-Key",
-                "attributes": {"enabled": false, "nbf": 1, "exp": 2, "created": 3, "updated": 4,
-                               "recoverableDays": 90, "recoveryLevel": "Recoverable+Purgeable"},
-                "tags": {"env": "prod"}, "contentType": "text/plain", "managed": true}),
-            serde_json::json!({"id": "https://other.vault.azure.net/secrets/odd", "x5t": "abc",
-                "recoveryId": "https://kv1.vault.azure.net/deletedsecrets/odd",
-                "deletedDate": 5, "scheduledPurgeDate": 6}),
-            serde_json::json!({"id": "https://kv1.vault.azure.net/secrets/plain", "tags": {"env": "prod"}}),
-        ]
-        .into_iter()
-        .map(|json| serde_json::from_value(json).expect("item"))
-        .collect();
+        let rows = super::super::tests::unusual_rows();
         let list = loaded(rows.clone());
         assert!(!list.cached, "loaded in this run");
         let back = ObjectList::from_indexed(list.to_indexed()).expect("usable");
@@ -287,7 +275,7 @@ mod tests {
         assert_eq!(back.position("API-key"), Some(0));
         assert_eq!(back.rows_named_like("pla"), vec![2]);
         let prod = search_rows(&back, "env=prod");
-        assert_eq!(prod, vec![0, 2], "metadata search works on cached rows");
+        assert_eq!(prod, vec![0], "metadata search works on cached rows");
     }
 
     fn search_rows(list: &ObjectList, text: &str) -> Vec<usize> {
