@@ -133,7 +133,7 @@ impl AppState {
     }
 
     /// Signed in: the index shown is kept and reconciled when it is this identity's; else it is put away
-    /// and this identity's own is read.
+    /// and this identity's own is read (also when none was shown).
     pub(super) fn index_signed_in(&mut self, sink: &mut dyn CommandSink) {
         let identity = match &self.session.sign_in {
             super::SignInState::SignedIn(signed_in) => {
@@ -141,6 +141,7 @@ impl AppState {
             }
             _ => None,
         };
+        let index_was_shown = self.local_index.shown_dir.is_some();
         let matches = self.local_index.signed_in(identity.clone());
         if !matches {
             // Someone else's rows must not stay on screen.
@@ -151,7 +152,9 @@ impl AppState {
                 .map(crate::local_index::IndexStore::identity_dir_name);
         }
         match identity.filter(|_| self.local_index.mode.is_on()) {
-            Some(identity) if !matches => {
+            // Someone else's was shown, or none (a sign-in after sign-out, or from the sign-in screen):
+            // this identity's own is read and shown as it arrives.
+            Some(identity) if !matches || !index_was_shown => {
                 self.local_index.requests.send(
                     sink,
                     Command::OpenIndex { identity },

@@ -466,3 +466,27 @@ fn what_was_browsed_before_sign_in_is_read_again_once_signed_in() {
         "the selected object's versions are read again"
     );
 }
+
+#[test]
+fn a_sign_in_with_no_index_shown_reads_this_identitys_own() {
+    let mut sink = RecordingSink::default();
+    let mut state = AppState::new(SignInMethod::AzureCli { tenant_id: None });
+    state.local_index.mode = IndexMode::On("/index".into());
+    state.local_index.cloud = CLOUD.into();
+    state.start(&mut sink);
+    sign_in(&mut state, &mut sink, "me");
+    let open = sent_id(
+        &sink,
+        |command| matches!(command, Command::OpenIndex { identity: opened } if *opened == identity("me")),
+    );
+    state.apply(
+        event(open, EventKind::IndexOpened(Box::new(loaded_index()))),
+        &mut sink,
+    );
+    assert_eq!(state.tree.vaults.len(), 3, "shown as it arrives");
+    assert!(
+        state.tree.subscriptions.is_empty(),
+        "the tree being listed is not replaced by the index's"
+    );
+    assert_eq!(vault_loads(&sink).len(), 3, "and reconciled");
+}
