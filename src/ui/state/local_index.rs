@@ -225,7 +225,10 @@ impl LocalIndexState {
         self.next_save = Some(now + SAVE_INTERVAL);
         let mut vaults = Vec::new();
         for (uri, contents) in &tree.vaults {
-            if contents.status.is_loading() {
+            // A vault none of whose lists ever arrived whole (a firewall, a 403) has nothing to keep.
+            if contents.status.is_loading()
+                || contents.lists.iter().all(|list| list.complete_at.is_none())
+            {
                 continue;
             }
             let signature = signature(contents);
