@@ -50,7 +50,7 @@ pub struct VaultscopeApp {
     clear_clipboard_after: std::time::Duration,
     /// The first frame is logged (start-up time).
     first_frame_drawn: bool,
-    /// The index read at launch, shown once the sign-in has started (its identity directory).
+    /// The index read at launch (with its identity directory), shown in the first frame.
     preloaded_index: Option<(String, crate::local_index::LoadedIndex)>,
     /// The sign-in waits for the frame after the one that showed the index.
     sign_in_deferred: bool,
