@@ -235,7 +235,10 @@ fn two_loaded_vaults_are_compared_and_the_calendar_lists_what_expires() {
     };
     assert!(
         harness
-            .query_all(egui_kittest::kittest::By::new().label_contains("across every loaded vault"))
+            .query_all(
+                egui_kittest::kittest::By::new()
+                    .label_contains("across every loaded and indexed vault")
+            )
             .next()
             .is_some()
     );
