@@ -154,8 +154,7 @@ impl EntraClient {
         authorization: &DeviceAuthorization,
     ) -> Result<GrantedTokens, AuthError> {
         let mut interval = Duration::from_secs(authorization.prompt.interval.max(1));
-        let deadline =
-            tokio::time::Instant::now() + Duration::from_secs(authorization.prompt.expires_in);
+        let deadline = poll_deadline(tokio::time::Instant::now(), authorization.prompt.expires_in);
         loop {
             tokio::time::sleep(interval).await;
             if tokio::time::Instant::now() > deadline {
@@ -210,8 +209,10 @@ impl EntraClient {
             .await
             .map_err(|error| AuthError::Transport(error.without_url().to_string()))?;
         let body: TokenResponse = read_json_or_entra_error(response).await?;
-        let expires_on =
-            OffsetDateTime::now_utc() + time::Duration::seconds(body.expires_in as i64);
+        let expires_on = super::expiry_after(
+            OffsetDateTime::now_utc(),
+            i64::try_from(body.expires_in).unwrap_or(i64::MAX),
+        );
         Ok(GrantedTokens {
             access_token: AccessToken::new(body.access_token, expires_on),
             refresh_token: body.refresh_token.map(SecretString::from),
@@ -338,9 +339,27 @@ impl TokenCredential for RefreshTokenCredential {
     }
 }
 
+/// When a device code's polling stops: `expires_in` is an outside number, so a lifetime past a day (or
+/// one that would overflow the clock) is a day.
+fn poll_deadline(now: tokio::time::Instant, expires_in: u64) -> tokio::time::Instant {
+    let lifetime = expires_in.min(super::LONGEST_LIFETIME_SECONDS.unsigned_abs());
+    now.checked_add(Duration::from_secs(lifetime))
+        .unwrap_or(now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_code_lifetime_polls_for_a_day_at_most() {
+        let now = tokio::time::Instant::now();
+        assert_eq!(poll_deadline(now, 900), now + Duration::from_secs(900));
+        assert_eq!(
+            poll_deadline(now, u64::MAX),
+            now + Duration::from_secs(86_400)
+        );
+    }
 
     #[test]
     fn prompt_accepts_numbers_as_strings() {

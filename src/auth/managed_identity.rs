@@ -342,7 +342,7 @@ fn expiry(
         }
     }
     let seconds = as_integer(expires_in?)?;
-    Some(OffsetDateTime::now_utc() + time::Duration::seconds(seconds))
+    Some(super::expiry_after(OffsetDateTime::now_utc(), seconds))
 }
 
 #[async_trait::async_trait]
@@ -371,6 +371,26 @@ impl TokenCredential for ManagedIdentitySource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extreme_expiries_are_read_without_a_panic() {
+        let now = OffsetDateTime::now_utc();
+        for value in [
+            serde_json::json!(i64::MAX),
+            serde_json::json!(i64::MIN),
+            serde_json::json!("9223372036854775807"),
+            serde_json::json!("-9223372036854775808"),
+        ] {
+            let _ = expiry(Some(&value), None);
+            let at = expiry(None, Some(&value)).expect("a number");
+            assert!(at >= now && at <= now + time::Duration::days(1) + time::Duration::seconds(5));
+        }
+        assert_eq!(
+            expiry(None, Some(&serde_json::json!(u64::MAX))),
+            None,
+            "not an i64: unreadable"
+        );
+    }
 
     fn environment(pairs: &[(&str, &str)]) -> EnvironmentSnapshot {
         EnvironmentSnapshot::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())))

@@ -14,6 +14,17 @@ pub mod refresh_store;
 pub mod token_cache;
 
 pub use claims::SignedInIdentity;
+
+/// The longest lifetime an access token or a device code is taken to have: a service's `expires_in` or
+/// `expires_on` beyond it (or garbage) is read as this, so no arithmetic on outside numbers can overflow.
+pub const LONGEST_LIFETIME_SECONDS: i64 = 86_400;
+
+/// When something lasting `seconds` from `now` ends, clamped to `[now, now + 1 day]` (negative: now).
+pub fn expiry_after(now: time::OffsetDateTime, seconds: i64) -> time::OffsetDateTime {
+    let seconds = seconds.clamp(0, LONGEST_LIFETIME_SECONDS);
+    now.checked_add(time::Duration::seconds(seconds))
+        .unwrap_or(now)
+}
 pub use token_cache::TokenCache;
 
 /// Why a token could not be had.
@@ -67,5 +78,20 @@ impl AuthError {
         } else {
             Self::Credential(text)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outside_lifetime_is_clamped_to_a_day_and_never_overflows() {
+        let now = time::OffsetDateTime::now_utc();
+        assert_eq!(expiry_after(now, 3_600), now + time::Duration::hours(1));
+        assert_eq!(expiry_after(now, i64::MAX), now + time::Duration::days(1));
+        assert_eq!(expiry_after(now, i64::MIN), now);
+        let edge = time::PrimitiveDateTime::MAX.assume_utc();
+        assert_eq!(expiry_after(edge, 60), edge, "past the clock's range: now");
     }
 }

@@ -97,7 +97,10 @@ impl TokenCache {
         let slot = self.slot(&label, scope);
         let mut cached = slot.lock().await;
         if let Some(token) = cached.as_ref()
-            && token.expires_on - REFRESH_MARGIN > OffsetDateTime::now_utc()
+            && token
+                .expires_on
+                .checked_sub(REFRESH_MARGIN)
+                .is_some_and(|refresh_at| refresh_at > OffsetDateTime::now_utc())
         {
             return Ok(token.clone());
         }
@@ -169,6 +172,40 @@ mod tests {
                 OffsetDateTime::now_utc() + time::Duration::minutes(self.lifetime_minutes),
             ))
         }
+    }
+
+    /// Answers a token that expired at the earliest time the clock can hold (an outside number).
+    #[derive(Debug, Default)]
+    struct AncientCredential {
+        calls: AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl TokenCredential for AncientCredential {
+        async fn get_token(
+            &self,
+            _scopes: &[&str],
+            _options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+        ) -> azure_core::Result<AccessToken> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            Ok(AccessToken::new(
+                "ancient",
+                time::PrimitiveDateTime::MIN.assume_utc(),
+            ))
+        }
+    }
+
+    #[tokio::test]
+    async fn an_expiry_at_the_clocks_edge_is_refreshed_not_a_panic() {
+        let ancient = Arc::new(AncientCredential::default());
+        let cache = TokenCache::new(ancient.clone(), "t1");
+        for _ in 0..2 {
+            cache
+                .token("https://vault.azure.net/.default")
+                .await
+                .expect("token");
+        }
+        assert_eq!(ancient.calls.load(Ordering::SeqCst), 2, "never reused");
     }
 
     #[tokio::test]

@@ -33,10 +33,15 @@ pub fn expiry(exp: Option<i64>, now: i64) -> (String, ExpiryState) {
     let Some(exp) = exp else {
         return (String::new(), ExpiryState::None);
     };
-    let seconds_left = exp - now;
+    // Outside numbers: an expiry of i64::MIN or MAX must not overflow (debug builds panic on it).
+    let seconds_left = exp.saturating_sub(now);
     if seconds_left <= 0 {
         (
-            format!("{} (expired {} ago)", date(Some(exp)), span(-seconds_left)),
+            format!(
+                "{} (expired {} ago)",
+                date(Some(exp)),
+                span(seconds_left.saturating_neg())
+            ),
             ExpiryState::Expired,
         )
     } else if seconds_left < 30 * DAY {
