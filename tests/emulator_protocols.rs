@@ -636,3 +636,54 @@ fn faults_and_the_request_log() {
         "{log:?}"
     );
 }
+
+#[test]
+fn links_are_built_from_the_configured_hosts_whatever_host_header_comes() {
+    let probe = Probe::start();
+    let port = probe.port();
+    let arm_token = probe.token(ADA, "management");
+    let graph_token = probe.token(ADA, "graph");
+    for sent in [
+        format!("management.localhost:1@evil.example"),
+        format!("management.localhost:not-a-port"),
+        format!("management.localhost:99999"),
+        format!("MANAGEMENT.localhost:{port}"),
+    ] {
+        let (status, body, _) = probe.call(
+            Method::GET,
+            &probe.url("management", "/subscriptions?api-version=2022-12-01&$top=1"),
+            Some(&arm_token),
+            &[("Host", &sent)],
+            None,
+        );
+        assert_eq!(status, StatusCode::OK, "{sent}: {body}");
+        let next = body["nextLink"].as_str().expect("a next page");
+        assert!(
+            next.starts_with(&format!("https://management.localhost:{port}/")),
+            "{sent} made {next}"
+        );
+    }
+    // Graph pages the same way (this Host once made a handler panic).
+    let (status, body, _) = probe.call(
+        Method::GET,
+        &probe.url("graph", "/v1.0/users?$top=1"),
+        Some(&graph_token),
+        &[("Host", "graph.localhost:not-a-port")],
+        None,
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let next = body["@odata.nextLink"].as_str().expect("a next page");
+    assert!(
+        next.starts_with(&format!("https://graph.localhost:{port}/")),
+        "{next}"
+    );
+    // A vault name Key Vault could not have is not routed.
+    let (status, _, _) = probe.call(
+        Method::GET,
+        &probe.url("kv-dev-shared.vault", "/secrets?api-version=7.4"),
+        None,
+        &[("Host", &format!("kv_dev@shared.vault.localhost:{port}"))],
+        None,
+    );
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -571,15 +571,50 @@ async fn wait_until(deadline: std::time::Instant) {
     .await;
 }
 
+/// Puts the emulator's own authority (`host:configured port`) in place of what the client sent, so ids
+/// and nextLinks are built from the configured host names: a `Host` of `management.localhost:1@evil.example`
+/// or with a port that is not a number must never be reflected into a link (nor make a handler panic).
+fn canonicalize_authority(request: &mut Request, authority: &str) {
+    if let Ok(value) = axum::http::HeaderValue::from_str(authority) {
+        request
+            .headers_mut()
+            .insert(axum::http::header::HOST, value);
+    }
+    if request.uri().authority().is_some() {
+        let mut parts = request.uri().clone().into_parts();
+        if let Ok(canonical) = authority.parse::<axum::http::uri::Authority>() {
+            parts.authority = Some(canonical);
+            if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+                *request.uri_mut() = uri;
+            }
+        }
+    }
+}
+
+/// Whether `name` can be a vault's name (Key Vault: letters, digits and hyphens).
+fn is_vault_label(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
+}
+
 async fn dispatch_by_host(routers: &Routers, mut request: Request) -> Response {
-    let authority = request_authority(&request);
-    let host = authority.split(':').next().unwrap_or_default().to_owned();
+    let sent = request_authority(&request);
+    // The host name only: a port, userinfo or anything after it is not the client's to choose.
+    let host = sent
+        .split([':', '@', '/', '?', '#'])
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let authority = format!("{host}:{}", routers.shared.port);
+    canonicalize_authority(&mut request, &authority);
     let router = match host.as_str() {
         "login.localhost" => routers.login.clone(),
         "management.localhost" => routers.management.clone(),
         "graph.localhost" => routers.graph.clone(),
         _ => match host.strip_suffix(".vault.localhost") {
-            Some(vault) if !vault.is_empty() && !vault.contains('.') => {
+            Some(vault) if is_vault_label(vault) => {
                 if routers.shared.azure_throttling.load(Ordering::Relaxed) {
                     let class = throttle::TransactionClass::of(
                         request.method().as_str(),
