@@ -100,7 +100,7 @@ impl VaultscopeApp {
     }
 
     /// Puts this frame's copy on the clipboard: identifiers through egui, secret values through the
-    /// guard (out of history, cleared later); and clears a copied value when its time is up.
+    /// guard (out of history, cleared later), or not at all when no system clipboard can be opened.
     fn handle_clipboard(&mut self, ctx: &egui::Context) {
         if let Some(request) = self.state.take_clipboard_request() {
             if request.is_secret {
@@ -118,7 +118,13 @@ impl VaultscopeApp {
                         }
                     }
                     CopyOutcome::NoClipboard => {
-                        ctx.copy_text(request.text.expose_secret().to_owned());
+                        // egui's clipboard would keep the value in history and never clear it.
+                        self.state.set_notice(
+                            "The value was not copied: the system clipboard cannot be opened (on Wayland without X \
+                             it is not reachable), and Vaultscope copies a value only where it can keep it out of \
+                             clipboard history and clear it. Use Reveal value instead.",
+                            true,
+                        );
                     }
                     CopyOutcome::Failed(error) => {
                         self.state
@@ -129,11 +135,12 @@ impl VaultscopeApp {
                 ctx.copy_text(request.text.expose_secret().to_owned());
             }
         }
-        if let Some(guard) = self.clipboard.as_mut()
-            && let Some(remaining) = guard.tick(std::time::Instant::now())
-        {
-            ctx.request_repaint_after(remaining);
-        }
+    }
+
+    /// Clears a copied value whose time is up; when one is still waiting, how long until it is. Run from
+    /// `logic`, which eframe runs for a minimised or hidden window too (`ui` is skipped then).
+    pub fn tick_clipboard(&mut self, now: std::time::Instant) -> Option<std::time::Duration> {
+        self.clipboard.as_mut()?.tick(now)
     }
 
     /// Fills the sign-in screen's rows (what each method needs and whether it looks available).
@@ -493,12 +500,19 @@ impl eframe::App for VaultscopeApp {
     }
 
     fn on_exit(&mut self) {
+        // A value still on the clipboard goes with the window.
+        if let Some(guard) = self.clipboard.as_mut() {
+            guard.clear_now();
+        }
         self.flush_index(std::time::Duration::from_secs(3));
     }
 
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         if self.drain_events() {
             ctx.request_repaint();
+        }
+        if let Some(remaining) = self.tick_clipboard(std::time::Instant::now()) {
+            ctx.request_repaint_after(remaining);
         }
         if let Some(at) = self.state.local_index.wake_at() {
             ctx.request_repaint_after(at.saturating_duration_since(std::time::Instant::now()));

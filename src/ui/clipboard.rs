@@ -85,15 +85,19 @@ pub struct ClipboardGuard {
     pending: Option<([u8; 32], Instant)>,
 }
 
+/// The longest a copied value may stay on the clipboard.
+pub const LONGEST_CLEAR_AFTER: Duration = Duration::from_secs(86_400);
+
 fn digest(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
 }
 
 impl ClipboardGuard {
+    /// `clear_after` is at most [`LONGEST_CLEAR_AFTER`] (an outside number: `--clear-clipboard-after`).
     pub fn new(backend: Option<Box<dyn ClipboardBackend>>, clear_after: Duration) -> Self {
         Self {
             backend,
-            clear_after,
+            clear_after: clear_after.min(LONGEST_CLEAR_AFTER),
             pending: None,
         }
     }
@@ -109,7 +113,11 @@ impl ClipboardGuard {
         };
         match backend.set_sensitive(value.expose_secret()) {
             Ok(()) => {
-                self.pending = Some((digest(value.expose_secret()), now + self.clear_after));
+                self.pending = Some((
+                    digest(value.expose_secret()),
+                    // The delay is at most a day (`new`), so this holds; were it not, clear at once.
+                    now.checked_add(self.clear_after).unwrap_or(now),
+                ));
                 CopyOutcome::WillClear(self.clear_after)
             }
             Err(error) => CopyOutcome::Failed(error),
@@ -119,11 +127,19 @@ impl ClipboardGuard {
     /// Clears the clipboard when the deadline has passed and it still holds our value. Returns how long
     /// until the next check is due (for `request_repaint_after`), or `None` when nothing is pending.
     pub fn tick(&mut self, now: Instant) -> Option<Duration> {
-        let (expected, deadline) = self.pending?;
+        let (_, deadline) = self.pending?;
         if now < deadline {
             return Some(deadline - now);
         }
-        self.pending = None;
+        self.clear_now();
+        None
+    }
+
+    /// Clears the copied value now if it is still ours (the window is closing); nothing is pending after.
+    pub fn clear_now(&mut self) {
+        let Some((expected, _)) = self.pending.take() else {
+            return;
+        };
         if let Some(backend) = self.backend.as_mut()
             && backend
                 .text()
@@ -132,7 +148,6 @@ impl ClipboardGuard {
         {
             tracing::warn!(%error, "the clipboard could not be cleared");
         }
-        None
     }
 }
 
@@ -160,6 +175,34 @@ mod tests {
             *self.text.lock().expect("lock") = None;
             Ok(())
         }
+    }
+
+    #[test]
+    fn closing_the_window_clears_our_value_but_not_someone_elses() {
+        let fake = FakeClipboard::default();
+        let mut guard = ClipboardGuard::new(Some(Box::new(fake.clone())), Duration::from_secs(30));
+        guard.copy_secret(&SecretString::from("ours"), Instant::now());
+        guard.clear_now();
+        assert_eq!(*fake.text.lock().expect("lock"), None);
+        guard.copy_secret(&SecretString::from("ours"), Instant::now());
+        *fake.text.lock().expect("lock") = Some("copied since".into());
+        guard.clear_now();
+        assert_eq!(
+            fake.text.lock().expect("lock").as_deref(),
+            Some("copied since")
+        );
+        assert_eq!(guard.tick(Instant::now()), None, "nothing pending after");
+    }
+
+    #[test]
+    fn an_outside_delay_is_at_most_a_day_and_never_overflows_the_clock() {
+        let fake = FakeClipboard::default();
+        let mut guard = ClipboardGuard::new(Some(Box::new(fake.clone())), Duration::MAX);
+        assert_eq!(guard.clear_after(), LONGEST_CLEAR_AFTER);
+        let now = Instant::now();
+        let outcome = guard.copy_secret(&SecretString::from("v"), now);
+        assert!(matches!(outcome, CopyOutcome::WillClear(delay) if delay == LONGEST_CLEAR_AFTER));
+        assert_eq!(guard.tick(now), Some(LONGEST_CLEAR_AFTER));
     }
 
     #[test]
