@@ -644,9 +644,9 @@ fn links_are_built_from_the_configured_hosts_whatever_host_header_comes() {
     let arm_token = probe.token(ADA, "management");
     let graph_token = probe.token(ADA, "graph");
     for sent in [
-        format!("management.localhost:1@evil.example"),
-        format!("management.localhost:not-a-port"),
-        format!("management.localhost:99999"),
+        "management.localhost:1@evil.example".to_owned(),
+        "management.localhost:not-a-port".to_owned(),
+        "management.localhost:99999".to_owned(),
         format!("MANAGEMENT.localhost:{port}"),
     ] {
         let (status, body, _) = probe.call(
