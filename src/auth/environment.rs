@@ -173,18 +173,26 @@ impl ConnectionStringMethod {
 /// Parses the connection string; anything but the four supported forms is "not supported: …".
 pub fn parse_connection_string(text: &SecretString) -> Result<ConnectionStringMethod, AuthError> {
     let mut fields: BTreeMap<String, String> = BTreeMap::new();
-    for part in text.expose_secret().split(';') {
+    let mut previous_key: Option<String> = None;
+    for (position, part) in text.expose_secret().split(';').enumerate() {
         let part = part.trim();
         if part.is_empty() {
             continue;
         }
         let Some((key, value)) = part.split_once('=') else {
+            // The part may be the rest of a value that held ';' (an AppKey): name its place, never its text.
+            let after = previous_key
+                .as_deref()
+                .map(|key| format!(", after {key}="))
+                .unwrap_or_default();
             return Err(AuthError::Credential(format!(
-                "AzureServicesAuthConnectionString: '{}' is not key=value",
-                key_only(part)
+                "AzureServicesAuthConnectionString: part {} (counting from 1{after}) is not key=value; a value cannot hold ';'",
+                position + 1
             )));
         };
-        fields.insert(key.trim().to_ascii_lowercase(), value.trim().to_owned());
+        let key = key_only(key.trim());
+        previous_key = Some(key.clone());
+        fields.insert(key.to_ascii_lowercase(), value.trim().to_owned());
     }
     let names: Vec<String> = fields.keys().cloned().collect();
     let unsupported = |why: &str| {
@@ -247,7 +255,7 @@ pub fn parse_connection_string(text: &SecretString) -> Result<ConnectionStringMe
     }
 }
 
-/// The key of a `key` or `key=value` part, so a malformed part never echoes a value.
+/// A key as it may be shown: its letters and digits, 40 at most (keys are words like `AppKey`).
 fn key_only(part: &str) -> String {
     part.chars()
         .take_while(|c| c.is_ascii_alphanumeric())
@@ -352,11 +360,31 @@ mod tests {
                 "RunAs=App;AppId=abc;AppKey=hunter2",
                 "needs AppId, TenantId and AppKey together",
             ),
-            ("AppKey", "'AppKey' is not key=value"),
+            ("AppKey", "part 1 (counting from 1) is not key=value"),
         ] {
             let error = parse(text).expect_err(text).to_string();
             assert!(error.contains(why), "{text}: {error}");
             assert!(!error.contains("hunter2"), "{error}");
+        }
+    }
+
+    #[test]
+    fn a_malformed_part_is_named_by_its_place_never_its_text() {
+        // An AppKey holding ';' splits into a part without '='.
+        let key = "Zq8;wXy7Pq2Lm9Vt4Rs6";
+        let text = format!("RunAs=App;AppId=a;TenantId=t;AppKey={key}");
+        let error = parse_connection_string(&SecretString::from(text))
+            .err()
+            .map(|error| error.to_string())
+            .expect("refused");
+        assert!(
+            error.contains("part 5") && error.contains("after AppKey="),
+            "{error}"
+        );
+        let secret_chars: Vec<char> = key.chars().collect();
+        for piece in secret_chars.windows(4) {
+            let piece: String = piece.iter().collect();
+            assert!(!error.contains(&piece), "{piece} leaked: {error}");
         }
     }
 

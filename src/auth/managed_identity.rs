@@ -245,10 +245,10 @@ impl ManagedIdentitySource {
         match &self.endpoint {
             Endpoint::Imds { .. } => request.header("Metadata", "true"),
             Endpoint::AppService { header, .. } => {
-                request.header("X-IDENTITY-HEADER", header.expose_secret())
+                request.header("X-IDENTITY-HEADER", sensitive(header))
             }
             Endpoint::LegacyAppService { secret, .. } => {
-                request.header("secret", secret.expose_secret())
+                request.header("secret", sensitive(secret))
             }
         }
     }
@@ -317,6 +317,15 @@ impl ManagedIdentitySource {
     }
 }
 
+/// An identity header's value, marked sensitive (never printed by the HTTP stack, kept out of HPACK's
+/// table); a value that is not a valid header is sent empty and refused by the endpoint.
+fn sensitive(secret: &SecretString) -> reqwest::header::HeaderValue {
+    let mut value = reqwest::header::HeaderValue::from_str(secret.expose_secret())
+        .unwrap_or_else(|_| reqwest::header::HeaderValue::from_static(""));
+    value.set_sensitive(true);
+    value
+}
+
 /// `expires_on` as Unix seconds (number or string) or the legacy `MM/dd/yyyy HH:mm:ss +00:00`; else
 /// `expires_in` seconds from now.
 fn expiry(
@@ -371,6 +380,13 @@ impl TokenCredential for ManagedIdentitySource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identity_headers_are_marked_sensitive() {
+        let value = sensitive(&SecretString::from("header-secret"));
+        assert!(value.is_sensitive());
+        assert!(!format!("{value:?}").contains("header-secret"));
+    }
 
     #[test]
     fn extreme_expiries_are_read_without_a_panic() {

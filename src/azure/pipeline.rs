@@ -38,7 +38,13 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// No single wait is longer than this, whatever `Retry-After` says.
     pub max_delay: Duration,
+    /// All waits of one request together stay under this; past it the request ends as it stands.
+    pub max_total_delay: Duration,
 }
+
+/// A `Retry-After` of zero or in the past still waits this long (a service that says "now" under load
+/// would otherwise be hammered).
+pub const MIN_RETRY_DELAY: Duration = Duration::from_millis(100);
 
 impl Default for RetryPolicy {
     fn default() -> Self {
@@ -47,6 +53,7 @@ impl Default for RetryPolicy {
             max_retries: 5,
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(30),
+            max_total_delay: Duration::from_secs(90),
         }
     }
 }
@@ -176,6 +183,7 @@ impl Pipeline {
             )));
         }
         let mut attempt = 0;
+        let mut waited = Duration::ZERO;
         loop {
             let result = self.send_once(request).await;
             if let (Some(observer), Ok(received)) = (&self.observer, &result) {
@@ -189,19 +197,23 @@ impl Pipeline {
                     if received.status == StatusCode::TOO_MANY_REQUESTS
                         || (request.idempotent && is_retryable_status(received.status)) =>
                 {
-                    Some(retry_after(&received.headers).unwrap_or_else(|| self.backoff(attempt)))
+                    Some(self.delay(retry_after(&received.headers), attempt, jitter()))
                 }
                 // Once a request may have reached the service, only an idempotent one is sent again; a
                 // non-idempotent write that met a network error ends as "outcome unknown" in the caller.
                 Err(AzureError::Network { .. }) if request.idempotent => {
-                    Some(self.backoff(attempt))
+                    Some(self.delay(None, attempt, jitter()))
                 }
                 _ => None,
             };
             match retry_delay {
-                Some(delay) if attempt < self.retry.max_retries => {
+                Some(delay)
+                    if attempt < self.retry.max_retries
+                        && waited.saturating_add(delay) <= self.retry.max_total_delay =>
+                {
                     tracing::debug!(%host, attempt, ?delay, "retrying");
-                    tokio::time::sleep(delay.min(self.retry.max_delay)).await;
+                    tokio::time::sleep(delay).await;
+                    waited += delay;
                     attempt += 1;
                 }
                 Some(_) => {
@@ -218,6 +230,17 @@ impl Pipeline {
                 None => return result,
             }
         }
+    }
+
+    /// The wait before retry `attempt`: the service's `Retry-After` (at least [`MIN_RETRY_DELAY`]), else
+    /// the doubling back-off scaled by `jitter` (0.8–1.2, so many clients throttled together do not come
+    /// back together); never more than `max_delay`.
+    fn delay(&self, retry_after: Option<Duration>, attempt: u32, jitter: f64) -> Duration {
+        let delay = match retry_after {
+            Some(asked) => asked.max(MIN_RETRY_DELAY),
+            None => self.backoff(attempt).mul_f64(jitter.clamp(0.8, 1.2)),
+        };
+        delay.min(self.retry.max_delay)
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
@@ -254,16 +277,58 @@ impl Pipeline {
             .map_err(|error| transport_error(&host, error))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| transport_error(&host, error))?;
+        let body = read_capped(response, &host).await?;
         Ok(Received {
             status,
             headers,
             body,
         })
     }
+}
+
+/// A random factor in 0.8–1.2 for the back-off.
+fn jitter() -> f64 {
+    rand::random_range(0.8..=1.2)
+}
+
+/// The most of one answer that is read, after decompression: a page of Key Vault's or ARM's is tens of
+/// kilobytes, a backup blob a few megabytes; a vault opened by a typed URI could answer its first,
+/// tokenless request with a decompression bomb.
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Reads the (decompressed) body chunk by chunk, refusing past [`MAX_RESPONSE_BYTES`].
+async fn read_capped(mut response: reqwest::Response, host: &str) -> Result<Bytes, AzureError> {
+    let too_large = || AzureError::InvalidResponse {
+        host: host.to_owned(),
+        detail: format!(
+            "the answer is larger than {} MiB (after decompression), so it was not read",
+            MAX_RESPONSE_BYTES / (1024 * 1024)
+        ),
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_RESPONSE_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|error| transport_error(host, error))?
+    {
+        append_capped(&mut body, &chunk, MAX_RESPONSE_BYTES).map_err(|()| too_large())?;
+    }
+    Ok(Bytes::from(body))
+}
+
+/// Adds `chunk` to `body` unless that would pass `cap`.
+fn append_capped(body: &mut Vec<u8>, chunk: &[u8], cap: usize) -> Result<(), ()> {
+    if body.len().saturating_add(chunk.len()) > cap {
+        return Err(());
+    }
+    body.extend_from_slice(chunk);
+    Ok(())
 }
 
 fn is_retryable_status(status: StatusCode) -> bool {
@@ -362,10 +427,57 @@ mod tests {
                 max_retries: 3,
                 base_delay: Duration::from_millis(100),
                 max_delay: Duration::from_millis(350),
+                max_total_delay: Duration::from_secs(1),
             },
         );
         assert_eq!(pipeline.backoff(0), Duration::from_millis(100));
         assert_eq!(pipeline.backoff(1), Duration::from_millis(200));
         assert_eq!(pipeline.backoff(2), Duration::from_millis(350));
+    }
+
+    #[test]
+    fn delays_are_jittered_floored_and_capped() {
+        let pipeline = Pipeline::new(
+            reqwest::Client::new(),
+            RetryPolicy {
+                max_retries: 3,
+                base_delay: Duration::from_millis(1_000),
+                max_delay: Duration::from_secs(30),
+                max_total_delay: Duration::from_secs(60),
+            },
+        );
+        assert_eq!(pipeline.delay(None, 0, 0.8), Duration::from_millis(800));
+        assert_eq!(pipeline.delay(None, 0, 1.2), Duration::from_millis(1_200));
+        assert_eq!(
+            pipeline.delay(None, 0, 7.0),
+            Duration::from_millis(1_200),
+            "jitter is clamped"
+        );
+        assert_eq!(
+            pipeline.delay(Some(Duration::ZERO), 0, 1.0),
+            MIN_RETRY_DELAY,
+            "a zero or past Retry-After still waits a little"
+        );
+        assert_eq!(
+            pipeline.delay(Some(Duration::from_secs(3_600)), 0, 1.0),
+            Duration::from_secs(30)
+        );
+        for _ in 0..100 {
+            let factor = jitter();
+            assert!((0.8..=1.2).contains(&factor));
+        }
+    }
+
+    #[test]
+    fn an_oversized_answer_is_refused_at_the_cap() {
+        let mut body = Vec::new();
+        assert!(append_capped(&mut body, &[0; 10], 16).is_ok());
+        assert!(append_capped(&mut body, &[0; 6], 16).is_ok());
+        assert!(
+            append_capped(&mut body, &[0; 1], 16).is_err(),
+            "one byte past the cap"
+        );
+        assert_eq!(body.len(), 16, "nothing past the cap is kept");
+        assert_eq!(MAX_RESPONSE_BYTES, 16 * 1024 * 1024);
     }
 }
