@@ -13,6 +13,8 @@ const CORE_LAYERS: &[&str] = &[
     "local_index",
     "worker",
     "emulator",
+    "untrusted_text",
+    "fuzz_checks",
 ];
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {

@@ -209,15 +209,32 @@ impl EntraClient {
             .await
             .map_err(|error| AuthError::Transport(error.without_url().to_string()))?;
         let body: TokenResponse = read_json_or_entra_error(response).await?;
-        let expires_on = super::expiry_after(
-            OffsetDateTime::now_utc(),
-            i64::try_from(body.expires_in).unwrap_or(i64::MAX),
-        );
-        Ok(GrantedTokens {
-            access_token: AccessToken::new(body.access_token, expires_on),
-            refresh_token: body.refresh_token.map(SecretString::from),
-        })
+        Ok(body.granted(OffsetDateTime::now_utc()))
     }
+}
+
+impl TokenResponse {
+    fn granted(self, now: OffsetDateTime) -> GrantedTokens {
+        let expires_on =
+            super::expiry_after(now, i64::try_from(self.expires_in).unwrap_or(i64::MAX));
+        GrantedTokens {
+            access_token: AccessToken::new(self.access_token, expires_on),
+            refresh_token: self.refresh_token.map(SecretString::from),
+        }
+    }
+}
+
+/// Entra's token answer (`access_token`, `refresh_token`, `expires_in` as a number or a string) as the
+/// tokens it grants; the error names what was wrong, never the body.
+pub fn parse_token_response(body: &[u8], now: OffsetDateTime) -> Result<GrantedTokens, String> {
+    serde_json::from_slice::<TokenResponse>(body)
+        .map(|response| response.granted(now))
+        .map_err(|error| {
+            format!(
+                "unexpected token response: {}",
+                crate::untrusted_text::json_error_detail(&error)
+            )
+        })
 }
 
 async fn read_json_or_entra_error<T: serde::de::DeserializeOwned>(
@@ -230,7 +247,12 @@ async fn read_json_or_entra_error<T: serde::de::DeserializeOwned>(
         .map_err(|error| AuthError::Transport(error.without_url().to_string()))?;
     if status.is_success() {
         return serde_json::from_slice(&bytes)
-            .map_err(|error| AuthError::Transport(format!("unexpected token response: {error}")));
+            .map_err(|error| {
+            AuthError::Transport(format!(
+                "unexpected token response: {}",
+                crate::untrusted_text::json_error_detail(&error)
+            ))
+        });
     }
     match serde_json::from_slice::<EntraErrorBody>(&bytes) {
         Ok(body) => Err(AuthError::Entra {

@@ -191,14 +191,21 @@ pub fn parse_connection_string(text: &SecretString) -> Result<ConnectionStringMe
             )));
         };
         let key = key_only(key.trim());
-        previous_key = Some(key.clone());
+        // Only a key the format knows is ever named: any other may be the middle of an AppKey.
+        previous_key = known_key(&key).map(str::to_owned);
         fields.insert(key.to_ascii_lowercase(), value.trim().to_owned());
     }
-    let names: Vec<String> = fields.keys().cloned().collect();
+    let names: Vec<&str> = fields.keys().filter_map(|key| known_key(key)).collect();
+    let others = fields.len() - names.len();
+    let names = match others {
+        0 => names.join(", "),
+        1 => format!("{} and one other", names.join(", ")),
+        _ => format!("{} and {others} others", names.join(", ")),
+    };
     let unsupported = |why: &str| {
         AuthError::Credential(format!(
             "AzureServicesAuthConnectionString not supported: {why} (keys: {}). Supported: RunAs=Developer;DeveloperTool=AzureCli, RunAs=App, RunAs=App;AppId=…, RunAs=App;AppId=…;TenantId=…;AppKey=…",
-            names.join(", ")
+            names.trim_start_matches(" and ")
         ))
     };
     let get = |key: &str| fields.get(key).cloned();
@@ -212,7 +219,8 @@ pub fn parse_connection_string(text: &SecretString) -> Result<ConnectionStringMe
         {
             Some("azurecli") if fields.len() == 2 => Ok(ConnectionStringMethod::AzureCli),
             Some("azurecli") => Err(unsupported("extra keys with DeveloperTool=AzureCli")),
-            Some(tool) => Err(unsupported(&format!("DeveloperTool={tool}"))),
+            // The value is not echoed: it may be part of an AppKey that held ';'.
+            Some(_) => Err(unsupported("DeveloperTool other than AzureCli")),
             None => Err(unsupported("RunAs=Developer without DeveloperTool")),
         },
         Some("app") => {
@@ -224,14 +232,9 @@ pub fn parse_connection_string(text: &SecretString) -> Result<ConnectionStringMe
                 .filter(|key| !["runas", "appid", "tenantid", "appkey"].contains(&key.as_str()))
                 .collect();
             if !other.is_empty() {
-                return Err(unsupported(&format!(
-                    "RunAs=App with {}",
-                    other
-                        .iter()
-                        .map(|k| k.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
+                return Err(unsupported(
+                    "RunAs=App with keys other than AppId, TenantId and AppKey",
+                ));
             }
             match (app_id, tenant, key) {
                 (None, None, None) => {
@@ -250,9 +253,16 @@ pub fn parse_connection_string(text: &SecretString) -> Result<ConnectionStringMe
                 )),
             }
         }
-        Some(other) => Err(unsupported(&format!("RunAs={other}"))),
+        Some(_) => Err(unsupported("RunAs other than App or Developer")),
         None => Err(unsupported("no RunAs")),
     }
+}
+
+/// The spelling of a key the connection-string format knows (matched case-insensitively), else `None`.
+fn known_key(key: &str) -> Option<&'static str> {
+    ["RunAs", "DeveloperTool", "AppId", "TenantId", "AppKey", "CertificateSubjectName", "CertificateThumbprint", "CertificateStoreLocation"]
+        .into_iter()
+        .find(|known| known.eq_ignore_ascii_case(key))
 }
 
 /// A key as it may be shown: its letters and digits, 40 at most (keys are words like `AppKey`).

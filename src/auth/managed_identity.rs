@@ -300,21 +300,27 @@ impl ManagedIdentitySource {
                 status.as_u16()
             )));
         }
-        let answer: TokenAnswer = serde_json::from_slice(&body).map_err(|error| {
-            AuthError::Transport(format!(
-                "{}: unreadable token answer: {error}",
-                self.endpoint.describe()
-            ))
-        })?;
-        let expires_on = expiry(answer.expires_on.as_ref(), answer.expires_in.as_ref())
-            .ok_or_else(|| {
-                AuthError::Transport("the token answer has no readable expires_on".into())
-            })?;
-        Ok(AccessToken::new(
-            Secret::new(answer.access_token),
-            expires_on,
-        ))
+        parse_token_answer(&body, OffsetDateTime::now_utc()).map_err(|problem| {
+            AuthError::Transport(format!("{}: {problem}", self.endpoint.describe()))
+        })
     }
+}
+
+/// A managed-identity endpoint's token answer: `access_token` and `expires_on` (Unix seconds as a number
+/// or a string, or the legacy date string) or `expires_in`. The error says what was wrong, never the body.
+pub fn parse_token_answer(body: &[u8], now: OffsetDateTime) -> Result<AccessToken, String> {
+    let answer: TokenAnswer = serde_json::from_slice(body).map_err(|error| {
+        format!(
+            "unreadable token answer: {}",
+            crate::untrusted_text::json_error_detail(&error)
+        )
+    })?;
+    let expires_on = expiry(answer.expires_on.as_ref(), answer.expires_in.as_ref(), now)
+        .ok_or_else(|| "the token answer has no readable expires_on".to_owned())?;
+    Ok(AccessToken::new(
+        Secret::new(answer.access_token),
+        expires_on,
+    ))
 }
 
 /// An identity header's value, marked sensitive (never printed by the HTTP stack, kept out of HPACK's
@@ -331,6 +337,7 @@ fn sensitive(secret: &SecretString) -> reqwest::header::HeaderValue {
 fn expiry(
     expires_on: Option<&serde_json::Value>,
     expires_in: Option<&serde_json::Value>,
+    now: OffsetDateTime,
 ) -> Option<OffsetDateTime> {
     let as_integer = |value: &serde_json::Value| match value {
         serde_json::Value::Number(number) => number.as_i64(),
@@ -351,7 +358,7 @@ fn expiry(
         }
     }
     let seconds = as_integer(expires_in?)?;
-    Some(super::expiry_after(OffsetDateTime::now_utc(), seconds))
+    Some(super::expiry_after(now, seconds))
 }
 
 #[async_trait::async_trait]
@@ -397,12 +404,12 @@ mod tests {
             serde_json::json!("9223372036854775807"),
             serde_json::json!("-9223372036854775808"),
         ] {
-            let _ = expiry(Some(&value), None);
-            let at = expiry(None, Some(&value)).expect("a number");
+            let _ = expiry(Some(&value), None, OffsetDateTime::now_utc());
+            let at = expiry(None, Some(&value), OffsetDateTime::now_utc()).expect("a number");
             assert!(at >= now && at <= now + time::Duration::days(1) + time::Duration::seconds(5));
         }
         assert_eq!(
-            expiry(None, Some(&serde_json::json!(u64::MAX))),
+            expiry(None, Some(&serde_json::json!(u64::MAX)), OffsetDateTime::now_utc()),
             None,
             "not an i64: unreadable"
         );
@@ -473,17 +480,17 @@ mod tests {
     fn expiry_formats() {
         let number = serde_json::json!("1800000000");
         assert_eq!(
-            expiry(Some(&number), None).map(|at| at.unix_timestamp()),
+            expiry(Some(&number), None, OffsetDateTime::now_utc()).map(|at| at.unix_timestamp()),
             Some(1_800_000_000)
         );
         let legacy = serde_json::json!("01/15/2027 10:30:00 +00:00");
         assert_eq!(
-            expiry(Some(&legacy), None),
+            expiry(Some(&legacy), None, OffsetDateTime::now_utc()),
             Some(time::macros::datetime!(2027-01-15 10:30:00 UTC))
         );
         let in_seconds = serde_json::json!("3600");
-        let at = expiry(None, Some(&in_seconds)).expect("expires_in");
+        let at = expiry(None, Some(&in_seconds), OffsetDateTime::now_utc()).expect("expires_in");
         assert!(at > OffsetDateTime::now_utc() + time::Duration::seconds(3500));
-        assert!(expiry(Some(&serde_json::json!("soon")), None).is_none());
+        assert!(expiry(Some(&serde_json::json!("soon")), None, OffsetDateTime::now_utc()).is_none());
     }
 }

@@ -61,7 +61,7 @@ impl ArmClient {
         next_link: Option<&str>,
     ) -> Result<Page<Subscription>, AzureError> {
         let url = match next_link {
-            Some(link) => self.checked_next_link(link)?,
+            Some(link) => self.checked_next_link(link, SUBSCRIPTIONS_API_VERSION)?,
             None => self.url("/subscriptions", SUBSCRIPTIONS_API_VERSION)?,
         };
         self.get_json(url).await
@@ -74,7 +74,7 @@ impl ArmClient {
         next_link: Option<&str>,
     ) -> Result<Page<Vault>, AzureError> {
         let url = match next_link {
-            Some(link) => self.checked_next_link(link)?,
+            Some(link) => self.checked_next_link(link, KEYVAULT_ARM_API_VERSION)?,
             None => self.url(
                 &format!("/subscriptions/{subscription_id}/providers/Microsoft.KeyVault/vaults"),
                 KEYVAULT_ARM_API_VERSION,
@@ -138,13 +138,18 @@ impl ArmClient {
         first: Url,
     ) -> Result<Vec<T>, AzureError> {
         let mut items = Vec::new();
+        let api_version = first
+            .query_pairs()
+            .find(|(key, _)| key == "api-version")
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
         let mut url = first;
         loop {
             let page: Page<T> = self.get_json(url).await?;
             let next = page.next().map(str::to_owned);
             items.extend(page.value);
             match next {
-                Some(link) => url = self.checked_next_link(&link)?,
+                Some(link) => url = self.checked_next_link(&link, &api_version)?,
                 None => return Ok(items),
             }
         }
@@ -160,20 +165,8 @@ impl ArmClient {
         Ok(url)
     }
 
-    /// A next link must point back at the ARM host, or our ARM token would leave for somewhere else.
-    fn checked_next_link(&self, link: &str) -> Result<Url, AzureError> {
-        let url =
-            Url::parse(link).map_err(|error| AzureError::InvalidUri(format!("{link}: {error}")))?;
-        if url.scheme() != "https"
-            || url.host_str() != self.endpoint.host_str()
-            || url.port_or_known_default() != self.endpoint.port_or_known_default()
-        {
-            return Err(AzureError::TokenRefused(format!(
-                "ARM next link {link} leaves {}",
-                self.endpoint
-            )));
-        }
-        Ok(url)
+    fn checked_next_link(&self, link: &str, api_version: &str) -> Result<Url, AzureError> {
+        checked_arm_next_link(&self.endpoint, link, api_version)
     }
 
     /// Sends a write with this client's token; `idempotent` says whether the pipeline may send it again.
@@ -202,3 +195,38 @@ impl ArmClient {
             .await
     }
 }
+
+/// A next link must point back at the ARM host over HTTPS, or our ARM token would leave for somewhere else;
+/// it keeps its own query but exactly one `api-version`, the one the list was started with (ARM's links
+/// carry theirs, and one appended twice is refused with `InvalidApiVersionParameter`).
+pub(crate) fn checked_arm_next_link(
+    endpoint: &Url,
+    link: &str,
+    api_version: &str,
+) -> Result<Url, AzureError> {
+    let url =
+        Url::parse(link).map_err(|error| AzureError::InvalidUri(format!("{link}: {error}")))?;
+    if url.scheme() != "https"
+        || url.host_str() != endpoint.host_str()
+        || url.port_or_known_default() != endpoint.port_or_known_default()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return Err(AzureError::TokenRefused(format!(
+            "ARM next link {link} leaves {endpoint}"
+        )));
+    }
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(key, _)| key != "api-version")
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    let mut pinned = url;
+    pinned
+        .query_pairs_mut()
+        .clear()
+        .extend_pairs(pairs)
+        .append_pair("api-version", api_version);
+    Ok(pinned)
+}
+

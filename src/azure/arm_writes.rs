@@ -79,7 +79,7 @@ impl ArmClient {
             .unwrap_or_else(|| json!([]));
         serde_json::from_value(policies).map_err(|error| AzureError::InvalidResponse {
             host,
-            detail: error.to_string(),
+            detail: crate::untrusted_text::json_error_detail(&error),
         })
     }
 

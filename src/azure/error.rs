@@ -123,6 +123,17 @@ pub fn service_error(service: Service, status: u16, body: &[u8]) -> AzureError {
             message: envelope.error.message.unwrap_or_default(),
             inner_code: envelope.error.innererror.and_then(|inner| inner.code),
         },
+        // Text that is not Azure's error shape (a proxy's HTML page) is quoted, briefly, to tell what
+        // answered; JSON of another shape is not, since it may carry a value.
+        Err(_) if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok() => {
+            AzureError::Service {
+                service,
+                status,
+                code: reason.to_owned(),
+                message: "the error body is JSON of an unexpected shape".to_owned(),
+                inner_code: None,
+            }
+        }
         Err(_) => AzureError::Service {
             service,
             status,

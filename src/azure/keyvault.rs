@@ -178,7 +178,7 @@ fn page_url(vault: &VaultUri, path: &str) -> Result<Url, AzureError> {
 
 /// Key Vault next links are absolute, may carry `:443` and a stale api-version: accept them only for the
 /// same vault (the token must not leave it) and pin our api-version.
-fn checked_next_link(vault: &VaultUri, link: &str) -> Result<Url, AzureError> {
+pub(crate) fn checked_next_link(vault: &VaultUri, link: &str) -> Result<Url, AzureError> {
     let url =
         Url::parse(link).map_err(|error| AzureError::InvalidUri(format!("{link}: {error}")))?;
     let vault_url =

@@ -272,7 +272,7 @@ pub fn item_from_bundle(
     let mut item: ObjectItem = serde_json::from_value(strip_value(bundle)).map_err(|error| {
         AzureError::InvalidResponse {
             host: host.to_owned(),
-            detail: error.to_string(),
+            detail: crate::untrusted_text::json_error_detail(&error),
         }
     })?;
     if kind == ObjectKind::Key && item.kid.is_none() {

@@ -106,7 +106,7 @@ impl Received {
         }
         serde_json::from_slice(&self.body).map_err(|error| AzureError::InvalidResponse {
             host: host.to_owned(),
-            detail: error.to_string(),
+            detail: crate::untrusted_text::json_error_detail(&error),
         })
     }
 }

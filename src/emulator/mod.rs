@@ -187,6 +187,7 @@ pub struct Emulator {
     ca_pem: String,
     ca_path: PathBuf,
     shared: Arc<Shared>,
+    app: Router,
     stop: watch::Sender<bool>,
     _ca_dir_guard: Option<TempDirGuard>,
 }
@@ -273,7 +274,7 @@ impl Emulator {
         tokio::spawn(serve(
             listener,
             tls.server_config,
-            app,
+            app.clone(),
             shared.clone(),
             stopped,
         ));
@@ -283,6 +284,7 @@ impl Emulator {
             ca_pem: tls.ca_pem,
             ca_path,
             shared,
+            app,
             stop,
             _ca_dir_guard: guard,
         })
@@ -419,6 +421,17 @@ impl Emulator {
                 )
             })
             .collect()
+    }
+
+    /// The whole emulator as one tower service, every host behind it (what a connection is served by, minus
+    /// TLS and the per-connection fault draw): for driving the routers without a socket, as the fuzzer does.
+    pub fn service(&self) -> Router {
+        self.app.clone()
+    }
+
+    /// The first seeded user (the demo's signed-in person).
+    pub fn demo_user_id(&self) -> Option<String> {
+        self.shared.read().users.first().map(|user| user.id.clone())
     }
 
     /// Stops accepting connections.
@@ -631,17 +644,27 @@ async fn dispatch_by_host(routers: &Routers, mut request: Request) -> Response {
                 routers.vault.clone()
             }
             _ => {
-                return responses::plain_not_found(&format!(
-                    "the emulator serves login.localhost, management.localhost and {{vault}}.vault.localhost, not {host}"
-                ));
+                return responses::keyvault_error(
+                    axum::http::StatusCode::NOT_FOUND,
+                    "HostNotFound",
+                    &format!(
+                        "the emulator serves login.localhost, management.localhost, graph.localhost and {{vault}}.vault.localhost, not {host}"
+                    ),
+                    None,
+                );
             }
         },
     };
-    match router.oneshot(request).await {
+    let shape = if host == "login.localhost" {
+        responses::ErrorShape::Entra
+    } else {
+        responses::ErrorShape::Service
+    };
+    let response = match router.oneshot(request).await {
         Ok(response) => response,
         Err(never) => match never {},
-    }
-    .into_response()
+    };
+    responses::azure_shaped(shape, response.into_response()).await
 }
 
 /// Draws the fault for one request (the login host is exempt); a dropped request is logged here, since it

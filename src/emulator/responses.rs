@@ -98,8 +98,56 @@ pub fn entra_error(status: StatusCode, error: &str, aadsts: u32, description: &s
         .into_response()
 }
 
-pub fn plain_not_found(message: &str) -> Response {
-    (StatusCode::NOT_FOUND, message.to_owned()).into_response()
+/// Which error shape a host answers in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorShape {
+    /// Entra's OAuth `{"error":"…","error_description":"…"}`.
+    Entra,
+    /// `{"error":{"code","message"}}`, as ARM, Graph and Key Vault send it.
+    Service,
+}
+
+/// An error answer that is not JSON (axum's own rejections: a body that does not parse, a method the
+/// route lacks, a path that is not UTF-8, a wrong content type) rewritten in the host's error shape, its
+/// text as the message, as Azure never answers an API call with plain text.
+pub async fn azure_shaped(shape: ErrorShape, response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default();
+    let message = if text.trim().is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
+    let mut shaped = match shape {
+        ErrorShape::Entra => entra_error(status, "invalid_request", 900144, &message),
+        ErrorShape::Service => {
+            let code: String = status
+                .canonical_reason()
+                .unwrap_or("Error")
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .collect();
+            keyvault_error(status, &code, &message, None)
+        }
+    };
+    // Keep what the rejection said beside its body: `Allow`, `WWW-Authenticate`, `Retry-After`.
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            shaped.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    shaped
 }
 
 /// The bearer token of a request, if any.
