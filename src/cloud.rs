@@ -176,6 +176,20 @@ impl CloudProfile {
         }
     }
 
+    /// The hosts a Key Vault challenge may name as its resource in this cloud: Key Vault's and Managed
+    /// HSM's audiences (azure-sdk-for-python's `KeyVaultClient` challenge policy accepts these domains;
+    /// the Local profile has its own). A challenge for anything else gets no token.
+    pub fn key_vault_audience_hosts(&self) -> &'static [&'static str] {
+        match self.kind {
+            CloudKind::AzureCloud => &["vault.azure.net", "managedhsm.azure.net"],
+            CloudKind::AzureChinaCloud => &["vault.azure.cn", "managedhsm.azure.cn"],
+            CloudKind::AzureUsGovernment => {
+                &["vault.usgovcloudapi.net", "managedhsm.usgovcloudapi.net"]
+            }
+            CloudKind::Local => &["vault.localhost"],
+        }
+    }
+
     /// The emulator CA for the `Local` profile.
     pub fn local_ca_pem(&self) -> Option<&str> {
         self.local_ca_pem.as_deref()

@@ -93,14 +93,20 @@ pub fn next_links(data: &[u8]) {
             [crate::azure::keyvault::KEYVAULT_API_VERSION]
         );
     }
-    for endpoint in ["https://management.azure.com/", "https://management.localhost:8443/"] {
+    for endpoint in [
+        "https://management.azure.com/",
+        "https://management.localhost:8443/",
+    ] {
         let Ok(endpoint) = Url::parse(endpoint) else {
             continue;
         };
         if let Ok(url) = crate::azure::arm::checked_arm_next_link(&endpoint, &link, "2024-11-01") {
             assert_eq!(url.scheme(), "https");
             assert_eq!(url.host_str(), endpoint.host_str());
-            assert_eq!(url.port_or_known_default(), endpoint.port_or_known_default());
+            assert_eq!(
+                url.port_or_known_default(),
+                endpoint.port_or_known_default()
+            );
             assert_eq!(api_versions(&url), ["2024-11-01"]);
         }
     }
@@ -111,14 +117,21 @@ pub fn identifiers(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     if let Ok(vault) = VaultUri::parse(&text) {
         let again = VaultUri::parse(vault.as_str());
-        assert_eq!(again.as_ref().ok(), Some(&vault), "{vault:?} does not round-trip");
+        assert_eq!(
+            again.as_ref().ok(),
+            Some(&vault),
+            "{vault:?} does not round-trip"
+        );
         let _ = vault.name();
     }
     if let Ok(id) = ObjectId::parse(&text) {
         let again = ObjectId::parse(&id.versioned());
         assert_eq!(again.as_ref().ok(), Some(&id), "{id:?} does not round-trip");
         let versionless = ObjectId::parse(&id.versionless());
-        assert!(versionless.is_ok(), "the versionless form of {id:?} does not parse");
+        assert!(
+            versionless.is_ok(),
+            "the versionless form of {id:?} does not parse"
+        );
         let _ = id.app_service_reference(true);
     }
 }
@@ -216,7 +229,9 @@ fn assert_no_value_quoted(body: &[u8], message: &str) {
 /// A body as each service might send it, with any status: error mapping and page and bundle decoding never
 /// panic, and no error quotes a `value` the body carries.
 pub fn service_bodies(data: &[u8]) {
-    let status = data.first().map_or(200, |byte| 200 + u16::from(*byte) % 400);
+    let status = data
+        .first()
+        .map_or(200, |byte| 200 + u16::from(*byte) % 400);
     let body = data.get(1..).unwrap_or_default();
     for service in [Service::KeyVault, Service::ResourceManager, Service::Graph] {
         let message = service_error(service, status, body).to_string();
@@ -351,7 +366,8 @@ pub fn emulator_router(data: &[u8]) {
     if (status.is_client_error() || status.is_server_error()) && method != "HEAD" {
         let json: Option<serde_json::Value> = serde_json::from_slice(&bytes).ok();
         assert!(
-            json.as_ref().is_some_and(|json| json.get("error").is_some()),
+            json.as_ref()
+                .is_some_and(|json| json.get("error").is_some()),
             "{method} {host} {path}: HTTP {status} is not Azure-shaped: {}",
             String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
         );

@@ -10,6 +10,7 @@ pub mod cloud;
 pub mod emulator;
 pub mod external_emulator;
 pub mod fuzz_checks;
+pub mod http_body;
 pub mod local_index;
 pub mod transfer;
 pub mod ui;

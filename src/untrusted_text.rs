@@ -82,9 +82,15 @@ mod tests {
     #[test]
     fn bidi_zero_width_and_controls_are_escaped() {
         assert_eq!(escape_deceptive("plain-name"), Cow::Borrowed("plain-name"));
-        assert_eq!(escape_deceptive("invoice\u{202E}fdp.exe"), "invoice\\u{202E}fdp.exe");
+        assert_eq!(
+            escape_deceptive("invoice\u{202E}fdp.exe"),
+            "invoice\\u{202E}fdp.exe"
+        );
         assert_eq!(escape_deceptive("a\u{200B}b"), "a\\u{200B}b");
-        assert_eq!(escape_deceptive("line\nbreak\u{7}"), "line\\u{A}break\\u{7}");
+        assert_eq!(
+            escape_deceptive("line\nbreak\u{7}"),
+            "line\\u{A}break\\u{7}"
+        );
         assert_eq!(escape_deceptive("\u{FEFF}tag"), "\\u{FEFF}tag");
         assert_eq!(escape_deceptive("café ünïcødé 名前"), "café ünïcødé 名前");
     }

@@ -94,3 +94,48 @@ fn cli_failures_say_what_to_do() {
         "{outcome:?}"
     );
 }
+
+/// A hung `az` is stopped at the time limit (the process is gone, not left running) and the call says so;
+/// the token cache's slot is free again for the next call.
+#[test]
+fn a_hanging_az_is_stopped_at_its_time_limit() {
+    let dir = common::temp_dir("hanging-az");
+    let pid_file = dir.join("az.pid");
+    write_fake_az(
+        &dir,
+        &format!("echo $$ > '{}'\nexec /bin/sleep 60", pid_file.display()),
+    );
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let credential = vaultscope::auth::azure_cli::azure_cli_credential_with_timeout(
+        None,
+        Some(dir.as_os_str().to_owned()),
+        std::time::Duration::from_secs(1),
+    )
+    .expect("credential");
+    let cache = vaultscope::auth::TokenCache::new(credential, "home");
+    let started = std::time::Instant::now();
+    let error = runtime
+        .block_on(cache.token("https://management.azure.com/.default"))
+        .expect_err("a hung az gives no token");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "stopped at the limit"
+    );
+    assert!(
+        error.to_string().contains("did not answer within 1 s"),
+        "{error}"
+    );
+    let pid = std::fs::read_to_string(&pid_file).expect("az ran");
+    let proc_dir = Path::new("/proc").join(pid.trim());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while proc_dir.exists()
+        && !std::fs::read_to_string(proc_dir.join("stat")).is_ok_and(|stat| stat.contains(") Z "))
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let gone = !proc_dir.exists()
+        || std::fs::read_to_string(proc_dir.join("stat")).is_ok_and(|stat| stat.contains(") Z "));
+    assert!(gone, "the hung az (pid {pid}) was killed");
+    let _ = std::fs::remove_dir_all(&dir);
+}

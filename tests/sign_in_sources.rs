@@ -395,7 +395,9 @@ fn failures_say_what_is_wrong() {
         None,
     );
     assert!(
-        failure(&result.outcome).contains("not supported: RunAs=App with certificatethumbprint")
+        failure(&result.outcome).contains(
+            "not supported: RunAs=App with keys other than AppId, TenantId and AppKey (keys: AppId, CertificateThumbprint"
+        )
     );
     let result = sign_in(&cloud, &[], SignInMethod::ConnectionString, None);
     assert!(failure(&result.outcome).contains("AzureServicesAuthConnectionString is not set"));

@@ -1,30 +1,80 @@
 //! The Azure CLI as a token source: `azure_identity::AzureCliCredential` (which runs
 //! `az account get-access-token`); our `TokenCache` in front of it supplies the caching it lacks.
 //! An optional search path for `az` lets tests put a fake `az` first without touching the process's PATH.
+//! `az` always runs through our executor: with a timeout, and killed when it is dropped (a hung `az`
+//! must not hold the token cache's lock, nor outlive the request that started it).
 
 use std::ffi::{OsStr, OsString};
 use std::process::Output;
 use std::sync::Arc;
+use std::time::Duration;
 
 use azure_core::credentials::TokenCredential;
 use azure_identity::{AzureCliCredential, AzureCliCredentialOptions, Executor};
 
 use super::AuthError;
 
-/// Runs the CLI's shell command with `PATH` set to `search_path`.
+/// How long `az account get-access-token` may take. azure-identity for Python waits 10 s
+/// (`AzureCliCredential(process_timeout=10)`); `az` on a cold start with extensions can need more, so 30 s.
+pub const AZ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs the CLI's shell command (with `PATH` set to `search_path` when given), stopping it after
+/// `timeout` and whenever the call is dropped.
 #[derive(Debug)]
-struct SearchPathExecutor {
-    search_path: OsString,
+struct CliExecutor {
+    search_path: Option<OsString>,
+    timeout: Duration,
 }
 
 #[async_trait::async_trait]
-impl Executor for SearchPathExecutor {
+impl Executor for CliExecutor {
     async fn run(&self, program: &OsStr, args: &[&OsStr]) -> std::io::Result<Output> {
-        tokio::process::Command::new(program)
+        let mut command = tokio::process::Command::new(program);
+        command
             .args(args)
-            .env("PATH", &self.search_path)
-            .output()
-            .await
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(search_path) = &self.search_path {
+            command.env("PATH", search_path);
+        }
+        // azure_identity runs `/bin/sh -c "az account get-access-token …"`: `az` is the shell's child,
+        // so killing the shell alone would leave it running. A process group of its own lets the guard
+        // stop the whole tree when the call ends early (a timeout, or the caller dropping it).
+        #[cfg(unix)]
+        command.process_group(0);
+        let child = command.spawn()?;
+        let mut group = ProcessGroupGuard(child.id());
+        match tokio::time::timeout(self.timeout, child.wait_with_output()).await {
+            Ok(output) => {
+                // Ended on its own: nothing to stop (and the group id may be reused from now on).
+                group.0 = None;
+                output
+            }
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "the Azure CLI did not answer within {} s and was stopped",
+                    self.timeout.as_secs()
+                ),
+            )),
+        }
+    }
+}
+
+/// Kills a process group when dropped while armed: on a timeout, or when the call is dropped mid-way.
+struct ProcessGroupGuard(Option<u32>);
+
+impl Drop for ProcessGroupGuard {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some(group) = self.0.and_then(|pid| i32::try_from(pid).ok()) {
+            // SAFETY: kill(2) with a negative pid signals that process group; it touches no memory.
+            unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            }
+        }
     }
 }
 
@@ -34,11 +84,22 @@ pub fn azure_cli_credential(
     tenant_id: Option<String>,
     search_path: Option<OsString>,
 ) -> Result<Arc<dyn TokenCredential>, AuthError> {
-    let executor: Option<Arc<dyn Executor>> = search_path
-        .map(|search_path| Arc::new(SearchPathExecutor { search_path }) as Arc<dyn Executor>);
+    azure_cli_credential_with_timeout(tenant_id, search_path, AZ_TIMEOUT)
+}
+
+/// `azure_cli_credential` with another limit on how long one `az` call may run.
+pub fn azure_cli_credential_with_timeout(
+    tenant_id: Option<String>,
+    search_path: Option<OsString>,
+    timeout: Duration,
+) -> Result<Arc<dyn TokenCredential>, AuthError> {
+    let executor: Arc<dyn Executor> = Arc::new(CliExecutor {
+        search_path,
+        timeout,
+    });
     let options = AzureCliCredentialOptions {
         tenant_id,
-        executor,
+        executor: Some(executor),
         ..Default::default()
     };
     let credential = AzureCliCredential::new(Some(options))

@@ -120,9 +120,10 @@ impl EntraClient {
     }
 
     fn endpoint(&self, leaf: &str) -> Result<Url, AuthError> {
+        super::check_tenant(&self.tenant)?;
         self.authority_host
             .join(&format!("{}/oauth2/v2.0/{leaf}", self.tenant))
-            .map_err(|error| AuthError::Transport(format!("bad authority URL: {error}")))
+            .map_err(|error| AuthError::Credential(format!("bad authority URL: {error}")))
     }
 
     /// Starts a device-code sign-in for `first_scope` (plus offline access and profile).
@@ -155,8 +156,10 @@ impl EntraClient {
     ) -> Result<GrantedTokens, AuthError> {
         let mut interval = Duration::from_secs(authorization.prompt.interval.max(1));
         let deadline = poll_deadline(tokio::time::Instant::now(), authorization.prompt.expires_in);
+        // After a network error or a 5xx, wait longer each time (up to a minute), until the code expires.
+        let mut unavailable_wait = Duration::ZERO;
         loop {
-            tokio::time::sleep(interval).await;
+            tokio::time::sleep(interval + unavailable_wait).await;
             if tokio::time::Instant::now() > deadline {
                 return Err(AuthError::CodeExpired);
             }
@@ -167,6 +170,12 @@ impl EntraClient {
             ];
             match self.token_request(&form).await {
                 Ok(tokens) => return Ok(tokens),
+                Err(AuthError::Unavailable(why)) => {
+                    unavailable_wait = (unavailable_wait * 2)
+                        .max(Duration::from_secs(1))
+                        .min(Duration::from_secs(60));
+                    tracing::debug!(%why, wait_s = unavailable_wait.as_secs(), "device-code poll: endpoint unavailable, polling on");
+                }
                 Err(AuthError::Entra { error, .. }) if error == "authorization_pending" => {}
                 Err(AuthError::Entra { error, .. }) if error == "slow_down" => {
                     interval += Duration::from_secs(5);
@@ -207,7 +216,7 @@ impl EntraClient {
             .form(form)
             .send()
             .await
-            .map_err(|error| AuthError::Transport(error.without_url().to_string()))?;
+            .map_err(|error| AuthError::Unavailable(error.without_url().to_string()))?;
         let body: TokenResponse = read_json_or_entra_error(response).await?;
         Ok(body.granted(OffsetDateTime::now_utc()))
     }
@@ -241,13 +250,14 @@ async fn read_json_or_entra_error<T: serde::de::DeserializeOwned>(
     response: reqwest::Response,
 ) -> Result<T, AuthError> {
     let status = response.status();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|error| AuthError::Transport(error.without_url().to_string()))?;
+    let bytes = super::read_token_answer(response).await?;
+    if status.is_server_error() {
+        return Err(AuthError::Unavailable(format!(
+            "token endpoint answered HTTP {status}"
+        )));
+    }
     if status.is_success() {
-        return serde_json::from_slice(&bytes)
-            .map_err(|error| {
+        return serde_json::from_slice(&bytes).map_err(|error| {
             AuthError::Transport(format!(
                 "unexpected token response: {}",
                 crate::untrusted_text::json_error_detail(&error)
@@ -372,6 +382,74 @@ fn poll_deadline(now: tokio::time::Instant, expires_in: u64) -> tokio::time::Ins
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A token endpoint that answers each connection with the next of `answers` (`None`: closes the
+    /// connection without a word), then keeps giving the last one.
+    async fn scripted_token_endpoint(answers: Vec<Option<(u16, &'static str)>>) -> Url {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            let mut answers = answers.into_iter().peekable();
+            loop {
+                let Ok((mut stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let answer = if answers.len() > 1 {
+                    answers.next().flatten()
+                } else {
+                    answers.peek().cloned().flatten()
+                };
+                if let Some((status, body)) = answer {
+                    let reply = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(reply.as_bytes()).await;
+                }
+            }
+        });
+        Url::parse(&format!("http://127.0.0.1:{port}/")).expect("url")
+    }
+
+    #[tokio::test]
+    async fn polling_rides_out_network_errors_and_server_errors_until_the_grant() {
+        let endpoint = scripted_token_endpoint(vec![
+            Some((503, "<html>busy</html>")),
+            None,
+            Some((400, r#"{"error":"authorization_pending"}"#)),
+            Some((
+                200,
+                r#"{"access_token":"at","expires_in":3600,"refresh_token":"rt"}"#,
+            )),
+        ])
+        .await;
+        let client = EntraClient::new(
+            reqwest::Client::new(),
+            endpoint,
+            "common",
+            AZURE_CLI_CLIENT_ID,
+        );
+        let authorization = DeviceAuthorization {
+            prompt: DeviceCodePrompt {
+                user_code: "ABC".into(),
+                verification_uri: "https://microsoft.com/devicelogin".into(),
+                message: String::new(),
+                expires_in: 120,
+                interval: 1,
+            },
+            device_code: SecretString::from("dc"),
+        };
+        let granted = client
+            .poll_device_code(&authorization)
+            .await
+            .expect("a 503 and a dropped connection are ridden out");
+        assert_eq!(granted.access_token.token.secret(), "at");
+    }
 
     #[test]
     fn a_huge_code_lifetime_polls_for_a_day_at_most() {

@@ -260,9 +260,18 @@ pub fn parse_connection_string(text: &SecretString) -> Result<ConnectionStringMe
 
 /// The spelling of a key the connection-string format knows (matched case-insensitively), else `None`.
 fn known_key(key: &str) -> Option<&'static str> {
-    ["RunAs", "DeveloperTool", "AppId", "TenantId", "AppKey", "CertificateSubjectName", "CertificateThumbprint", "CertificateStoreLocation"]
-        .into_iter()
-        .find(|known| known.eq_ignore_ascii_case(key))
+    [
+        "RunAs",
+        "DeveloperTool",
+        "AppId",
+        "TenantId",
+        "AppKey",
+        "CertificateSubjectName",
+        "CertificateThumbprint",
+        "CertificateStoreLocation",
+    ]
+    .into_iter()
+    .find(|known| known.eq_ignore_ascii_case(key))
 }
 
 /// A key as it may be shown: its letters and digits, 40 at most (keys are words like `AppKey`).
@@ -359,13 +368,17 @@ mod tests {
         for (text, why) in [
             (
                 "RunAs=Developer;DeveloperTool=VisualStudio",
-                "DeveloperTool=visualstudio",
+                "DeveloperTool other than AzureCli",
             ),
             (
                 "RunAs=App;AppId=abc;TenantId=t1;CertificateThumbprint=AB12",
-                "RunAs=App with certificatethumbprint",
+                "keys other than AppId, TenantId and AppKey (keys: AppId, CertificateThumbprint, RunAs, TenantId)",
             ),
-            ("RunAs=CurrentUser", "RunAs=currentuser"),
+            ("RunAs=CurrentUser", "RunAs other than App or Developer"),
+            (
+                "RunAs=App;AppKey=hunter2;secretword=x",
+                "(keys: AppKey, RunAs and one other)",
+            ),
             (
                 "RunAs=App;AppId=abc;AppKey=hunter2",
                 "needs AppId, TenantId and AppKey together",

@@ -274,10 +274,7 @@ impl ManagedIdentitySource {
         })?;
         let _ = self.probed.set(());
         let status = response.status();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|error| AuthError::Transport(error.without_url().to_string()))?;
+        let body = super::read_token_answer(response).await?;
         if !status.is_success() {
             let detail = serde_json::from_slice::<ErrorAnswer>(&body)
                 .ok()
@@ -409,7 +406,11 @@ mod tests {
             assert!(at >= now && at <= now + time::Duration::days(1) + time::Duration::seconds(5));
         }
         assert_eq!(
-            expiry(None, Some(&serde_json::json!(u64::MAX)), OffsetDateTime::now_utc()),
+            expiry(
+                None,
+                Some(&serde_json::json!(u64::MAX)),
+                OffsetDateTime::now_utc()
+            ),
             None,
             "not an i64: unreadable"
         );
@@ -491,6 +492,13 @@ mod tests {
         let in_seconds = serde_json::json!("3600");
         let at = expiry(None, Some(&in_seconds), OffsetDateTime::now_utc()).expect("expires_in");
         assert!(at > OffsetDateTime::now_utc() + time::Duration::seconds(3500));
-        assert!(expiry(Some(&serde_json::json!("soon")), None, OffsetDateTime::now_utc()).is_none());
+        assert!(
+            expiry(
+                Some(&serde_json::json!("soon")),
+                None,
+                OffsetDateTime::now_utc()
+            )
+            .is_none()
+        );
     }
 }

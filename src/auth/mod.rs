@@ -27,6 +27,45 @@ pub fn expiry_after(now: time::OffsetDateTime, seconds: i64) -> time::OffsetDate
 }
 pub use token_cache::TokenCache;
 
+/// The most a token endpoint's answer may hold (real ones are a few KiB).
+pub const MAX_TOKEN_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// A token endpoint's body, capped at [`MAX_TOKEN_ANSWER_BYTES`] after decompression.
+pub(crate) async fn read_token_answer(
+    response: reqwest::Response,
+) -> Result<bytes::Bytes, AuthError> {
+    crate::http_body::read_capped(response, MAX_TOKEN_ANSWER_BYTES)
+        .await
+        .map_err(|error| match error {
+            crate::http_body::CappedReadError::Transport(_) => {
+                AuthError::Unavailable(error.to_string())
+            }
+            too_large => AuthError::Transport(too_large.to_string()),
+        })
+}
+
+/// Refuses a tenant that is not an id or a domain before it is joined into an authority URL, as
+/// azure_identity's `validate_tenant_id` does (letters, digits, `.` and `-`): a tenant typed as a URL, or
+/// sent by a vault's challenge as `evil.example/x`, must never change the sign-in host or path.
+pub fn check_tenant(tenant: &str) -> Result<(), AuthError> {
+    let valid = !tenant.is_empty()
+        && tenant.len() <= 256
+        && tenant
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && !tenant.starts_with('.')
+        && !tenant.contains("..");
+    if valid {
+        Ok(())
+    } else {
+        Err(AuthError::Credential(
+            "the tenant is not a tenant id or domain (letters, digits, '.' and '-' only); find yours at \
+             https://learn.microsoft.com/partner-center/find-ids-and-domain-names"
+                .to_owned(),
+        ))
+    }
+}
+
 /// Why a token could not be had.
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
@@ -57,6 +96,13 @@ pub enum AuthError {
     /// The token endpoint could not be reached or answered garbage.
     #[error("token endpoint unreachable or invalid: {0}")]
     Transport(String),
+    /// The token endpoint is unreachable or failing for now (a network error, HTTP 5xx): worth asking
+    /// again later, as device-code polling does until the code expires.
+    #[error("token endpoint unavailable: {0}")]
+    Unavailable(String),
+    /// A credential gave no answer in time (a hung `az`, an endpoint that never answers).
+    #[error("{source_name} gave no token within {seconds} s; it was stopped")]
+    TimedOut { source_name: String, seconds: u64 },
 }
 
 impl AuthError {
@@ -84,6 +130,50 @@ impl AuthError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tenant_is_an_id_or_a_domain_never_a_url_or_a_path() {
+        for good in [
+            "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            "contoso.onmicrosoft.com",
+            "organizations",
+            "common",
+        ] {
+            assert!(check_tenant(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "https://evil.example",
+            "evil.example/x",
+            "evil.example:443",
+            "a@evil.example",
+            "..",
+            "../other",
+            "tenant?x=1",
+            "tenant#x",
+            "te nant",
+            "ten%2fant",
+        ] {
+            assert!(check_tenant(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_device_code_sign_in_to_a_tenant_typed_as_a_url_sends_nothing() {
+        let client = device_code::EntraClient::new(
+            reqwest::Client::new(),
+            url::Url::parse("https://login.microsoftonline.com").expect("url"),
+            "https://evil.example",
+            device_code::AZURE_CLI_CLIENT_ID,
+        );
+        let error = client
+            .start_device_code("https://management.azure.com/.default")
+            .await
+            .err()
+            .map(|error| error.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("not a tenant id or domain"), "{error}");
+    }
 
     #[test]
     fn an_outside_lifetime_is_clamped_to_a_day_and_never_overflows() {

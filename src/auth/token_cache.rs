@@ -14,6 +14,10 @@ use super::AuthError;
 /// Tokens are renewed when they have less than this left.
 const REFRESH_MARGIN: time::Duration = time::Duration::minutes(5);
 
+/// The longest one credential call may take (above `az`'s own limit and the HTTP timeouts, so those speak
+/// first with their own words); then the caller gets `TimedOut` and the slot is free again.
+pub const CREDENTIAL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
+
 type Slot = Arc<tokio::sync::Mutex<Option<AccessToken>>>;
 
 /// Makes the credential for another tenant of the same identity (device code: the same refresh token at
@@ -92,7 +96,10 @@ impl TokenCache {
             .filter(|tenant| Some(tenant) != self.home_tenant().as_ref());
         let (credential, label) = match &other {
             None => (self.credential.clone(), self.tenant_label.clone()),
-            Some(tenant) => (self.credential_for(tenant)?, tenant.clone()),
+            Some(tenant) => {
+                super::check_tenant(tenant)?;
+                (self.credential_for(tenant)?, tenant.clone())
+            }
         };
         let slot = self.slot(&label, scope);
         let mut cached = slot.lock().await;
@@ -104,9 +111,14 @@ impl TokenCache {
         {
             return Ok(token.clone());
         }
-        let token = credential
-            .get_token(&[scope], None)
+        // The slot's lock is held while the credential works; the timeout (and dropping this future)
+        // releases it on every path.
+        let token = tokio::time::timeout(CREDENTIAL_TIMEOUT, credential.get_token(&[scope], None))
             .await
+            .map_err(|_| AuthError::TimedOut {
+                source_name: "the sign-in's credential".to_owned(),
+                seconds: CREDENTIAL_TIMEOUT.as_secs(),
+            })?
             .map_err(|error| AuthError::from_azure_core(&error))?;
         *cached = Some(token.clone());
         Ok(token)
@@ -128,6 +140,16 @@ impl TokenCache {
         let made = factory(tenant)?;
         credentials.insert(tenant.to_owned(), made.clone());
         Ok(made)
+    }
+
+    /// Forgets the cached token for `scope` in `tenant` (one a service refused), so the next call asks the
+    /// credential for a new one.
+    pub async fn forget(&self, tenant: Option<&str>, scope: &str) {
+        let other = tenant
+            .map(str::to_ascii_lowercase)
+            .filter(|tenant| Some(tenant) != self.home_tenant().as_ref());
+        let label = other.unwrap_or_else(|| self.tenant_label.clone());
+        *self.slot(&label, scope).lock().await = None;
     }
 
     /// Forgets every cached token (sign-out, switch identity).
@@ -193,6 +215,46 @@ mod tests {
                 time::PrimitiveDateTime::MIN.assume_utc(),
             ))
         }
+    }
+
+    #[derive(Debug)]
+    struct HangingCredential {
+        calls: AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl TokenCredential for HangingCredential {
+        async fn get_token(
+            &self,
+            _scopes: &[&str],
+            _options: Option<azure_core::credentials::TokenRequestOptions<'_>>,
+        ) -> azure_core::Result<AccessToken> {
+            if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+                std::future::pending::<()>().await;
+            }
+            Ok(AccessToken::new(
+                "second",
+                OffsetDateTime::now_utc() + time::Duration::hours(1),
+            ))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hanging_credential_times_out_and_frees_its_slot() {
+        let credential = Arc::new(HangingCredential {
+            calls: AtomicUsize::new(0),
+        });
+        let cache = TokenCache::new(credential.clone(), "home");
+        let first = cache.token("https://vault.azure.net/.default").await;
+        assert!(
+            matches!(first, Err(AuthError::TimedOut { seconds: 90, .. })),
+            "{first:?}"
+        );
+        let second = cache
+            .token("https://vault.azure.net/.default")
+            .await
+            .expect("the slot is free again");
+        assert_eq!(second.token.secret(), "second");
     }
 
     #[tokio::test]

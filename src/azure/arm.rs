@@ -229,4 +229,3 @@ pub(crate) fn checked_arm_next_link(
         .append_pair("api-version", api_version);
     Ok(pinned)
 }
-

@@ -52,6 +52,38 @@ pub fn parse_challenge(header: &str) -> Option<Challenge> {
     })
 }
 
+/// The Continuous Access Evaluation part of a `WWW-Authenticate` (any service): `Some(description)` when it
+/// says `error="insufficient_claims"` or carries `claims=`, as MSAL and the SDKs' `BearerTokenPolicy`
+/// detect it (azure-sdk-for-python `_tools.get_challenge_parameter(..., "claims")`).
+pub fn claims_challenge(header: &str) -> Option<String> {
+    let rest = header.trim();
+    let rest = rest
+        .strip_prefix("Bearer")
+        .or_else(|| rest.strip_prefix("bearer"))?;
+    let mut is_claims = false;
+    let mut description = None;
+    for part in rest.split(',') {
+        let Some((key, value)) = part.split_once('=') else {
+            continue;
+        };
+        let value = value.trim().trim_matches('"').trim();
+        match key.trim().to_ascii_lowercase().as_str() {
+            "error" if value == "insufficient_claims" => is_claims = true,
+            "claims" if !value.is_empty() => is_claims = true,
+            "error_description" => {
+                description = Some(
+                    crate::untrusted_text::escape_deceptive(value)
+                        .chars()
+                        .take(200)
+                        .collect(),
+                )
+            }
+            _ => {}
+        }
+    }
+    is_claims.then(|| description.unwrap_or_else(|| "insufficient_claims".to_owned()))
+}
+
 /// Checks that `request_url`'s host lies under the domain of `scope`'s host, so a token for that audience may
 /// go there. `https://kv.vault.azure.net` may receive a `https://vault.azure.net` token;
 /// `https://evil.example` may not.
@@ -81,6 +113,23 @@ pub fn verify_challenge_domain(request_url: &Url, scope: &str) -> Result<(), Azu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_claims_challenge_is_told_from_an_ordinary_one() {
+        let cae = r#"Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", error_description="User session has been revoked", claims="eyJhY2Nlc3NfdG9rZW4iOnt9fQ==""#;
+        assert_eq!(
+            claims_challenge(cae).as_deref(),
+            Some("User session has been revoked")
+        );
+        assert!(claims_challenge(r#"Bearer error="invalid_token", claims="e30=""#).is_some());
+        assert_eq!(
+            claims_challenge(
+                r#"Bearer authorization="https://login.microsoftonline.com/t", resource="https://vault.azure.net""#
+            ),
+            None
+        );
+        assert_eq!(claims_challenge("Basic realm=x"), None);
+    }
 
     fn check(header: &str, expect: Option<(&str, Option<&str>)>) {
         let parsed = parse_challenge(header);

@@ -56,6 +56,13 @@ pub enum AzureError {
     /// The URI is not one we can use.
     #[error("not a valid URI: {0}")]
     InvalidUri(String),
+    /// A Continuous Access Evaluation challenge (`insufficient_claims`): the service revoked the session's
+    /// tokens (a password reset, a disabled account, a new location policy). The credentials Vaultscope
+    /// uses (azure_identity 1.x) cannot ask for a token with extra claims, so a new sign-in is needed.
+    #[error(
+        "{service} revoked this session's token (Continuous Access Evaluation: {reason}); sign out and sign in again to get a new one"
+    )]
+    ClaimsChallenge { service: Service, reason: String },
 }
 
 impl AzureError {

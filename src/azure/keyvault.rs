@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use secrecy::SecretString;
 use url::Url;
 
-use super::challenge::{Challenge, parse_challenge, verify_challenge_domain};
+use super::challenge::{Challenge, claims_challenge, parse_challenge, verify_challenge_domain};
 use super::error::{AzureError, Service};
 use super::identifiers::{ObjectId, ObjectKind, VaultUri};
 use super::models::{ListKind, ObjectItem, SecretBundle};
@@ -28,14 +28,21 @@ pub struct KeyVaultClient {
     tokens: Arc<TokenCache>,
     /// Challenge per vault authority (`host:port`), learnt from the first 401.
     challenges: Arc<Mutex<HashMap<String, Challenge>>>,
+    /// The resource hosts a challenge may name (the cloud's Key Vault audiences).
+    audience_hosts: &'static [&'static str],
 }
 
 impl KeyVaultClient {
-    pub fn new(pipeline: Pipeline, tokens: Arc<TokenCache>) -> Self {
+    pub fn new(
+        pipeline: Pipeline,
+        tokens: Arc<TokenCache>,
+        audience_hosts: &'static [&'static str],
+    ) -> Self {
         Self {
             pipeline,
             tokens,
             challenges: Arc::default(),
+            audience_hosts,
         }
     }
 
@@ -121,19 +128,31 @@ impl KeyVaultClient {
         if received.status != StatusCode::UNAUTHORIZED {
             return Ok(received);
         }
-        let Some(challenge) = received
+        let header = received
             .headers
             .get(reqwest::header::WWW_AUTHENTICATE)
             .and_then(|value| value.to_str().ok())
-            .and_then(parse_challenge)
-        else {
+            .unwrap_or_default()
+            .to_owned();
+        if let Some(reason) = claims_challenge(&header) {
+            return Err(AzureError::ClaimsChallenge {
+                service: Service::KeyVault,
+                reason,
+            });
+        }
+        let Some(challenge) = parse_challenge(&header) else {
             return Ok(received);
         };
-        if known.as_ref().map(|c| &c.scope) == Some(&challenge.scope) {
-            // Same challenge with a token we just sent: the token was refused; report the 401 as it is.
-            return Ok(received);
+        if let Some(refused) = &known {
+            // A token we sent was refused (revoked, or the vault moved tenant): as the SDKs'
+            // ChallengeAuthenticationPolicy does, drop it, take the challenge's tenant and scope, and try
+            // once more with a new token; a second 401 is reported as it is.
+            self.tokens
+                .forget(refused.tenant_id.as_deref(), &refused.scope)
+                .await;
         }
         verify_challenge_domain(&request.url, &challenge.scope)?;
+        check_audience(&challenge.scope, self.audience_hosts)?;
         self.challenges
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -151,6 +170,24 @@ impl KeyVaultClient {
             .await?;
         Ok(Arc::new(SecretString::from(token.token.secret())))
     }
+}
+
+/// A challenge's resource must be one of the cloud's Key Vault audiences: a host that answers 401 naming
+/// some other resource under its own parent domain (`https://kv.corp.example` asking for `corp.example`)
+/// would otherwise be handed a token for it.
+fn check_audience(scope: &str, audience_hosts: &[&str]) -> Result<(), AzureError> {
+    let host = Url::parse(scope)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_ascii_lowercase))
+        .unwrap_or_default();
+    if audience_hosts.contains(&host.as_str()) {
+        return Ok(());
+    }
+    Err(AzureError::TokenRefused(format!(
+        "the vault asked for a token for {host}, which is not a Key Vault audience of this cloud ({}); \
+         no token was sent. Is this host really a Key Vault?",
+        audience_hosts.join(", ")
+    )))
 }
 
 fn authority_of(url: &Url) -> String {
@@ -216,6 +253,24 @@ pub(super) fn path_segment(text: &str) -> Result<&str, AzureError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_challenge_gets_a_token_only_for_a_key_vault_audience_of_the_cloud() {
+        let public = crate::cloud::CloudProfile::azure_public();
+        let hosts = public.key_vault_audience_hosts();
+        assert!(check_audience("https://vault.azure.net/.default", hosts).is_ok());
+        assert!(check_audience("https://managedhsm.azure.net/.default", hosts).is_ok());
+        assert!(check_audience("https://VAULT.azure.net/.default", hosts).is_ok());
+        // Under its own parent domain, so the domain check alone would let it through.
+        let refused = check_audience("https://corp.example/.default", hosts)
+            .expect_err("not a Key Vault audience");
+        assert!(
+            refused.to_string().contains("no token was sent"),
+            "{refused}"
+        );
+        assert!(check_audience("https://vault.azure.cn/.default", hosts).is_err());
+        assert!(check_audience("https://vault.azure.net.evil.example/.default", hosts).is_err());
+    }
 
     #[test]
     fn next_link_must_stay_in_the_vault_and_gets_our_api_version() {

@@ -101,6 +101,15 @@ pub struct Received {
 impl Received {
     /// Decodes a success body as `T`, or turns an error status into a typed error.
     pub fn json<T: DeserializeOwned>(&self, service: Service, host: &str) -> Result<T, AzureError> {
+        if self.status == StatusCode::UNAUTHORIZED
+            && let Some(reason) = self
+                .headers
+                .get(reqwest::header::WWW_AUTHENTICATE)
+                .and_then(|value| value.to_str().ok())
+                .and_then(super::challenge::claims_challenge)
+        {
+            return Err(AzureError::ClaimsChallenge { service, reason });
+        }
         if !self.status.is_success() {
             return Err(service_error(service, self.status.as_u16(), &self.body));
         }
@@ -296,39 +305,17 @@ fn jitter() -> f64 {
 /// tokenless request with a decompression bomb.
 pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
-/// Reads the (decompressed) body chunk by chunk, refusing past [`MAX_RESPONSE_BYTES`].
-async fn read_capped(mut response: reqwest::Response, host: &str) -> Result<Bytes, AzureError> {
-    let too_large = || AzureError::InvalidResponse {
-        host: host.to_owned(),
-        detail: format!(
-            "the answer is larger than {} MiB (after decompression), so it was not read",
-            MAX_RESPONSE_BYTES / (1024 * 1024)
-        ),
-    };
-    if response
-        .content_length()
-        .is_some_and(|length| length > MAX_RESPONSE_BYTES as u64)
-    {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
+/// Reads the (decompressed) body, refusing past [`MAX_RESPONSE_BYTES`].
+async fn read_capped(response: reqwest::Response, host: &str) -> Result<Bytes, AzureError> {
+    crate::http_body::read_capped(response, MAX_RESPONSE_BYTES)
         .await
-        .map_err(|error| transport_error(host, error))?
-    {
-        append_capped(&mut body, &chunk, MAX_RESPONSE_BYTES).map_err(|()| too_large())?;
-    }
-    Ok(Bytes::from(body))
-}
-
-/// Adds `chunk` to `body` unless that would pass `cap`.
-fn append_capped(body: &mut Vec<u8>, chunk: &[u8], cap: usize) -> Result<(), ()> {
-    if body.len().saturating_add(chunk.len()) > cap {
-        return Err(());
-    }
-    body.extend_from_slice(chunk);
-    Ok(())
+        .map_err(|error| match error {
+            crate::http_body::CappedReadError::Transport(error) => transport_error(host, error),
+            too_large => AzureError::InvalidResponse {
+                host: host.to_owned(),
+                detail: too_large.to_string(),
+            },
+        })
 }
 
 fn is_retryable_status(status: StatusCode) -> bool {
@@ -469,15 +456,7 @@ mod tests {
     }
 
     #[test]
-    fn an_oversized_answer_is_refused_at_the_cap() {
-        let mut body = Vec::new();
-        assert!(append_capped(&mut body, &[0; 10], 16).is_ok());
-        assert!(append_capped(&mut body, &[0; 6], 16).is_ok());
-        assert!(
-            append_capped(&mut body, &[0; 1], 16).is_err(),
-            "one byte past the cap"
-        );
-        assert_eq!(body.len(), 16, "nothing past the cap is kept");
+    fn the_cap_is_sixteen_mebibytes() {
         assert_eq!(MAX_RESPONSE_BYTES, 16 * 1024 * 1024);
     }
 }

@@ -120,9 +120,50 @@ pub(crate) struct Shared {
     pub(crate) certificate_issuance_ms: AtomicU64,
     pub(crate) azure_throttling: std::sync::atomic::AtomicBool,
     pub(crate) vault_throttle: throttle::VaultThrottle,
+    /// The number of the last access token issued (its `uti`).
+    pub(crate) tokens_issued: AtomicU64,
+    /// Tokens numbered up to this are revoked (0: none), and whether services say so with a Continuous
+    /// Access Evaluation claims challenge.
+    pub(crate) revoked_through: AtomicU64,
+    pub(crate) revocation_is_cae: std::sync::atomic::AtomicBool,
+}
+
+/// How a service refuses a revoked token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Revoked {
+    /// A plain 401 with the usual challenge: get a new token.
+    Plainly,
+    /// A CAE `insufficient_claims` challenge.
+    WithClaimsChallenge,
 }
 
 impl Shared {
+    /// Whether `claims` names a token revoked by `Emulator::revoke_issued_tokens`.
+    pub(crate) fn revoked(&self, claims: &Claims) -> Option<Revoked> {
+        (claims.uti != 0 && claims.uti <= self.revoked_through.load(Ordering::SeqCst)).then(|| {
+            if self.revocation_is_cae.load(Ordering::SeqCst) {
+                Revoked::WithClaimsChallenge
+            } else {
+                Revoked::Plainly
+            }
+        })
+    }
+
+    /// The `WWW-Authenticate` of a CAE refusal, as Entra-protected services send it: the claims ask for a
+    /// token issued after now (`nbf` essential).
+    pub(crate) fn claims_challenge(&self, tenant_id: &str) -> String {
+        use base64::Engine;
+        let claims = format!(
+            r#"{{"access_token":{{"nbf":{{"essential":true,"value":"{}"}}}}}}"#,
+            now_unix()
+        );
+        format!(
+            "Bearer realm=\"\", authorization_uri=\"{}/{tenant_id}/oauth2/authorize\", error=\"insufficient_claims\", error_description=\"The session was revoked\", claims=\"{}\"",
+            self.login_base(),
+            base64::engine::general_purpose::STANDARD.encode(claims)
+        )
+    }
+
     pub(crate) fn read(&self) -> std::sync::RwLockReadGuard<'_, CloudState> {
         self.cloud
             .read()
@@ -172,6 +213,7 @@ impl Shared {
                 .clone()
                 .or_else(|| client_app.map(str::to_owned)),
             idtyp: if principal.is_user { "user" } else { "app" }.to_owned(),
+            uti: self.tokens_issued.fetch_add(1, Ordering::SeqCst) + 1,
         };
         (self.signer.sign(&claims), lifetime)
     }
@@ -261,6 +303,9 @@ impl Emulator {
             ),
             azure_throttling: std::sync::atomic::AtomicBool::new(config.azure_throttling),
             vault_throttle: throttle::VaultThrottle::default(),
+            tokens_issued: AtomicU64::new(0),
+            revoked_through: AtomicU64::new(0),
+            revocation_is_cae: std::sync::atomic::AtomicBool::new(false),
         });
         let routers = Arc::new(Routers {
             login: entra::router(shared.clone()).merge(managed_identity::router(shared.clone())),
@@ -353,6 +398,19 @@ impl Emulator {
                 .or_else(|| cloud.service_principal_by_id(object_id))
         }?;
         Some(self.shared.issue_access_token(&principal, audience, None).0)
+    }
+
+    /// Revokes every access token issued so far, as a password reset or a disabled session would: Key Vault
+    /// and ARM then refuse them with a plain 401 challenge, or with a Continuous Access Evaluation claims
+    /// challenge when `claims_challenge` is set. Tokens issued later are accepted.
+    pub fn revoke_issued_tokens(&self, claims_challenge: bool) {
+        self.shared
+            .revocation_is_cae
+            .store(claims_challenge, Ordering::SeqCst);
+        self.shared.revoked_through.store(
+            self.shared.tokens_issued.load(Ordering::SeqCst),
+            Ordering::SeqCst,
+        );
     }
 
     /// Makes every pending device code expire now (tests of the `expired_token` answer).

@@ -30,6 +30,10 @@ pub struct Claims {
     pub appid: Option<String>,
     /// `user` or `app`.
     pub idtyp: String,
+    /// Entra's unique token identifier; the emulator numbers its tokens, so a revocation can name "every
+    /// token issued so far".
+    #[serde(default)]
+    pub uti: u64,
 }
 
 /// Why a presented token was refused.
@@ -132,6 +136,7 @@ mod tests {
             name: None,
             appid: None,
             idtyp: "user".into(),
+            uti: 1,
         }
     }
 

@@ -121,7 +121,11 @@ impl Session {
             graph: GraphClient::new(pipeline.clone(), tokens.clone(), &settings.cloud),
             tenant: None,
             saved_as: None,
-            keyvault: KeyVaultClient::new(pipeline, tokens.clone()),
+            keyvault: KeyVaultClient::new(
+                pipeline,
+                tokens.clone(),
+                settings.cloud.key_vault_audience_hosts(),
+            ),
             tokens,
         }
     }

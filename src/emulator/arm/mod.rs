@@ -153,6 +153,25 @@ async fn authenticate(
     };
     let audience = shared.management_audience();
     let claims = match shared.signer.verify(token, &[&audience], now_unix()) {
+        Ok(claims) if shared.revoked(&claims) == Some(super::Revoked::WithClaimsChallenge) => {
+            let mut response = arm_error(
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                "The access token was revoked (Continuous Access Evaluation).",
+            );
+            if let Ok(value) = HeaderValue::from_str(&shared.claims_challenge(&claims.tid)) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
+            return response;
+        }
+        Ok(claims) if shared.revoked(&claims).is_some() => {
+            return unauthorized(
+                "InvalidAuthenticationToken",
+                "The access token has been revoked.".into(),
+            );
+        }
         Ok(claims) => claims,
         Err(super::token::TokenError::Expired) => {
             return unauthorized(

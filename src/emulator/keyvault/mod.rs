@@ -368,6 +368,25 @@ fn verified_claims(
         .signer
         .verify(token, &[&audience, audience_without_port], now_unix())
     {
+        Ok(claims)
+            if shared.revoked(&claims) == Some(crate::emulator::Revoked::WithClaimsChallenge) =>
+        {
+            let mut response = keyvault_error(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "AKV10000: The token was revoked by Continuous Access Evaluation.",
+                None,
+            );
+            if let Ok(value) = HeaderValue::from_str(&shared.claims_challenge(tenant_id)) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
+            Err(response)
+        }
+        Ok(claims) if shared.revoked(&claims).is_some() => {
+            refuse("AKV10022: Invalid token: the token has been revoked.")
+        }
         Ok(claims) if claims.tid.eq_ignore_ascii_case(tenant_id) => Ok(claims),
         Ok(claims) => refuse(&format!(
             "AKV10032: Invalid issuer. Expected one of https://sts.windows.net/{tenant_id}/, found https://sts.windows.net/{}/.",
