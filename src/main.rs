@@ -532,15 +532,19 @@ fn run_gui(
     let mut settings = SessionSettings::new(cloud);
     settings.vault_load_cap = gui.parallel_vault_loads.map(|cap| cap.max(1));
     settings.environment = mode.environment();
+    let mut keyring_problem =
+        (!mode.remembers_sign_in()).then(|| "this mode does not remember sign-ins".to_owned());
     if mode.remembers_sign_in() {
         settings.refresh_tokens = match RefreshTokenStore::platform() {
             Ok(store) => Some(store),
             Err(error) => {
                 tracing::warn!(%error, "device-code sign-ins will not be remembered");
+                keyring_problem = Some(error.to_string());
                 None
             }
         };
     }
+    let has_keyring = settings.refresh_tokens.is_some();
     let (index_mode, index_store) = open_local_index(mode.app_id(), gui.no_index);
     settings.local_index = index_store.clone();
     // Read on another thread while the window opens: the last identity's index of this cloud.
@@ -559,7 +563,7 @@ fn run_gui(
             Some((dir, loaded))
         })
     });
-    let methods = sign_in_methods(&settings.environment, None);
+    let methods = sign_in_methods(&settings.environment, None, keyring_problem.as_deref());
     let handle = runtime.handle().clone();
     let form = match &mode {
         GuiMode::Demo { tenant, .. } => SignInForm {
@@ -584,7 +588,8 @@ fn run_gui(
             let sign_in = sign_in.or_else(|| {
                 stored
                     .remembered_sign_in
-                    .filter(|_| mode.remembers_sign_in())
+                    // Without a keyring there is nothing to read: the next launch would fail once.
+                    .filter(|_| mode.remembers_sign_in() && has_keyring)
                     .map(|(tenant, client_id)| SignInMethod::SavedDeviceCode { tenant, client_id })
             });
             Ok(Box::new(

@@ -130,3 +130,59 @@ fn a_revoked_saved_sign_in_is_forgotten() {
     }
     assert!(store.load(&key(&cloud)).expect("load").is_none());
 }
+
+/// A task still redeeming the refresh token when the person signs out must not write the rotated token
+/// back: after sign-out the keyring holds nothing, and the task fails instead of using the identity.
+#[test]
+fn a_token_rotated_after_sign_out_is_never_saved() {
+    let cloud = TestCloud::start();
+    let store = RefreshTokenStore::new(keyring_core::mock::Store::new().expect("mock store"));
+    let app = launch(&cloud, &store);
+    let (_, outcome) = app.run(Command::SignIn(cloud.demo_sign_in()));
+    assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+    assert!(store.load(&key(&cloud)).expect("load").is_some());
+
+    // Every answer now takes 400 ms: the vault load's first, tokenless request learns the challenge
+    // (0–400 ms), then the refresh token is redeemed for the vault audience (400–800 ms); the sign-out
+    // runs in the middle of that redemption.
+    cloud
+        .emulator
+        .set_latency(std::time::Duration::from_millis(400));
+    let vault = VaultUri::parse(&format!(
+        "https://kv-prod-orders.vault.localhost:{}/",
+        cloud.emulator.port()
+    ))
+    .expect("uri");
+    let load = app.worker.send(Command::LoadVault { vault });
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    let (_, signed_out) = app.run(Command::SignOut);
+    assert!(matches!(signed_out, Outcome::Done), "{signed_out:?}");
+    let (_, loaded) = wait_for(&app.events, load);
+    assert!(
+        !matches!(loaded, Outcome::Done),
+        "a task running across the sign-out gets no token: {loaded:?}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    assert!(
+        store.load(&key(&cloud)).expect("load").is_none(),
+        "nothing is written back after sign-out"
+    );
+}
+
+/// A device-code sign-in that fails after the code was approved (its identity cannot be read) leaves
+/// nothing in the keyring.
+#[test]
+fn a_sign_in_that_fails_half_way_is_not_remembered() {
+    let cloud = TestCloud::start();
+    let store = RefreshTokenStore::new(keyring_core::mock::Store::new().expect("mock store"));
+    let app = launch(&cloud, &store);
+    // The code is approved and its tokens granted, but the first redemption of the refresh token (for
+    // the identity's ARM token) is refused.
+    cloud.emulator.set_refresh_tokens_refused(true);
+    let (_, outcome) = app.run(Command::SignIn(cloud.demo_sign_in()));
+    assert!(!matches!(outcome, Outcome::Done), "{outcome:?}");
+    assert!(
+        store.load(&key(&cloud)).expect("load").is_none(),
+        "a failed sign-in is not remembered"
+    );
+}

@@ -39,7 +39,7 @@ fn sign_in_screen_lists_methods_signs_in_signs_out_and_switches_identity() {
     );
     let empty = tempfile::tempdir().expect("dir");
     let search_path = empty.path().as_os_str().to_owned();
-    let methods = sign_in_methods(&settings.environment, Some(&search_path));
+    let methods = sign_in_methods(&settings.environment, Some(&search_path), None);
     settings.azure_cli_search_path = Some(search_path);
     let (worker, events) = spawn_worker(cloud.runtime.handle(), settings, Arc::new(|| {}));
     let app =

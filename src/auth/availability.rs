@@ -32,9 +32,11 @@ pub struct MethodAvailability {
 }
 
 /// Every method with what was found for it.
+/// `keyring_problem`: why a device-code sign-in cannot be remembered here (no OS keyring), or `None`.
 pub fn sign_in_methods(
     environment: &EnvironmentSnapshot,
     azure_cli_search_path: Option<&OsString>,
+    keyring_problem: Option<&str>,
 ) -> Vec<MethodAvailability> {
     let cli = super::azure_cli::find_azure_cli(azure_cli_search_path.map(OsString::as_os_str));
     let managed_identity_variables = [
@@ -62,9 +64,15 @@ pub fn sign_in_methods(
         MethodAvailability {
             kind: MethodKind::DeviceCode,
             title: "Device code",
-            needs: "a browser anywhere to enter a code; remembered in the OS keyring",
+            needs: match keyring_problem {
+                None => "a browser anywhere to enter a code; remembered in the OS keyring",
+                Some(_) => "a browser anywhere to enter a code",
+            },
             looks_available: true,
-            finding: "always possible".to_owned(),
+            finding: match keyring_problem {
+                None => "always possible".to_owned(),
+                Some(why) => format!("possible, but not remembered for the next launch: {why}"),
+            },
         },
         MethodAvailability {
             kind: MethodKind::ManagedIdentity,
@@ -102,10 +110,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn without_a_keyring_the_device_code_row_promises_no_remembering() {
+        let empty_dir = std::env::temp_dir().join("vaultscope-no-az-here");
+        let search = OsString::from(empty_dir.as_os_str());
+        let row = |problem| {
+            sign_in_methods(&EnvironmentSnapshot::default(), Some(&search), problem)
+                .into_iter()
+                .find(|method| method.kind == MethodKind::DeviceCode)
+                .expect("device code row")
+        };
+        assert!(row(None).needs.contains("remembered in the OS keyring"));
+        let without = row(Some("no Secret Service on the session bus"));
+        assert!(!without.needs.contains("remembered"), "{}", without.needs);
+        assert_eq!(
+            without.finding,
+            "possible, but not remembered for the next launch: no Secret Service on the session bus"
+        );
+    }
+
+    #[test]
     fn availability_follows_the_environment() {
         let empty_dir = std::env::temp_dir().join("vaultscope-no-az-here");
         let search = OsString::from(empty_dir.as_os_str());
-        let nothing = sign_in_methods(&EnvironmentSnapshot::default(), Some(&search));
+        let nothing = sign_in_methods(&EnvironmentSnapshot::default(), Some(&search), None);
         let available: Vec<MethodKind> = nothing
             .iter()
             .filter(|method| method.looks_available)
@@ -128,7 +155,7 @@ mod tests {
             ]
             .map(|(k, v)| (k.to_owned(), v.to_owned())),
         );
-        let all = sign_in_methods(&environment, Some(&search));
+        let all = sign_in_methods(&environment, Some(&search), None);
         assert!(
             all[2..].iter().all(|method| method.looks_available),
             "{all:?}"

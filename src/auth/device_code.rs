@@ -328,7 +328,8 @@ impl RefreshTokenCredential {
         }
     }
 
-    fn current_refresh_token(&self) -> SecretString {
+    /// The refresh token as it stands now (after any rotation).
+    pub fn current_refresh_token(&self) -> SecretString {
         let guard = self
             .refresh_token
             .lock()

@@ -107,6 +107,106 @@ impl RefreshTokenStore {
     }
 }
 
+/// How long a keyring call may take before Vaultscope stops waiting for it: a locked keyring may show an
+/// unlock prompt nobody answers. The call runs on a blocking thread, never a worker thread.
+pub const KEYRING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Whether a session's refresh token may be written to the keyring: not before its sign-in succeeded
+/// (a sign-in that fails half-way leaves nothing behind), never after sign-out (a task still running may
+/// rotate the token then). One lock orders the saves and the sign-out's delete, so a save that started
+/// before the sign-out cannot land after its delete.
+#[derive(Debug, Default)]
+pub struct RememberGate {
+    state: std::sync::Mutex<GateState>,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum GateState {
+    /// Signing in: nothing is written yet.
+    #[default]
+    Pending,
+    /// Signed in: each rotated token is written.
+    Open,
+    /// Signed out: nothing is written again.
+    Closed,
+}
+
+impl RememberGate {
+    fn lock(&self) -> std::sync::MutexGuard<'_, GateState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Saves `token` under `key` when the gate is open (a rotation, or the first save at `open`).
+    pub fn save(&self, store: &RefreshTokenStore, key: &RefreshTokenKey, token: &SecretString) {
+        let state = self.lock();
+        if *state != GateState::Open {
+            tracing::debug!(state = ?*state, "refresh token not saved: the sign-in is not (or no longer) current");
+            return;
+        }
+        if let Err(error) = store.save(key, token) {
+            tracing::warn!(%error, "the rotated refresh token was not saved");
+        }
+    }
+
+    /// The sign-in succeeded: saves its current token and every rotation from now on. `false` when the
+    /// keyring refused the first save (the sign-in is then not remembered).
+    pub fn open(
+        &self,
+        store: &RefreshTokenStore,
+        key: &RefreshTokenKey,
+        token: &SecretString,
+    ) -> bool {
+        let mut state = self.lock();
+        if *state == GateState::Closed {
+            return false;
+        }
+        match store.save(key, token) {
+            Ok(()) => {
+                *state = GateState::Open;
+                true
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the sign-in is not remembered");
+                false
+            }
+        }
+    }
+
+    /// Sign-out: no save from now on; then deletes what was saved.
+    pub fn close_and_delete(
+        &self,
+        store: &RefreshTokenStore,
+        key: &RefreshTokenKey,
+    ) -> Result<(), AuthError> {
+        let mut state = self.lock();
+        *state = GateState::Closed;
+        store.delete(key)
+    }
+
+    /// Closes the gate without touching the keyring (a sign-in that failed).
+    pub fn close(&self) {
+        *self.lock() = GateState::Closed;
+    }
+}
+
+/// Runs a keyring call on a blocking thread and waits at most [`KEYRING_TIMEOUT`] for it.
+pub async fn off_thread<T: Send + 'static>(
+    call: impl FnOnce() -> Result<T, AuthError> + Send + 'static,
+) -> Result<T, AuthError> {
+    match tokio::time::timeout(KEYRING_TIMEOUT, tokio::task::spawn_blocking(call)).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err(AuthError::Credential(
+            "the keyring call stopped unexpectedly".to_owned(),
+        )),
+        Err(_) => Err(AuthError::Credential(format!(
+            "the OS keyring did not answer within {} s (is it locked, waiting for a password?)",
+            KEYRING_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,8 +26,14 @@ type Slot = Arc<tokio::sync::Mutex<Option<AccessToken>>>;
 pub type TenantCredentialFactory =
     Arc<dyn Fn(&str) -> Result<Arc<dyn TokenCredential>, AuthError> + Send + Sync>;
 
+fn signed_out() -> AuthError {
+    AuthError::Credential("signed out: this session gives no more tokens".to_owned())
+}
+
 /// Shared token cache for one signed-in identity, across the tenants it can reach.
 pub struct TokenCache {
+    /// Set at sign-out: no token is handed out again.
+    revoked: std::sync::atomic::AtomicBool,
     credential: Arc<dyn TokenCredential>,
     /// Home tenant of the credential; the cache key's tenant part.
     tenant_label: String,
@@ -49,6 +55,7 @@ impl std::fmt::Debug for TokenCache {
 impl TokenCache {
     pub fn new(credential: Arc<dyn TokenCredential>, tenant_label: impl Into<String>) -> Self {
         Self {
+            revoked: std::sync::atomic::AtomicBool::new(false),
             credential,
             tenant_label: tenant_label.into(),
             home_tenant: Mutex::new(None),
@@ -91,6 +98,9 @@ impl TokenCache {
         tenant: Option<&str>,
         scope: &str,
     ) -> Result<AccessToken, AuthError> {
+        if self.is_revoked() {
+            return Err(signed_out());
+        }
         let other = tenant
             .map(str::to_ascii_lowercase)
             .filter(|tenant| Some(tenant) != self.home_tenant().as_ref());
@@ -120,8 +130,24 @@ impl TokenCache {
                 seconds: CREDENTIAL_TIMEOUT.as_secs(),
             })?
             .map_err(|error| AuthError::from_azure_core(&error))?;
+        if self.is_revoked() {
+            // Signed out while the credential worked: the token is not kept, nor handed out.
+            return Err(signed_out());
+        }
         *cached = Some(token.clone());
         Ok(token)
+    }
+
+    /// Sign-out: every cached token is dropped and no token is handed out again, so tasks still running
+    /// stop at their next request instead of using (or refreshing) the signed-out identity.
+    pub fn revoke(&self) {
+        self.revoked
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.clear();
+    }
+
+    fn is_revoked(&self) -> bool {
+        self.revoked.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn credential_for(&self, tenant: &str) -> Result<Arc<dyn TokenCredential>, AuthError> {

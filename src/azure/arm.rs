@@ -8,7 +8,7 @@ use url::Url;
 use super::access_models::{DenyAssignment, RoleAssignment, RoleDefinition};
 use super::error::{AzureError, Service};
 use super::models::{Subscription, Tenant, Vault};
-use super::pipeline::{Outgoing, Page, Pipeline};
+use super::pipeline::{Outgoing, Page, Pipeline, ensure_endpoint_host};
 use crate::auth::TokenCache;
 use crate::cloud::CloudProfile;
 
@@ -174,6 +174,7 @@ impl ArmClient {
         &self,
         request: Outgoing,
     ) -> Result<crate::azure::pipeline::Received, AzureError> {
+        ensure_endpoint_host(&request.url, &self.endpoint, Service::ResourceManager)?;
         let token = self
             .tokens
             .token_in(self.tenant.as_deref(), &self.scope)
@@ -186,6 +187,7 @@ impl ArmClient {
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, AzureError> {
+        ensure_endpoint_host(&url, &self.endpoint, Service::ResourceManager)?;
         let token = self
             .tokens
             .token_in(self.tenant.as_deref(), &self.scope)

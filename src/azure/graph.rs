@@ -167,6 +167,7 @@ impl GraphClient {
                 pairs.append_pair(name, value);
             }
         }
+        crate::azure::pipeline::ensure_endpoint_host(&url, &self.endpoint, Service::Graph)?;
         let token = self
             .tokens
             .token_in(self.tenant.as_deref(), &self.scope)

@@ -120,6 +120,23 @@ impl Received {
     }
 }
 
+/// Checks, before a token is attached, that `url` still goes to `endpoint`'s host and port over HTTPS: a
+/// path joined onto the endpoint (`//evil.example/x`, a full URL in a resource id) can change the host.
+pub fn ensure_endpoint_host(url: &Url, endpoint: &Url, service: Service) -> Result<(), AzureError> {
+    let same = url.scheme() == "https"
+        && url.host_str() == endpoint.host_str()
+        && url.port_or_known_default() == endpoint.port_or_known_default()
+        && url.username().is_empty()
+        && url.password().is_none();
+    if same {
+        Ok(())
+    } else {
+        Err(AzureError::TokenRefused(format!(
+            "{url} is not on {service}'s endpoint {endpoint}"
+        )))
+    }
+}
+
 /// Told of every response's fate, so what paces the work (the worker's adaptive bounds) learns when a
 /// service starts throttling and when it answers freely again.
 pub trait ResponseObserver: Send + Sync {
@@ -452,6 +469,33 @@ mod tests {
         for _ in 0..100 {
             let factor = jitter();
             assert!((0.8..=1.2).contains(&factor));
+        }
+    }
+
+    #[test]
+    fn a_token_goes_only_to_the_endpoints_host() {
+        let arm = url::Url::parse("https://management.azure.com").expect("url");
+        let joined = |path: &str| arm.join(path).expect("joins");
+        assert!(
+            ensure_endpoint_host(
+                &joined("/subscriptions?api-version=1"),
+                &arm,
+                Service::ResourceManager
+            )
+            .is_ok()
+        );
+        for path in [
+            "//evil.example/subscriptions",
+            "https://evil.example/x",
+            "http://management.azure.com/x",
+            "https://management.azure.com:8443/x",
+            "https://user@management.azure.com/x",
+        ] {
+            let refused = ensure_endpoint_host(&joined(path), &arm, Service::ResourceManager);
+            assert!(
+                matches!(refused, Err(AzureError::TokenRefused(_))),
+                "{path}: {refused:?}"
+            );
         }
     }
 

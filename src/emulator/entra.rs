@@ -228,6 +228,17 @@ fn device_code_grant(shared: &Shared, form: &HashMap<String, String>) -> Respons
 /// belongs to the home account.
 fn refresh_token_grant(shared: &Shared, tenant: &str, form: &HashMap<String, String>) -> Response {
     let presented = form.get("refresh_token").cloned().unwrap_or_default();
+    if shared
+        .refresh_tokens_refused
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            50173,
+            "The provided grant has expired due to it being revoked, a fresh auth token is needed.",
+        );
+    }
     // Rotation: a refresh token is good once; the answer carries its successor.
     let grant = shared.write().refresh_tokens.remove(&presented);
     let Some(grant) = grant else {

@@ -126,6 +126,8 @@ pub(crate) struct Shared {
     /// Access Evaluation claims challenge.
     pub(crate) revoked_through: AtomicU64,
     pub(crate) revocation_is_cae: std::sync::atomic::AtomicBool,
+    /// Every refresh-token grant is refused (a revoked session), for tests of half-done sign-ins.
+    pub(crate) refresh_tokens_refused: std::sync::atomic::AtomicBool,
 }
 
 /// How a service refuses a revoked token.
@@ -306,6 +308,7 @@ impl Emulator {
             tokens_issued: AtomicU64::new(0),
             revoked_through: AtomicU64::new(0),
             revocation_is_cae: std::sync::atomic::AtomicBool::new(false),
+            refresh_tokens_refused: std::sync::atomic::AtomicBool::new(false),
         });
         let routers = Arc::new(Routers {
             login: entra::router(shared.clone()).merge(managed_identity::router(shared.clone())),
@@ -411,6 +414,14 @@ impl Emulator {
             self.shared.tokens_issued.load(Ordering::SeqCst),
             Ordering::SeqCst,
         );
+    }
+
+    /// Refuses every refresh-token grant from now on (`invalid_grant`, as for a revoked session), or
+    /// accepts them again.
+    pub fn set_refresh_tokens_refused(&self, refused: bool) {
+        self.shared
+            .refresh_tokens_refused
+            .store(refused, Ordering::SeqCst);
     }
 
     /// Makes every pending device code expire now (tests of the `expired_token` answer).

@@ -26,6 +26,10 @@ pub fn status_bar_ui(ui: &mut Ui, state: &AppState, cloud_label: &str, intents: 
                 if let Some(tenant) = &identity.tid {
                     ui.weak(format!("tenant {tenant}"));
                 }
+                if let Some(why) = &state.session.not_remembered {
+                    ui.weak("not remembered")
+                        .on_hover_text(format!("The next launch asks again: {why}."));
+                }
                 if ui
                     .small_button("Sign out")
                     .on_hover_text(

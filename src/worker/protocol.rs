@@ -371,6 +371,9 @@ pub struct Event {
 #[derive(Debug)]
 pub enum EventKind {
     DeviceCode(DeviceCodePrompt),
+    /// A device-code sign-in that works now but is not remembered for the next launch (no keyring, or the
+    /// keyring refused it); sent before `SignedIn`.
+    SignInNotRemembered(String),
     SignedIn(SignedInIdentity),
     /// The tenants the identity can reach, before their subscriptions.
     Tenants(Vec<crate::azure::models::Tenant>),

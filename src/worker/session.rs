@@ -88,8 +88,17 @@ pub struct Session {
     pub graph: GraphClient,
     /// The tenant ARM and Graph are bound to (`None`: home).
     pub tenant: Option<String>,
-    /// The keyring entry of this session's refresh token, for sign-out.
-    pub saved_as: Option<crate::auth::refresh_store::RefreshTokenKey>,
+    /// A device-code session's refresh token and where the keyring keeps it (saved once the sign-in
+    /// succeeded, deleted at sign-out).
+    pub remember: Option<Remember>,
+}
+
+/// What a device-code session keeps in the keyring, and the gate that orders those writes.
+#[derive(Debug, Clone)]
+pub struct Remember {
+    pub key: crate::auth::refresh_store::RefreshTokenKey,
+    pub gate: Arc<crate::auth::refresh_store::RememberGate>,
+    pub credential: Arc<crate::auth::device_code::RefreshTokenCredential>,
 }
 
 impl Session {
@@ -120,7 +129,7 @@ impl Session {
             arm: ArmClient::new(pipeline.clone(), tokens.clone(), &settings.cloud),
             graph: GraphClient::new(pipeline.clone(), tokens.clone(), &settings.cloud),
             tenant: None,
-            saved_as: None,
+            remember: None,
             keyvault: KeyVaultClient::new(
                 pipeline,
                 tokens.clone(),

@@ -7,14 +7,15 @@ use std::sync::Arc;
 use super::azure_runner::AzureRunner;
 use super::protocol::{EventKind, FailureReason, SignInMethod};
 use super::reply::Reply;
-use super::session::Session;
+use super::session::{Remember, Session};
 use crate::auth::azure_cli::azure_cli_credential;
 use crate::auth::device_code::{EntraClient, RefreshTokenCredential, RefreshTokenSink};
 use crate::auth::environment::{connection_string_credential, service_principal_from_environment};
 use crate::auth::managed_identity::ManagedIdentitySource;
-use crate::auth::refresh_store::RefreshTokenKey;
+use crate::auth::refresh_store::{RefreshTokenKey, RememberGate};
 use crate::auth::{AuthError, TokenCache};
 use crate::azure::AzureError;
+use secrecy::ExposeSecret;
 
 impl AzureRunner {
     pub(super) async fn sign_in(
@@ -60,8 +61,26 @@ impl AzureRunner {
                 Session::new(&self.settings, http, credential, &tenant)
             }
         };
-        let identity = session.identity().await?;
-        *self.session.write().await = Some(session);
+        let identity = match session.identity().await {
+            Ok(identity) => identity,
+            Err(error) => {
+                if let Some(remember) = &session.remember {
+                    remember.gate.close();
+                }
+                session.tokens.revoke();
+                return Err(error.into());
+            }
+        };
+        if let Some(why) = self.remember_sign_in(&session).await {
+            reply.send(EventKind::SignInNotRemembered(why));
+        }
+        // A sign-in over another identity: the old one's tasks get no token again, nor save one.
+        if let Some(previous) = self.session.write().await.replace(session) {
+            previous.tokens.revoke();
+            if let Some(remember) = previous.remember {
+                remember.gate.close();
+            }
+        }
         reply.send(EventKind::SignedIn(identity));
         Ok(())
     }
@@ -104,13 +123,30 @@ impl AzureRunner {
             AuthError::Credential("the sign-in returned no refresh token (offline_access)".into())
         })?;
         let key = self.refresh_token_key(&tenant, &client_id);
-        if let Some(store) = &self.settings.refresh_tokens
-            && let Err(error) = store.save(&key, &refresh_token)
-        {
-            // Signing in still works; only the next launch will ask again.
-            tracing::warn!(%error, "the sign-in is not remembered");
-        }
+        // Saved by `remember_sign_in` once the sign-in has succeeded, not before.
         Ok(self.refresh_token_session(http, entra, refresh_token, key))
+    }
+
+    /// A device-code sign-in that succeeded: its current refresh token goes to the keyring (on a
+    /// blocking thread), and from now on each rotation does. Without a keyring, nothing is written.
+    /// `Some(why)` when a device-code sign-in could not be remembered.
+    async fn remember_sign_in(&self, session: &Session) -> Option<String> {
+        let remember = session.remember.clone()?;
+        let Some(store) = self.settings.refresh_tokens.clone() else {
+            remember.gate.close();
+            return Some("no OS keyring is in use for sign-ins here".to_owned());
+        };
+        let saved = crate::auth::refresh_store::off_thread(move || {
+            let token = remember.credential.current_refresh_token();
+            Ok(remember.gate.open(&store, &remember.key, &token))
+        })
+        .await;
+        match saved {
+            Ok(true) => None,
+            // Signing in still works; only the next launch will ask again.
+            Ok(false) => Some("the OS keyring refused to store it".to_owned()),
+            Err(error) => Some(error.to_string()),
+        }
     }
 
     /// The saved device-code sign-in, checked by redeeming it; a revoked or expired one is forgotten.
@@ -121,12 +157,14 @@ impl AzureRunner {
         client_id: String,
     ) -> Result<Session, FailureReason> {
         let key = self.refresh_token_key(&tenant, &client_id);
-        let store = self.settings.refresh_tokens.as_ref().ok_or_else(|| {
+        let store = self.settings.refresh_tokens.clone().ok_or_else(|| {
             AuthError::Credential("no keyring to read a saved sign-in from".into())
         })?;
-        let refresh_token = store.load(&key)?.ok_or_else(|| {
-            AuthError::Credential("there is no saved sign-in; sign in again".into())
-        })?;
+        let refresh_token = {
+            let (store, key) = (store.clone(), key.clone());
+            crate::auth::refresh_store::off_thread(move || store.load(&key)).await?
+        }
+        .ok_or_else(|| AuthError::Credential("there is no saved sign-in; sign in again".into()))?;
         let entra = EntraClient::new(
             http.clone(),
             self.settings.cloud.authority_host.clone(),
@@ -137,7 +175,7 @@ impl AzureRunner {
         if let Err(error) = session.identity().await {
             if matches!(&error, AzureError::Auth(AuthError::Credential(text)) if text.contains("invalid_grant"))
             {
-                let _ = store.delete(&key);
+                let _ = crate::auth::refresh_store::off_thread(move || store.delete(&key)).await;
             }
             return Err(FailureReason::Auth(AuthError::Credential(format!(
                 "the saved sign-in no longer works ({error}); sign in again"
@@ -154,13 +192,25 @@ impl AzureRunner {
         }
     }
 
-    /// Saves each rotated refresh token, so the keyring always holds the newest.
-    fn rotation_sink(&self, key: &RefreshTokenKey) -> Option<RefreshTokenSink> {
+    /// Saves each rotated refresh token through `gate` (only while the sign-in is current), on a
+    /// blocking thread: the keyring's D-Bus call or unlock prompt never holds a worker thread.
+    fn rotation_sink(
+        &self,
+        key: &RefreshTokenKey,
+        gate: &Arc<RememberGate>,
+    ) -> Option<RefreshTokenSink> {
         let store = self.settings.refresh_tokens.clone()?;
         let key = key.clone();
+        let gate = gate.clone();
         Some(Arc::new(move |token: &secrecy::SecretString| {
-            if let Err(error) = store.save(&key, token) {
-                tracing::warn!(%error, "the rotated refresh token was not saved");
+            let (store, key, gate) = (store.clone(), key.clone(), gate.clone());
+            let token = secrecy::SecretString::from(token.expose_secret().to_owned());
+            let save = move || gate.save(&store, &key, &token);
+            match tokio::runtime::Handle::try_current() {
+                Ok(runtime) => {
+                    runtime.spawn_blocking(save);
+                }
+                Err(_) => save(),
             }
         }))
     }
@@ -174,23 +224,40 @@ impl AzureRunner {
         refresh_token: secrecy::SecretString,
         key: RefreshTokenKey,
     ) -> Session {
+        let gate = Arc::new(RememberGate::default());
         let credential = Arc::new(RefreshTokenCredential::new(
             entra,
             refresh_token,
-            self.rotation_sink(&key),
+            self.rotation_sink(&key, &gate),
         ));
-        let cache = multi_tenant_cache(credential, &key.tenant);
+        let cache = multi_tenant_cache(credential.clone(), &key.tenant);
         let mut session = Session::with_cache(&self.settings, http, cache);
-        session.saved_as = Some(key);
+        session.remember = Some(Remember {
+            key,
+            gate,
+            credential,
+        });
         session
     }
 
+    /// Sign-out: the session's tokens are dropped and refused from now on (tasks still running stop at
+    /// their next request), no rotated token is saved again, and the saved sign-in is deleted.
     pub(super) async fn sign_out(&self) -> Result<(), FailureReason> {
-        let session = self.session.write().await.take();
-        if let Some(key) = session.and_then(|session| session.saved_as)
-            && let Some(store) = &self.settings.refresh_tokens
-        {
-            store.delete(&key)?;
+        let Some(session) = self.session.write().await.take() else {
+            return Ok(());
+        };
+        session.tokens.revoke();
+        let Some(remember) = session.remember else {
+            return Ok(());
+        };
+        match self.settings.refresh_tokens.clone() {
+            Some(store) => {
+                crate::auth::refresh_store::off_thread(move || {
+                    remember.gate.close_and_delete(&store, &remember.key)
+                })
+                .await?
+            }
+            None => remember.gate.close(),
         }
         Ok(())
     }

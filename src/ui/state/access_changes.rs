@@ -87,7 +87,7 @@ impl AccessChangesState {
         {
             sink.cancel(id);
         }
-        self.requests.forget(|_| true);
+        self.requests.stop_waiting(|_| true);
         *self = Self::default();
     }
 

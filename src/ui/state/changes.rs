@@ -186,7 +186,7 @@ impl ChangesState {
         }
         // A write under way is not aborted (that would leave its outcome unknown): its answer is let go.
         let _ = sink;
-        self.requests.forget(|_| true);
+        self.requests.stop_waiting(|_| true);
         self.close_dialog();
         self.bulk = None;
         self.marks.clear();
@@ -211,7 +211,7 @@ impl ChangesState {
         self.dialog = None;
         self.status = DialogStatus::default();
         self.value.clear();
-        self.requests.forget(|request| {
+        self.requests.stop_waiting(|request| {
             matches!(
                 request,
                 ChangeRequest::ValueFile | ChangeRequest::RecoverForForm(_)

@@ -124,12 +124,15 @@ impl Shared {
 #[derive(Debug)]
 pub struct Requests<R> {
     pending: HashMap<RequestId, R>,
+    /// Reads forgotten since the last `take_forgotten`: to be cancelled in the worker.
+    forgotten: Vec<RequestId>,
 }
 
 impl<R> Default for Requests<R> {
     fn default() -> Self {
         Self {
             pending: HashMap::new(),
+            forgotten: Vec::new(),
         }
     }
 }
@@ -151,9 +154,28 @@ impl<R> Requests<R> {
         self.pending.remove(&id)
     }
 
-    /// Stops waiting for the requests `is_forgotten` picks; their events are dropped from now on.
+    /// Stops waiting for the reads `is_forgotten` picks: their events are dropped from now on, and the
+    /// app cancels them in the worker (`take_forgotten`), so a value nobody waits for is not fetched.
     pub fn forget(&mut self, is_forgotten: impl Fn(&R) -> bool) {
-        self.pending.retain(|_, purpose| !is_forgotten(purpose));
+        let forgotten = &mut self.forgotten;
+        self.pending.retain(|id, purpose| {
+            let forget = is_forgotten(purpose);
+            if forget {
+                forgotten.push(*id);
+            }
+            !forget
+        });
+    }
+
+    /// Stops waiting for the requests `is_dropped` picks but lets them run to their end: for writes,
+    /// which are never cancelled half-way.
+    pub fn stop_waiting(&mut self, is_dropped: impl Fn(&R) -> bool) {
+        self.pending.retain(|_, purpose| !is_dropped(purpose));
+    }
+
+    /// The reads forgotten since the last call, for the app to cancel.
+    pub fn take_forgotten(&mut self) -> Vec<RequestId> {
+        std::mem::take(&mut self.forgotten)
     }
 
     /// Cancels every request in the worker and stops waiting for them.

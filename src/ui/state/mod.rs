@@ -302,6 +302,26 @@ impl AppState {
 
     /// Applies one worker event: the feature whose request it answers takes it; stale events are dropped.
     pub fn apply(&mut self, event: Event, sink: &mut dyn CommandSink) {
+        self.apply_event(event, sink);
+        self.cancel_forgotten(sink);
+    }
+
+    /// Cancels in the worker every read a feature stopped waiting for (a value hidden, an access load
+    /// of a vault left), so nothing keeps fetching what nobody will see.
+    fn cancel_forgotten(&mut self, sink: &mut dyn CommandSink) {
+        let forgotten = [
+            self.tree.requests.take_forgotten(),
+            self.objects.requests.take_forgotten(),
+            self.access.requests.take_forgotten(),
+            self.access_changes.requests.take_forgotten(),
+            self.local_index.requests.take_forgotten(),
+        ];
+        for id in forgotten.into_iter().flatten() {
+            sink.cancel(id);
+        }
+    }
+
+    fn apply_event(&mut self, event: Event, sink: &mut dyn CommandSink) {
         let id = event.request_id;
         if let Some(&request) = self.session.requests.get(id) {
             self.apply_session(id, request, event.kind, sink);
@@ -406,6 +426,11 @@ impl AppState {
 
     /// Applies what the person asked for: the feature's own intents go to it, the rest are run here.
     pub fn handle(&mut self, intent: Intent, sink: &mut dyn CommandSink) {
+        self.handle_intent(intent, sink);
+        self.cancel_forgotten(sink);
+    }
+
+    fn handle_intent(&mut self, intent: Intent, sink: &mut dyn CommandSink) {
         match intent {
             Intent::Session(intent) => self.handle_session(intent, sink),
             Intent::Tree(TreeIntent::SelectVault(vault)) => self.select_vault(vault, sink),

@@ -72,6 +72,8 @@ pub struct SessionState {
     pub sign_in_form: SignInForm,
     /// A device-code sign-in to remember across launches (tenant, client id); never secrets.
     pub remembered_device_code: Option<(String, String)>,
+    /// Why this sign-in will not be remembered (no keyring, or it refused), when it will not.
+    pub not_remembered: Option<String>,
     pub(super) requests: Requests<SessionRequest>,
 }
 
@@ -117,10 +119,11 @@ impl SessionState {
             return;
         };
         self.requests
-            .forget(|request| *request == SessionRequest::SignIn);
+            .stop_waiting(|request| *request == SessionRequest::SignIn);
         self.requests
             .send(sink, Command::SignIn(method), SessionRequest::SignIn);
         self.sign_in = SignInState::InProgress { prompt: None };
+        self.not_remembered = None;
     }
 
     /// Forgets the identity (and a saved sign-in) and tells the worker to sign out.
@@ -153,8 +156,13 @@ impl SessionState {
                 };
                 false
             }
+            (SessionRequest::SignIn, EventKind::SignInNotRemembered(why)) => {
+                self.not_remembered = Some(why);
+                false
+            }
             (SessionRequest::SignIn, EventKind::SignedIn(identity)) => {
                 self.remembered_device_code = match &self.sign_in_method {
+                    _ if self.not_remembered.is_some() => None,
                     Some(SignInMethod::DeviceCode { tenant, client_id })
                     | Some(SignInMethod::SavedDeviceCode { tenant, client_id }) => {
                         Some((tenant.clone(), client_id.clone()))

@@ -510,6 +510,34 @@ fn value_is_fetched_on_reveal_and_copied_on_copy() {
 }
 
 #[test]
+fn a_value_or_an_access_load_nobody_waits_for_is_cancelled_in_the_worker() {
+    let mut sink = RecordingSink::default();
+    let (mut state, v1, load) = loading_vault(&mut sink);
+    state.apply(
+        event(
+            load,
+            EventKind::ObjectsPage {
+                vault: v1.clone(),
+                list: ListKind::live(ObjectKind::Secret),
+                items: vec![item(V1, "api-key")],
+            },
+        ),
+        &mut sink,
+    );
+    state.apply(event(load, EventKind::Finished(Outcome::Done)), &mut sink);
+    let id = ObjectId::parse(&format!("{V1}secrets/api-key")).expect("id");
+    state.handle(Intent::Objects(ObjectsIntent::RevealValue(id)), &mut sink);
+    let (value_request, command) = sink.sent.last().expect("sent").clone();
+    assert!(matches!(command, Command::GetSecretValue { .. }));
+    state.handle(Intent::Objects(ObjectsIntent::HideValue), &mut sink);
+    assert!(
+        sink.cancelled.contains(&value_request),
+        "the value nobody waits for any more is cancelled: {:?}",
+        sink.cancelled
+    );
+}
+
+#[test]
 fn failures_are_explained() {
     let mut sink = RecordingSink::default();
     let mut state = AppState::new(SignInMethod::AzureCli { tenant_id: None });

@@ -274,7 +274,7 @@ impl TransferState {
     }
 
     pub fn reset(&mut self) {
-        self.requests.forget(|_| true);
+        self.requests.stop_waiting(|_| true);
         self.close();
     }
 

@@ -228,7 +228,7 @@ impl TreeState {
         for id in self.requests.ids(is_load) {
             sink.cancel(id);
         }
-        self.requests.forget(is_load);
+        self.requests.stop_waiting(is_load);
         if let Some(contents) = self.vaults.get_mut(vault)
             && contents.status.is_loading()
         {
