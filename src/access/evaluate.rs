@@ -319,8 +319,52 @@ struct RoleProfile<'a> {
     role: &'a RoleDefinition,
     grants: u64,
     excludes: u64,
-    /// The sum of `Operation::sensitivity` over what it grants: lower is less privileged.
+    /// The sum of `Operation::sensitivity` over what it grants, plus the weight of its control-plane
+    /// `actions`: lower is less privileged.
     privilege: u32,
+    /// Whether its `actions` allow any control-plane write (a vault, its policies, role assignments,
+    /// anything with `*`): never suggested when a role without them grants the operation.
+    control_plane_writes: bool,
+}
+
+/// Control-plane actions that tell how much a role can change, with their weight: granting access
+/// (role assignments, access policies) outweighs every data operation; `*` reaches all of them.
+const CONTROL_PLANE_PROBES: &[(&str, u32)] = &[
+    ("Microsoft.Authorization/roleAssignments/write", 10_000),
+    ("Microsoft.Authorization/roleDefinitions/write", 5_000),
+    ("Microsoft.KeyVault/vaults/accessPolicies/write", 5_000),
+    ("Microsoft.KeyVault/vaults/write", 2_000),
+    ("Microsoft.KeyVault/vaults/delete", 2_000),
+    ("Microsoft.Resources/deployments/write", 500),
+    ("Microsoft.Compute/virtualMachines/write", 500),
+];
+
+/// Whether one of the role's blocks allows `action` (in `actions`, not in `notActions`).
+fn allows_action(role: &RoleDefinition, action: &str) -> bool {
+    role.properties.permissions.iter().any(|block| {
+        block
+            .actions
+            .iter()
+            .any(|pattern| action_matches(pattern, action))
+            && !block
+                .not_actions
+                .iter()
+                .any(|pattern| action_matches(pattern, action))
+    })
+}
+
+/// Whether `role` may be assigned at `scope`: one of its assignable scopes is `scope` or above it (no
+/// list means a built-in role, assignable anywhere).
+fn assignable_at(role: &RoleDefinition, scope: &str) -> bool {
+    let scopes = &role.properties.assignable_scopes;
+    let scope = scope.trim_end_matches('/').to_ascii_lowercase();
+    scopes.is_empty()
+        || scopes.iter().any(|assignable| {
+            let assignable = assignable.trim_end_matches('/').to_ascii_lowercase();
+            assignable.is_empty()
+                || scope == assignable
+                || scope.starts_with(&format!("{assignable}/"))
+        })
 }
 
 fn all_operations() -> impl Iterator<Item = Operation> {
@@ -346,16 +390,22 @@ fn profile(role: &RoleDefinition) -> RoleProfile<'_> {
             excludes |= 1 << index;
         }
     }
-    let privilege = all_operations()
+    let data_privilege: u32 = all_operations()
         .enumerate()
         .filter(|(index, _)| grants & (1 << index) != 0)
         .map(|(_, operation)| operation.sensitivity())
         .sum();
+    let control: Vec<u32> = CONTROL_PLANE_PROBES
+        .iter()
+        .filter(|(action, _)| allows_action(role, action))
+        .map(|(_, weight)| *weight)
+        .collect();
     RoleProfile {
         role,
         grants,
         excludes,
-        privilege,
+        privilege: data_privilege + control.iter().sum::<u32>(),
+        control_plane_writes: !control.is_empty(),
     }
 }
 
@@ -574,11 +624,16 @@ fn evaluate_rbac(
             Some((holder, level, deny))
         })
         .collect();
-    let mut least_privileged: Vec<&RoleProfile<'_>> = profiles.values().collect();
-    // Least privilege first (what the role grants, weighted by harm); built-in roles before custom ones;
-    // then by name, for a stable answer.
+    // Only roles that may be assigned here; least privilege first: no control-plane writes before any,
+    // then what the role grants weighted by harm (data operations and control-plane actions); built-in
+    // roles before custom ones; then by name, for a stable answer.
+    let mut least_privileged: Vec<&RoleProfile<'_>> = profiles
+        .values()
+        .filter(|profile| assignable_at(profile.role, &data.arm_id))
+        .collect();
     least_privileged.sort_by_key(|profile| {
         (
+            profile.control_plane_writes,
             profile.privilege,
             profile.role.properties.role_type.as_deref() != Some("BuiltInRole"),
             profile.role.properties.role_name.clone(),

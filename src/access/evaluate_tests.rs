@@ -682,3 +682,72 @@ fn glob_matching() {
         );
     }
 }
+
+/// A custom role with control-plane writes (`*`, or `Microsoft.Authorization/*`) or assignable only
+/// elsewhere is never the least-privilege fix while a narrower role grants the operation.
+#[test]
+fn least_privilege_counts_control_plane_actions_and_assignable_scopes() {
+    let custom = |guid: &str, name: &str, actions: &[&str], scopes: &[&str]| -> RoleDefinition {
+        serde_json::from_value(json!({
+            "id": format!("/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
+            "name": guid,
+            "properties": {"roleName": name, "type": "CustomRole",
+                "assignableScopes": scopes,
+                "permissions": [{"actions": actions, "notActions": [],
+                    "dataActions": ["Microsoft.KeyVault/vaults/secrets/getSecret/action"], "notDataActions": []}]}
+        }))
+        .expect("role")
+    };
+    let fix_for_get = |extra: Vec<RoleDefinition>| -> String {
+        let mut data = rbac_vault(vec![], Some(vec![]));
+        data.role_definitions.extend(extra);
+        let evaluation = evaluate(&data, &ben(), &Target::Vault);
+        match evaluation
+            .verdict(ObjectType::Secret, "get")
+            .and_then(|verdict| verdict.fix.clone())
+        {
+            Some(crate::access::AccessFix::Role { role_name, .. }) => role_name,
+            other => panic!("{other:?}"),
+        }
+    };
+    // Getting a value only, no metadata read: fewer data actions than Secrets User, so a data-only
+    // ranking would pick each of these.
+    assert_eq!(
+        fix_for_get(vec![custom(
+            "c0ffee00-0000-0000-0000-0000000000a1",
+            "Get and everything",
+            &["*"],
+            &["/subscriptions/s1"]
+        )]),
+        "Key Vault Secrets User"
+    );
+    assert_eq!(
+        fix_for_get(vec![custom(
+            "c0ffee00-0000-0000-0000-0000000000a2",
+            "Get and grant",
+            &["Microsoft.Authorization/*"],
+            &["/subscriptions/s1"]
+        )]),
+        "Key Vault Secrets User"
+    );
+    assert_eq!(
+        fix_for_get(vec![custom(
+            "c0ffee00-0000-0000-0000-0000000000a3",
+            "Get, other subscription",
+            &[],
+            &["/subscriptions/s2"]
+        )]),
+        "Key Vault Secrets User",
+        "a role not assignable at this vault is never suggested"
+    );
+    // Narrow, read-only control plane, assignable here: it is the least privileged.
+    assert_eq!(
+        fix_for_get(vec![custom(
+            "c0ffee00-0000-0000-0000-0000000000a4",
+            "Get only",
+            &["Microsoft.KeyVault/vaults/read"],
+            &["/subscriptions/s1/resourceGroups/rg-prod"]
+        )]),
+        "Get only"
+    );
+}

@@ -38,6 +38,16 @@ pub enum AccessFix {
     },
 }
 
+/// A word as a POSIX shell reads it literally: bare when it is only ASCII letters (`get`, `list`), else
+/// single-quoted.
+pub fn shell_word(text: &str) -> String {
+    if !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_alphabetic()) {
+        text.to_owned()
+    } else {
+        shell_quoted(text)
+    }
+}
+
 /// Single quotes for a POSIX shell: nothing inside is expanded.
 pub fn shell_quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
@@ -64,7 +74,12 @@ impl AccessFix {
                     " --object-id {} --{}-permissions {}",
                     shell_quoted(object_id),
                     object_type.singular(),
-                    after.join(" ")
+                    // The permissions kept come from the vault's own policy: outside text, quoted too.
+                    after
+                        .iter()
+                        .map(|permission| shell_word(permission))
+                        .collect::<Vec<_>>()
+                        .join(" ")
                 ));
                 command
             }
@@ -255,5 +270,21 @@ mod tests {
         );
         assert!(!command.contains("$("));
         assert_eq!(shell_quoted("it's"), r"'it'\''s'");
+        let policy = AccessFix::Policy {
+            vault_name: "kv".into(),
+            resource_group: Some("rg".into()),
+            vault_arm_id:
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv".into(),
+            tenant_id: "t".into(),
+            object_id: "o1".into(),
+            principal_name: "Ada".into(),
+            object_type: ObjectType::Secret,
+            before: vec!["list;$(touch x)".into()],
+            after: vec!["get".into(), "list;$(touch x)".into()],
+        };
+        assert_eq!(
+            policy.az_command(),
+            "az keyvault set-policy --name 'kv' --resource-group 'rg' --object-id 'o1' --secret-permissions get 'list;$(touch x)'"
+        );
     }
 }

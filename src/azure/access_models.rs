@@ -81,6 +81,9 @@ pub struct RoleDefinitionProperties {
     pub description: Option<String>,
     #[serde(default)]
     pub permissions: Vec<RolePermission>,
+    /// Where the role may be assigned (`/` or a subscription for built-in roles; a custom role's own).
+    #[serde(default)]
+    pub assignable_scopes: Vec<String>,
 }
 
 /// One permission block of a role or deny assignment; every list is case-insensitive globs.
