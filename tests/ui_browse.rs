@@ -75,3 +75,51 @@ fn snapshot_of_the_signed_in_window() {
     harness.run_steps(30);
     harness.snapshot("signed_in_vault_tree");
 }
+
+/// A content type and a tag holding a bidi override and a zero-width space are drawn with those
+/// characters escaped, never as-is, in the table and in the details.
+#[test]
+fn untrusted_text_is_drawn_escaped() {
+    let cloud = TestCloud::start();
+    let ada = "0d5b7a91-3c2e-4f11-9a6b-1e2d3c4b5a61";
+    let token = cloud.token(ada, "vault");
+    let url = format!(
+        "https://kv-dev-sandbox.vault.localhost:{}/secrets/bidi-test?api-version=7.5",
+        cloud.emulator.port()
+    );
+    let body = serde_json::json!({
+        "value": "x",
+        "contentType": "invoice\u{202E}txt.exe",
+        "tags": {"owner": "ops\u{200B}team"}
+    });
+    let client = cloud.http_client();
+    let status = cloud.runtime.block_on(async {
+        client
+            .put(&url)
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .expect("put")
+            .status()
+    });
+    assert!(status.is_success(), "{status}");
+
+    let mut harness = app_harness(&cloud);
+    wait_for_vault_tree(&mut harness);
+    harness.get_by_label("kv-dev-sandbox").click();
+    step_until(&mut harness, "the secret", |harness| {
+        harness.query_by_label("bidi-test").is_some()
+    });
+    harness.get_by_label("invoice\\u{202E}txt.exe");
+    harness.get_by_label("bidi-test").click();
+    step_until(&mut harness, "the details", |harness| {
+        harness.query_by_label("ops\\u{200B}team").is_some()
+    });
+    assert_eq!(
+        harness.query_all_by_label_contains("\u{202E}").count(),
+        0,
+        "the override itself is drawn nowhere"
+    );
+    assert_eq!(harness.query_all_by_label_contains("\u{200B}").count(), 0);
+}

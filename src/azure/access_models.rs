@@ -225,17 +225,31 @@ impl DirectoryObject {
     }
 
     /// The best name to show: display name, else UPN, else the id.
+    /// The name to show: display name, else UPN, else the object id; bidi controls, zero-width and
+    /// control characters a directory name may hold are shown escaped (`\u{202E}`), never drawn.
     pub fn name(&self) -> String {
-        self.display_name
-            .clone()
-            .or_else(|| self.user_principal_name.clone())
-            .unwrap_or_else(|| self.id.clone())
+        let name = self
+            .display_name
+            .as_deref()
+            .or(self.user_principal_name.as_deref())
+            .unwrap_or(&self.id);
+        crate::untrusted_text::escape_deceptive(name).into_owned()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_principal_name_with_a_bidi_override_is_shown_escaped() {
+        let object: DirectoryObject = serde_json::from_value(serde_json::json!({
+            "id": "o1",
+            "displayName": "Admins\u{202E}snimda"
+        }))
+        .expect("object");
+        assert_eq!(object.name(), "Admins\\u{202E}snimda");
+    }
 
     #[test]
     fn parses_assignment_definition_and_deny() {

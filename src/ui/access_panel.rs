@@ -390,9 +390,11 @@ fn assignments_ui(ui: &mut Ui, data: &VaultAccessData) {
                         || assignment.role_guid(),
                         |role| role.properties.role_name.clone(),
                     );
-                    ui.label(role);
-                    ui.label(data.principal_name(&assignment.properties.principal_id))
-                        .on_hover_text(&assignment.properties.principal_id);
+                    ui.label(super::format::untrusted(&role));
+                    ui.label(super::format::untrusted(
+                        &data.principal_name(&assignment.properties.principal_id),
+                    ))
+                    .on_hover_text(&assignment.properties.principal_id);
                     let kind = match data.principal_kind(&assignment.properties.principal_id) {
                         PrincipalKind::Unknown => PrincipalKind::from_assignment_type(
                             assignment.properties.principal_type.as_deref(),

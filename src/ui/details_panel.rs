@@ -3,6 +3,7 @@
 //! identifiers to copy, a secret's value (masked until an explicit reveal), its versions newest first, and
 //! the raw JSON with any value redacted.
 
+use super::format::untrusted;
 use egui::{RichText, Ui};
 use secrecy::ExposeSecret;
 
@@ -26,7 +27,7 @@ pub fn details_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
         .auto_shrink([false, false])
         .show(ui, |ui| {
             ui.horizontal(|ui| {
-                ui.heading(&id.name);
+                ui.heading(untrusted(&id.name));
                 ui.weak(if deleted {
                     format!("deleted {}", id.kind.singular())
                 } else {
@@ -179,8 +180,9 @@ fn value_ui(ui: &mut Ui, state: &AppState, id: &ObjectId, intents: &mut Vec<Inte
         ui.set_width(ui.available_width());
         match fetched {
             Some(value) if value.visible => {
-                let mut text = value.value.expose_secret().to_owned();
-                // Read-only view: the buffer is a throwaway copy, never kept in widget state.
+                // Read-only view straight over the SecretString's own buffer (`&str` is a read-only
+                // text buffer): no copy of the value is made per frame, none is kept in widget state.
+                let mut text: &str = value.value.expose_secret();
                 ui.add(
                     egui::TextEdit::multiline(&mut text)
                         .desired_rows(2)
@@ -234,7 +236,7 @@ fn attributes_ui(ui: &mut Ui, item: &ObjectItem) {
             let attributes = &item.attributes;
             let row = |ui: &mut Ui, key: &str, value: String| {
                 ui.label(key);
-                ui.add(egui::Label::new(value).wrap());
+                ui.add(egui::Label::new(untrusted(&value)).wrap());
                 ui.end_row();
             };
             row(ui, "Enabled", yes_no(item.enabled()));
@@ -286,8 +288,8 @@ fn attributes_ui(ui: &mut Ui, item: &ObjectItem) {
             .num_columns(2)
             .show(ui, |ui| {
                 for (key, value) in &item.tags {
-                    ui.monospace(key);
-                    ui.monospace(value);
+                    ui.monospace(untrusted(key));
+                    ui.monospace(untrusted(value));
                     ui.end_row();
                 }
             });
@@ -319,7 +321,7 @@ fn kind_details_ui(ui: &mut Ui, state: &AppState) {
 
 fn grid_row(ui: &mut Ui, key: &str, value: impl Into<String>) {
     ui.label(key);
-    ui.add(egui::Label::new(value.into()).wrap());
+    ui.add(egui::Label::new(untrusted(&value.into())).wrap());
     ui.end_row();
 }
 

@@ -2,6 +2,12 @@
 
 use time::OffsetDateTime;
 
+/// Outside text (a name, a tag, a content type, a principal) as it may be drawn or copied as plain text:
+/// bidi controls, zero-width and control characters written as visible escapes.
+pub fn untrusted(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::untrusted_text::escape_deceptive(text)
+}
+
 /// `2026-11-23 14:05 UTC` from Unix seconds; empty for `None`.
 pub fn timestamp(unix: Option<i64>) -> String {
     let Some(unix) = unix else {

@@ -346,7 +346,14 @@ fn row_ui(
     let show_date = shows_date(ui, kind);
     ui.horizontal(|ui| {
         ui.set_height(row_height);
-        let response = name_cell_ui(ui, &name, selected, highlighted, name_width, row_height);
+        let response = name_cell_ui(
+            ui,
+            &super::format::untrusted(&name),
+            selected,
+            highlighted,
+            name_width,
+            row_height,
+        );
         if response.clicked() {
             clicked = Some((name.clone(), ui.input(|input| input.modifiers)));
         }
@@ -436,7 +443,7 @@ fn dates_ui(ui: &mut Ui, item: &ObjectItem, kind: ListKind, show_date: bool, now
 
 /// Content type for secrets, "managed" or tags for keys, the thumbprint for certificates.
 fn third_column(item: &ObjectItem, kind: ListKind) -> String {
-    match kind.kind {
+    let text = match kind.kind {
         ObjectKind::Secret => item.content_type.clone().unwrap_or_default(),
         ObjectKind::Key if item.managed == Some(true) => "certificate's key".into(),
         ObjectKind::Key => tags_text(item),
@@ -444,7 +451,8 @@ fn third_column(item: &ObjectItem, kind: ListKind) -> String {
             .thumbprint_hex()
             .map(|hex| hex.chars().take(12).collect::<String>() + "…")
             .unwrap_or_default(),
-    }
+    };
+    super::format::untrusted(&text).into_owned()
 }
 
 fn tags_text(item: &ObjectItem) -> String {

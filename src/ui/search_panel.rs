@@ -136,6 +136,7 @@ fn results_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                     text.push_str(&format!("   ({})", tags.join(", ")));
                 }
                 let selected = position == state.search.cursor;
+                let text = super::format::untrusted(&text).into_owned();
                 let response = ui.add(
                     egui::Button::selectable(selected, text)
                         .truncate()

@@ -146,6 +146,7 @@ fn subscriptions_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                 .unwrap_or_else(|| node.subscription.tenant_id.clone());
             title.push_str(&format!("  · {tenant}"));
         }
+        let title = super::format::untrusted(&title).into_owned();
         let header = egui::CollapsingHeader::new(RichText::new(title).strong())
             .id_salt(&node.subscription.subscription_id)
             .default_open(true)

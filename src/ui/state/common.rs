@@ -101,7 +101,10 @@ impl Shared {
     }
 
     /// Puts a non-secret text (identifier, name, reference) on the clipboard and says so.
+    /// Copies plain text (an identifier, a command, a link): any deceptive character in it (a bidi
+    /// override in a name a service sent) is copied as its visible escape.
     pub fn copy_text(&mut self, what: &str, text: String) {
+        let text = crate::untrusted_text::escape_deceptive(&text).into_owned();
         self.clipboard = Some(ClipboardRequest {
             text: SecretString::from(text),
             is_secret: false,
