@@ -385,6 +385,7 @@ fn emulator_command(runtime: &tokio::runtime::Runtime, args: EmulatorArgs) -> an
         certificate_issuance: vaultscope::emulator::DEFAULT_CERTIFICATE_ISSUANCE,
         access_propagation: Duration::from_millis(args.propagation_ms),
         azure_throttling: args.throttle_model == ThrottleModel::Azure,
+        connection_timeout: vaultscope::emulator::DEFAULT_CONNECTION_TIMEOUT,
     };
     runtime.block_on(async {
         let emulator = Emulator::start(config).await?;
@@ -398,12 +399,31 @@ fn emulator_command(runtime: &tokio::runtime::Runtime, args: EmulatorArgs) -> an
             println!("# Written to {}", path.display());
         }
         println!("# Press Ctrl+C to stop.");
-        tokio::signal::ctrl_c()
-            .await
-            .context("waiting for Ctrl+C")?;
+        wait_for_stop_signal().await?;
         emulator.shutdown();
+        // Dropping the emulator removes its temporary CA directory, on SIGTERM as on Ctrl+C.
+        drop(emulator);
         anyhow::Ok(())
     })
+}
+
+/// Waits for Ctrl+C (SIGINT) or, on Unix, SIGTERM (what `kill`, systemd and container runtimes send).
+async fn wait_for_stop_signal() -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .context("listening for SIGTERM")?;
+        tokio::select! {
+            interrupted = tokio::signal::ctrl_c() => interrupted.context("waiting for Ctrl+C")?,
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl+C")?;
+    Ok(())
 }
 
 /// Writes `text` readable by the owner only (it holds the demo service principal's secret and the

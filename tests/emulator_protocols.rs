@@ -687,3 +687,119 @@ fn links_are_built_from_the_configured_hosts_whatever_host_header_comes() {
     );
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// A client that connects and never finishes its TLS handshake is let go at the connection timeout,
+/// so half-open connections cannot pile up.
+#[test]
+fn a_silent_connection_is_closed_at_the_timeout() {
+    use std::io::Read as _;
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mut config = vaultscope::emulator::EmulatorConfig::demo().expect("config");
+    config.connection_timeout = std::time::Duration::from_millis(300);
+    let emulator = runtime
+        .block_on(vaultscope::emulator::Emulator::start(config))
+        .expect("starts");
+    let mut silent =
+        std::net::TcpStream::connect(("127.0.0.1", emulator.port())).expect("connects");
+    silent
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    let started = std::time::Instant::now();
+    let mut buffer = [0u8; 16];
+    let read = silent.read(&mut buffer);
+    assert!(
+        matches!(read, Ok(0))
+            || read
+                .as_ref()
+                .is_err_and(|error| error.kind() == std::io::ErrorKind::ConnectionReset),
+        "closed by the emulator: {read:?}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+/// Errors Azure answers in JSON are JSON here too: a path that is not UTF-8, a token request with the
+/// wrong content type, a body that is not JSON, a method the route lacks.
+#[test]
+fn every_error_answer_is_azure_shaped_json() {
+    use tower::ServiceExt as _;
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let emulator = runtime
+        .block_on(vaultscope::emulator::Emulator::start(
+            vaultscope::emulator::EmulatorConfig::demo().expect("config"),
+        ))
+        .expect("starts");
+    let ada = emulator
+        .token_for(
+            "0d5b7a91-3c2e-4f11-9a6b-1e2d3c4b5a61",
+            &format!("https://vault.localhost:{}", emulator.port()),
+        )
+        .expect("token");
+    let cases: Vec<(&str, &str, &str, Option<&str>, &str, &str)> = vec![
+        (
+            "GET",
+            "kv-dev-sandbox.vault.localhost",
+            "/secrets/%FF%FE?api-version=7.5",
+            Some(&ada),
+            "",
+            "application/json",
+        ),
+        (
+            "POST",
+            "login.localhost",
+            "/common/oauth2/v2.0/token",
+            None,
+            "{}",
+            "application/json",
+        ),
+        (
+            "PUT",
+            "kv-dev-sandbox.vault.localhost",
+            "/secrets/x?api-version=7.5",
+            Some(&ada),
+            "{\"value\":",
+            "application/json",
+        ),
+        (
+            "PATCH",
+            "management.localhost",
+            "/subscriptions?api-version=2022-12-01",
+            None,
+            "",
+            "application/json",
+        ),
+        ("GET", "unknown.example", "/", None, "", "application/json"),
+    ];
+    for (method, host, path, token, body, content_type) in cases {
+        let mut request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", format!("{host}:{}", emulator.port()))
+            .header("content-type", content_type);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let request = request
+            .body(axum::body::Body::from(body.to_owned()))
+            .expect("request");
+        let (status, bytes) = runtime.block_on(async {
+            let response = emulator.service().oneshot(request).await.expect("answer");
+            let status = response.status();
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+                .await
+                .expect("body");
+            (status, bytes)
+        });
+        assert!(status.is_client_error(), "{method} {host}{path}: {status}");
+        let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+            panic!(
+                "{method} {host}{path}: HTTP {status} is not JSON: {}",
+                String::from_utf8_lossy(&bytes)
+            )
+        });
+        assert!(json.get("error").is_some(), "{method} {host}{path}: {json}");
+    }
+}

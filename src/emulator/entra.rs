@@ -107,6 +107,13 @@ async fn device_code(
     };
     let device_code = random_token(48);
     let code = user_code();
+    let now = now_unix();
+    crate::emulator::state::make_room(
+        &mut cloud.device_codes,
+        crate::emulator::state::MAX_KEPT_GRANTS,
+        |state| state.expires_at,
+        |state| state.expires_at < now,
+    );
     cloud.device_codes.insert(
         device_code.clone(),
         DeviceCodeState {
@@ -317,13 +324,23 @@ fn grant_user_tokens(
     let (access_token, expires_in) =
         shared.issue_access_token(&principal, &audience, Some(client_id));
     let refresh_token = random_token(64);
-    shared.write().refresh_tokens.insert(
-        refresh_token.clone(),
-        RefreshGrant {
-            principal: refresh_principal,
-            client_id: client_id.to_owned(),
-        },
-    );
+    {
+        let mut cloud = shared.write();
+        crate::emulator::state::make_room(
+            &mut cloud.refresh_tokens,
+            crate::emulator::state::MAX_KEPT_GRANTS,
+            |grant| grant.issued_at,
+            |_| false,
+        );
+        cloud.refresh_tokens.insert(
+            refresh_token.clone(),
+            RefreshGrant {
+                principal: refresh_principal,
+                client_id: client_id.to_owned(),
+                issued_at: now_unix(),
+            },
+        );
+    }
     Json(json!({
         "token_type": "Bearer",
         "scope": format!("{audience}/.default"),

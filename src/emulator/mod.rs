@@ -64,10 +64,16 @@ pub struct EmulatorConfig {
     pub access_propagation: Duration,
     /// Throttle each vault at Key Vault's published limits (`--throttle-model azure`).
     pub azure_throttling: bool,
+    /// How long a connection may take to finish its TLS handshake, and an HTTP/1 request its headers,
+    /// before it is closed: half-open connections must not stay forever.
+    pub connection_timeout: Duration,
 }
 
 /// How long a self-signed certificate takes to issue by default: long enough to be seen pending.
 pub const DEFAULT_CERTIFICATE_ISSUANCE: Duration = Duration::from_secs(2);
+
+/// A connection's TLS handshake and an HTTP/1 request's headers must arrive within this.
+pub const DEFAULT_CONNECTION_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl EmulatorConfig {
     /// The bundled demo seed on an ephemeral port, no latency, device codes auto-approved.
@@ -83,6 +89,7 @@ impl EmulatorConfig {
             certificate_issuance: DEFAULT_CERTIFICATE_ISSUANCE,
             access_propagation: Duration::ZERO,
             azure_throttling: false,
+            connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
         })
     }
 }
@@ -233,7 +240,8 @@ pub struct Emulator {
     shared: Arc<Shared>,
     app: Router,
     stop: watch::Sender<bool>,
-    _ca_dir_guard: Option<TempDirGuard>,
+    /// The private temporary directory of `ca.pem` (owner-only, a random name; removed on drop).
+    _ca_dir_guard: Option<tempfile::TempDir>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -241,15 +249,6 @@ impl std::fmt::Debug for Emulator {
         f.debug_struct("Emulator")
             .field("port", &self.port)
             .finish_non_exhaustive()
-    }
-}
-
-/// Removes the temporary CA directory when the emulator goes away.
-struct TempDirGuard(PathBuf);
-
-impl Drop for TempDirGuard {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -273,9 +272,16 @@ impl Emulator {
         let (ca_dir, guard) = match config.ca_dir {
             Some(dir) => (dir, None),
             None => {
-                let dir = std::env::temp_dir()
-                    .join(format!("vaultscope-emulator-{}-{port}", std::process::id()));
-                (dir.clone(), Some(TempDirGuard(dir)))
+                // A fresh directory with a random name, created 0700 by mkdtemp: nothing can be planted
+                // or linked in it beforehand, as a predictable /tmp name allowed.
+                let dir = tempfile::Builder::new()
+                    .prefix("vaultscope-emulator-")
+                    .tempdir()
+                    .map_err(|source| EmulatorError::WriteCa {
+                        path: std::env::temp_dir(),
+                        source,
+                    })?;
+                (dir.path().to_owned(), Some(dir))
             }
         };
         let ca_path = ca_dir.join("ca.pem");
@@ -325,6 +331,7 @@ impl Emulator {
             app.clone(),
             shared.clone(),
             stopped,
+            config.connection_timeout,
         ));
         tracing::info!(port, "emulator listening");
         Ok(Self {
@@ -768,6 +775,7 @@ async fn serve(
     app: Router,
     shared: Arc<Shared>,
     mut stopped: watch::Receiver<bool>,
+    connection_timeout: Duration,
 ) {
     let acceptor = tokio_rustls::TlsAcceptor::from(tls_config);
     loop {
@@ -817,10 +825,17 @@ async fn serve(
         });
         let mut stopped = stopped.clone();
         tokio::spawn(async move {
-            let Ok(stream) = acceptor.accept(tcp).await else {
+            // A client that connects and says nothing (or never finishes its handshake) is let go.
+            let Ok(Ok(stream)) =
+                tokio::time::timeout(connection_timeout, acceptor.accept(tcp)).await
+            else {
                 return;
             };
-            let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(connection_timeout);
             let connection =
                 builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
             tokio::select! {

@@ -298,6 +298,38 @@ pub struct DeviceCodeState {
 pub struct RefreshGrant {
     pub principal: Principal,
     pub client_id: String,
+    /// When it was issued (Unix seconds): the oldest go first when the store is full.
+    pub issued_at: i64,
+}
+
+/// The most device codes, refresh tokens and backups the emulator keeps: a client that keeps asking
+/// (a loop, a fuzzer) must not grow it without bound. The oldest go first; an evicted refresh token or
+/// backup answers as an expired or unknown one would.
+pub const MAX_KEPT_GRANTS: usize = 10_000;
+
+/// Makes room for one more entry in `map`: past `cap`, the oldest tenth (by `age`, smaller is older)
+/// goes, and whatever `expired` picks goes first.
+pub fn make_room<K: Clone + Eq + std::hash::Hash, V>(
+    map: &mut HashMap<K, V>,
+    cap: usize,
+    age: impl Fn(&V) -> i64,
+    expired: impl Fn(&V) -> bool,
+) {
+    if map.len() < cap {
+        return;
+    }
+    map.retain(|_, value| !expired(value));
+    if map.len() < cap {
+        return;
+    }
+    let mut ages: Vec<(i64, K)> = map
+        .iter()
+        .map(|(key, value)| (age(value), key.clone()))
+        .collect();
+    ages.sort_by_key(|(age, _)| *age);
+    for (_, key) in ages.into_iter().take((cap / 10).max(1)) {
+        map.remove(&key);
+    }
 }
 
 /// The compute resource the managed-identity endpoints answer for.
@@ -406,6 +438,8 @@ pub struct Backup {
     /// The Azure geography of the vault it was taken from (a backup restores only within one).
     pub geography: &'static str,
     pub objects: Vec<(ObjectKind, ObjectState)>,
+    /// When it was taken (Unix seconds).
+    pub taken_at: i64,
 }
 
 /// The Azure geography of a region (Key Vault restores a backup only within the geography it was taken
@@ -648,6 +682,20 @@ pub fn add_certificate_version(vault: &mut VaultState, new: NewCertificateVersio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_full_store_lets_the_oldest_tenth_go_and_the_expired_first() {
+        let mut map: HashMap<u32, i64> = (0..100).map(|key| (key, i64::from(key))).collect();
+        make_room(&mut map, 100, |age| *age, |_| false);
+        assert_eq!(map.len(), 90);
+        assert!(!map.contains_key(&0) && !map.contains_key(&9) && map.contains_key(&10));
+        let mut map: HashMap<u32, i64> = (0..100).map(|key| (key, i64::from(key))).collect();
+        make_room(&mut map, 100, |age| *age, |age| *age >= 95);
+        assert_eq!(map.len(), 95, "the expired went; room enough");
+        let mut small: HashMap<u32, i64> = (0..5).map(|key| (key, 0)).collect();
+        make_room(&mut small, 100, |age| *age, |_| true);
+        assert_eq!(small.len(), 5, "under the cap nothing goes");
+    }
     use crate::emulator::seed::{DEMO_SEED_JSON, parse_seed};
 
     fn demo() -> CloudState {

@@ -455,7 +455,7 @@ fn backup(ctx: &Ctx, kind: ObjectKind, name: &str) -> Result<Response, Response>
                     .map(|object| (companion, object.clone()))
             })
             .collect();
-        // Opaque to clients; it names an entry kept for the emulator's lifetime.
+        // Opaque to clients; it names an entry kept for the emulator's lifetime (the newest 1,000 backups).
         let blob = URL_SAFE_NO_PAD.encode(
             format!(
                 "vaultscope-emulator-backup/{}/{}",
@@ -466,6 +466,12 @@ fn backup(ctx: &Ctx, kind: ObjectKind, name: &str) -> Result<Response, Response>
         );
         let subscription_id = vault.subscription_id.clone();
         let geography = crate::emulator::state::geography_of(&vault.location);
+        crate::emulator::state::make_room(
+            &mut cloud.backups,
+            crate::emulator::state::MAX_KEPT_GRANTS / 10,
+            |backup| backup.taken_at,
+            |_| false,
+        );
         cloud.backups.insert(
             blob.clone(),
             Backup {
@@ -473,6 +479,7 @@ fn backup(ctx: &Ctx, kind: ObjectKind, name: &str) -> Result<Response, Response>
                 subscription_id,
                 geography,
                 objects,
+                taken_at: crate::emulator::now_unix(),
             },
         );
         Ok(keyvault_json(StatusCode::OK, json!({ "value": blob })))
