@@ -106,6 +106,7 @@ async fn device_code(
         None
     };
     let device_code = random_token(48);
+    shared.record_issued(&device_code);
     let code = user_code();
     let now = now_unix();
     crate::emulator::state::make_room(
@@ -324,6 +325,7 @@ fn grant_user_tokens(
     let (access_token, expires_in) =
         shared.issue_access_token(&principal, &audience, Some(client_id));
     let refresh_token = random_token(64);
+    shared.record_issued(&refresh_token);
     {
         let mut cloud = shared.write();
         crate::emulator::state::make_room(

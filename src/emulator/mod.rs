@@ -135,7 +135,13 @@ pub(crate) struct Shared {
     pub(crate) revocation_is_cae: std::sync::atomic::AtomicBool,
     /// Every refresh-token grant is refused (a revoked session), for tests of half-done sign-ins.
     pub(crate) refresh_tokens_refused: std::sync::atomic::AtomicBool,
+    /// The newest secrets the emulator handed out (access and refresh tokens, device codes), so a
+    /// leak scan can look for each; bounded.
+    pub(crate) issued: std::sync::Mutex<std::collections::VecDeque<String>>,
 }
+
+/// How many issued secrets `Shared::issued` keeps.
+const ISSUED_KEPT: usize = 20_000;
 
 /// How a service refuses a revoked token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +153,18 @@ pub(crate) enum Revoked {
 }
 
 impl Shared {
+    /// Records a secret handed to a client (a token, a refresh token, a device code).
+    pub(crate) fn record_issued(&self, secret: &str) {
+        let mut issued = self
+            .issued
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if issued.len() >= ISSUED_KEPT {
+            issued.pop_front();
+        }
+        issued.push_back(secret.to_owned());
+    }
+
     /// Whether `claims` names a token revoked by `Emulator::revoke_issued_tokens`.
     pub(crate) fn revoked(&self, claims: &Claims) -> Option<Revoked> {
         (claims.uti != 0 && claims.uti <= self.revoked_through.load(Ordering::SeqCst)).then(|| {
@@ -224,7 +242,9 @@ impl Shared {
             idtyp: if principal.is_user { "user" } else { "app" }.to_owned(),
             uti: self.tokens_issued.fetch_add(1, Ordering::SeqCst) + 1,
         };
-        (self.signer.sign(&claims), lifetime)
+        let token = self.signer.sign(&claims);
+        self.record_issued(&token);
+        (token, lifetime)
     }
 }
 
@@ -315,6 +335,7 @@ impl Emulator {
             revoked_through: AtomicU64::new(0),
             revocation_is_cae: std::sync::atomic::AtomicBool::new(false),
             refresh_tokens_refused: std::sync::atomic::AtomicBool::new(false),
+            issued: std::sync::Mutex::default(),
         });
         let routers = Arc::new(Routers {
             login: entra::router(shared.clone()).merge(managed_identity::router(shared.clone())),
@@ -421,6 +442,42 @@ impl Emulator {
             self.shared.tokens_issued.load(Ordering::SeqCst),
             Ordering::SeqCst,
         );
+    }
+
+    /// Every secret this emulator knows a client may hold: the access tokens, refresh tokens and device
+    /// codes it issued (the newest 20,000), the managed-identity header, the service principals' client
+    /// secrets, and the secret values of every vault of at most `values_up_to` secrets. For leak scans.
+    pub fn issued_secrets(&self, values_up_to: usize) -> Vec<String> {
+        let mut secrets: Vec<String> = self
+            .shared
+            .issued
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect();
+        secrets.push(self.shared.identity_header.clone());
+        let cloud = self.shared.read();
+        secrets.extend(
+            cloud
+                .service_principals
+                .iter()
+                .filter_map(|sp| sp.client_secret.clone()),
+        );
+        for vault in cloud.vaults.values() {
+            let objects = vault.objects(state::ObjectKind::Secret);
+            if objects.len() > values_up_to {
+                continue;
+            }
+            for object in objects.values() {
+                for version in &object.versions {
+                    if let state::Payload::Secret { value } = &version.payload {
+                        secrets.push(value.clone());
+                    }
+                }
+            }
+        }
+        secrets
     }
 
     /// Refuses every refresh-token grant from now on (`invalid_grant`, as for a revoked session), or

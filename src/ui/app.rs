@@ -93,6 +93,15 @@ impl VaultscopeApp {
         self
     }
 
+    /// Copies values to `backend` instead of the system clipboard (set the delay first).
+    pub fn with_clipboard_backend(mut self, backend: Box<dyn ClipboardBackend>) -> Self {
+        self.clipboard = Some(ClipboardGuard::new(
+            Some(backend),
+            self.clear_clipboard_after,
+        ));
+        self
+    }
+
     /// How long a copied secret value stays on the clipboard.
     pub fn with_clipboard_clear_after(mut self, delay: std::time::Duration) -> Self {
         self.clear_clipboard_after = delay;

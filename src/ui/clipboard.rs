@@ -22,6 +22,43 @@ pub trait ClipboardBackend {
     fn clear(&mut self) -> Result<(), String>;
 }
 
+/// A clipboard in memory (tests, and what an embedding that owns its clipboard could pass): clones share
+/// one buffer.
+#[derive(Clone, Default)]
+pub struct MemoryClipboard(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl MemoryClipboard {
+    /// What it holds now.
+    pub fn contents(&self) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl ClipboardBackend for MemoryClipboard {
+    fn set_sensitive(&mut self, text: &str) -> Result<(), String> {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(text.to_owned());
+        Ok(())
+    }
+
+    fn text(&mut self) -> Option<String> {
+        self.contents()
+    }
+
+    fn clear(&mut self) -> Result<(), String> {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        Ok(())
+    }
+}
+
 /// The system clipboard through arboard.
 pub struct SystemClipboard(arboard::Clipboard);
 

@@ -145,7 +145,7 @@ pub struct ChangeContext<'a> {
     pub identity: String,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct ChangesState {
     /// `--read-only`: nothing that changes anything is shown or carried out.
     pub read_only: bool,

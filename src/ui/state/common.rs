@@ -59,7 +59,9 @@ pub struct Notice {
     pub is_error: bool,
 }
 
-/// Text to put on the clipboard this frame; the app hands it to egui.
+/// Text to put on the clipboard this frame; the app hands it to egui. `Debug` shows no text
+/// (`SecretString` redacts itself).
+#[derive(Debug)]
 pub struct ClipboardRequest {
     pub text: SecretString,
     /// A secret value: kept out of clipboard history and cleared after a delay.
@@ -83,7 +85,7 @@ pub enum CentreView {
 
 /// What the features write for the rest of the window: the notice, this frame's clipboard text and URL to
 /// open, and the last permission 403 met while browsing.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Shared {
     pub notice: Option<Notice>,
     /// The last permission 403 met while browsing, for the "check my access" help.

@@ -92,7 +92,7 @@ pub struct IndexAllRun {
 }
 
 /// The window's index state.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct LocalIndexState {
     pub mode: IndexMode,
     /// The cloud's display name (part of whose index it is).

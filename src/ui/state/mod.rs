@@ -90,7 +90,7 @@ macro_rules! feature_intents {
 feature_intents!(SessionIntent => Session, TreeIntent => Tree, ObjectsIntent => Objects, AccessIntent => Access, SearchIntent => Search, ChangesIntent => Changes, AccessChangesIntent => AccessChanges, TransferIntent => Transfer, LocalIndexIntent => LocalIndex);
 
 /// The whole UI state.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct AppState {
     pub session: SessionState,
     pub tree: TreeState,

@@ -107,7 +107,7 @@ impl<'a> Shown<'a> {
 }
 
 /// The list, the selection and the details.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct ObjectsState {
     /// Which list of the selected vault is shown.
     pub selected_list: ListKind,

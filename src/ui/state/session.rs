@@ -63,7 +63,7 @@ pub enum SessionRequest {
 }
 
 /// The session: how to sign in, how far it got, and who is signed in.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct SessionState {
     pub sign_in_method: Option<SignInMethod>,
     pub sign_in: SignInState,

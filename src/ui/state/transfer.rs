@@ -255,7 +255,7 @@ pub enum TransferEffect {
     },
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct TransferState {
     pub dialog: Option<TransferDialog>,
     /// A long read under way: (done, total).

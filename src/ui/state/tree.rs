@@ -56,7 +56,7 @@ pub struct VaultArm {
 }
 
 /// The tree and every vault's loaded contents.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct TreeState {
     pub subscriptions: Vec<SubscriptionNode>,
     /// The tenants the identity can reach (names for the tree).
