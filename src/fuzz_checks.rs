@@ -17,8 +17,11 @@ use crate::azure::models::{ObjectItem, SecretBundle};
 use crate::azure::object_details::{CertificateDetails, KeyDetails, redacted_json};
 use crate::azure::pipeline::{Page, Received};
 
+/// One target's body: takes the fuzzer's bytes, panics when its invariant breaks.
+pub type FuzzCheck = fn(&[u8]);
+
 /// Every target by the name its corpus directory has (`fuzz/corpus/<name>`).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, FuzzCheck)] = &[
     ("challenge", challenge),
     ("next_links", next_links),
     ("identifiers", identifiers),

@@ -38,12 +38,23 @@ pub fn is_deceptive(character: char) -> bool {
 /// reads as what it is, on screen and when copied as plain text. Borrowed when nothing needed escaping
 /// (the common case: no allocation per drawn row).
 pub fn escape_deceptive(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_deceptive) {
+    escape_where(text, is_deceptive)
+}
+
+/// `escape_deceptive` for text of several lines (pretty JSON): line breaks stay line breaks.
+pub fn escape_deceptive_keeping_lines(text: &str) -> Cow<'_, str> {
+    escape_where(text, |character| {
+        character != '\n' && is_deceptive(character)
+    })
+}
+
+fn escape_where(text: &str, escaped_here: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(&escaped_here) {
         return Cow::Borrowed(text);
     }
     let mut escaped = String::with_capacity(text.len() + 16);
     for character in text.chars() {
-        if is_deceptive(character) {
+        if escaped_here(character) {
             let _ = write!(escaped, "\\u{{{:X}}}", u32::from(character));
         } else {
             escaped.push(character);
@@ -93,6 +104,10 @@ mod tests {
         );
         assert_eq!(escape_deceptive("\u{FEFF}tag"), "\\u{FEFF}tag");
         assert_eq!(escape_deceptive("café ünïcødé 名前"), "café ünïcødé 名前");
+        assert_eq!(
+            escape_deceptive_keeping_lines("{\n  \"a\": \"x\u{202E}y\"\n}"),
+            "{\n  \"a\": \"x\\u{202E}y\"\n}"
+        );
     }
 
     #[test]

@@ -738,7 +738,9 @@ fn every_error_answer_is_azure_shaped_json() {
             &format!("https://vault.localhost:{}", emulator.port()),
         )
         .expect("token");
-    let cases: Vec<(&str, &str, &str, Option<&str>, &str, &str)> = vec![
+    // (method, host, path, token, body, content type)
+    type Case<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, &'a str, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         (
             "GET",
             "kv-dev-sandbox.vault.localhost",

@@ -185,6 +185,14 @@ fn ui_flows(cloud: &TestCloud) -> (String, String, String, Option<String>) {
     (tree, state, persisted, clipboard_after)
 }
 
+/// (environment, sign-in method, a vault it may read, the fake `az`'s directory).
+type Flow<'a> = (
+    Vec<(&'static str, String)>,
+    SignInMethod,
+    &'static str,
+    Option<&'a std::path::Path>,
+);
+
 #[test]
 fn no_secret_the_emulator_issued_is_found_anywhere() {
     let log = capture_log();
@@ -208,12 +216,7 @@ fn no_secret_the_emulator_issued_is_found_anywhere() {
         ),
     );
     let mut events = String::new();
-    let flows: Vec<(
-        Vec<(&str, String)>,
-        SignInMethod,
-        &str,
-        Option<&std::path::Path>,
-    )> = vec![
+    let flows: Vec<Flow<'_>> = vec![
         (vec![], cloud.demo_sign_in(), "kv-dev-sandbox", None),
         (
             vec![],

@@ -423,7 +423,9 @@ fn raw_json_ui(
             .unwrap_or_default(),
         (None, None) => String::new(),
     };
-    let mut text = json.as_str();
+    // Outside text inside the JSON (a content type, a tag) is escaped like everywhere else.
+    let json = crate::untrusted_text::escape_deceptive_keeping_lines(&json);
+    let mut text: &str = &json;
     let label = ui.weak("Raw JSON (values redacted)");
     ui.add(
         egui::TextEdit::multiline(&mut text)
