@@ -8,7 +8,7 @@ use url::Url;
 use super::access_models::{DenyAssignment, RoleAssignment, RoleDefinition};
 use super::error::{AzureError, Service};
 use super::models::{Subscription, Tenant, Vault};
-use super::pipeline::{Outgoing, Page, Pipeline, ensure_endpoint_host};
+use super::pipeline::{Outgoing, Page, Pipeline, ensure_endpoint_host, with_one_api_version};
 use crate::auth::TokenCache;
 use crate::cloud::CloudProfile;
 
@@ -218,16 +218,5 @@ pub(crate) fn checked_arm_next_link(
             "ARM next link {link} leaves {endpoint}"
         )));
     }
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(key, _)| key != "api-version")
-        .map(|(key, value)| (key.into_owned(), value.into_owned()))
-        .collect();
-    let mut pinned = url;
-    pinned
-        .query_pairs_mut()
-        .clear()
-        .extend_pairs(pairs)
-        .append_pair("api-version", api_version);
-    Ok(pinned)
+    Ok(with_one_api_version(url, api_version))
 }

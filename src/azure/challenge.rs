@@ -17,20 +17,27 @@ pub struct Challenge {
     pub tenant_id: Option<String>,
 }
 
-/// Parses a `Bearer` challenge; `None` when it is not one or names no resource or scope.
-pub fn parse_challenge(header: &str) -> Option<Challenge> {
+/// The `key=value` parameters of a `Bearer` challenge (keys lower-cased, quotes taken off); `None` when it
+/// is not a `Bearer` challenge.
+fn bearer_parameters(header: &str) -> Option<impl Iterator<Item = (String, &str)>> {
     let rest = header.trim();
     let rest = rest
         .strip_prefix("Bearer")
         .or_else(|| rest.strip_prefix("bearer"))?;
+    Some(rest.split(',').filter_map(|part| {
+        let (key, value) = part.split_once('=')?;
+        Some((
+            key.trim().to_ascii_lowercase(),
+            value.trim().trim_matches('"').trim(),
+        ))
+    }))
+}
+
+/// Parses a `Bearer` challenge; `None` when it is not one or names no resource or scope.
+pub fn parse_challenge(header: &str) -> Option<Challenge> {
     let mut scope = None;
     let mut tenant_id = None;
-    for part in rest.split(',') {
-        let Some((key, value)) = part.split_once('=') else {
-            continue;
-        };
-        let key = key.trim().to_ascii_lowercase();
-        let value = value.trim().trim_matches('"').trim();
+    for (key, value) in bearer_parameters(header)? {
         match key.as_str() {
             "scope" if scope.is_none() => scope = Some(value.to_owned()),
             "resource" if scope.is_none() => {
@@ -56,18 +63,10 @@ pub fn parse_challenge(header: &str) -> Option<Challenge> {
 /// says `error="insufficient_claims"` or carries `claims=`, as MSAL and the SDKs' `BearerTokenPolicy`
 /// detect it (azure-sdk-for-python `_tools.get_challenge_parameter(..., "claims")`).
 pub fn claims_challenge(header: &str) -> Option<String> {
-    let rest = header.trim();
-    let rest = rest
-        .strip_prefix("Bearer")
-        .or_else(|| rest.strip_prefix("bearer"))?;
     let mut is_claims = false;
     let mut description = None;
-    for part in rest.split(',') {
-        let Some((key, value)) = part.split_once('=') else {
-            continue;
-        };
-        let value = value.trim().trim_matches('"').trim();
-        match key.trim().to_ascii_lowercase().as_str() {
+    for (key, value) in bearer_parameters(header)? {
+        match key.as_str() {
             "error" if value == "insufficient_claims" => is_claims = true,
             "claims" if !value.is_empty() => is_claims = true,
             "error_description" => {

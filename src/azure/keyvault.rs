@@ -225,18 +225,10 @@ pub(crate) fn checked_next_link(vault: &VaultUri, link: &str) -> Result<Url, Azu
             "next link {link} leaves the vault {vault}"
         )));
     }
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .filter(|(key, _)| key != "api-version")
-        .map(|(key, value)| (key.into_owned(), value.into_owned()))
-        .collect();
-    let mut pinned = url;
-    pinned
-        .query_pairs_mut()
-        .clear()
-        .extend_pairs(pairs)
-        .append_pair("api-version", KEYVAULT_API_VERSION);
-    Ok(pinned)
+    Ok(super::pipeline::with_one_api_version(
+        url,
+        KEYVAULT_API_VERSION,
+    ))
 }
 
 /// Object names are `[0-9a-zA-Z-]`, versions are hex; anything else would change the path.

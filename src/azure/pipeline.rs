@@ -120,6 +120,23 @@ impl Received {
     }
 }
 
+/// `url` with its query kept but exactly one `api-version`, `api_version`: a next link may carry a stale
+/// one, or none, and a service refuses two.
+pub fn with_one_api_version(url: Url, api_version: &str) -> Url {
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(key, _)| key != "api-version")
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    let mut pinned = url;
+    pinned
+        .query_pairs_mut()
+        .clear()
+        .extend_pairs(pairs)
+        .append_pair("api-version", api_version);
+    pinned
+}
+
 /// Checks, before a token is attached, that `url` still goes to `endpoint`'s host and port over HTTPS: a
 /// path joined onto the endpoint (`//evil.example/x`, a full URL in a resource id) can change the host.
 pub fn ensure_endpoint_host(url: &Url, endpoint: &Url, service: Service) -> Result<(), AzureError> {
