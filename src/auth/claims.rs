@@ -45,19 +45,33 @@ impl SignedInIdentity {
     }
 
     /// The best short label: name, then UPN, then app id, then object id.
+    /// Claims that are empty or blank count as absent; the label is escaped like all outside text.
     pub fn label(&self) -> String {
-        self.name
-            .clone()
-            .or_else(|| self.upn.clone())
-            .or_else(|| self.appid.as_ref().map(|appid| format!("app {appid}")))
-            .or_else(|| self.oid.clone())
-            .unwrap_or_else(|| "unknown identity".to_owned())
+        let present = |claim: &Option<String>| claim.clone().filter(|text| !text.trim().is_empty());
+        let label = present(&self.name)
+            .or_else(|| present(&self.upn))
+            .or_else(|| present(&self.appid).map(|appid| format!("app {appid}")))
+            .or_else(|| present(&self.oid))
+            .unwrap_or_else(|| "unknown identity".to_owned());
+        crate::untrusted_text::escape_deceptive(&label).into_owned()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `jwt_claims` fuzz target: a payload whose `name` is empty (`[""]` decodes as one)
+    /// gave an empty label, so the status bar read "Signed in as ".
+    #[test]
+    fn an_empty_claim_never_makes_an_empty_label() {
+        let token = |payload: &str| format!("h.{}.s", URL_SAFE_NO_PAD.encode(payload));
+        let identity = SignedInIdentity::from_access_token(&token(r#"[""]"#)).expect("decodes");
+        assert_eq!(identity.label(), "unknown identity");
+        let identity = SignedInIdentity::from_access_token(&token(r#"{"name":" ","oid":"o1"}"#))
+            .expect("decodes");
+        assert_eq!(identity.label(), "o1");
+    }
 
     fn token_with(payload: &str) -> String {
         format!("e30.{}.sig", URL_SAFE_NO_PAD.encode(payload))
