@@ -598,6 +598,7 @@ fn run_gui(
         options,
         Box::new(move |creation| {
             let context = creation.egui_ctx.clone();
+            close_window_on_sigterm(&handle, creation.egui_ctx.clone());
             let (worker, events) = spawn_worker(
                 &handle,
                 settings,
@@ -626,6 +627,27 @@ fn run_gui(
         }),
     )
     .map_err(|error| anyhow::anyhow!("the window could not be opened: {error}"))
+}
+
+/// SIGTERM (a logout, `kill`, a service manager) closes the window the normal way, so `on_exit` runs: the
+/// clipboard is cleared, the index flushed, the settings saved, the demo's emulator and its temporary CA
+/// directory dropped.
+fn close_window_on_sigterm(runtime: &tokio::runtime::Handle, context: egui::Context) {
+    #[cfg(unix)]
+    runtime.spawn(async move {
+        let Ok(mut terminate) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            return;
+        };
+        if terminate.recv().await.is_some() {
+            tracing::info!("SIGTERM: closing the window");
+            context.send_viewport_cmd(egui::ViewportCommand::Close);
+            context.request_repaint();
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (runtime, context);
 }
 
 /// The local index of this data directory (`app_id`'s): off with `--no-index` or without an OS keyring
