@@ -114,10 +114,13 @@ pub const KEYRING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 /// Whether a session's refresh token may be written to the keyring: not before its sign-in succeeded
 /// (a sign-in that fails half-way leaves nothing behind), never after sign-out (a task still running may
 /// rotate the token then). One lock orders the saves and the sign-out's delete, so a save that started
-/// before the sign-out cannot land after its delete.
+/// before the sign-out cannot land after its delete; each rotation is numbered, so saves run on blocking
+/// threads in any order and the keyring still ends with the newest token.
 #[derive(Debug, Default)]
 pub struct RememberGate {
     state: std::sync::Mutex<GateState>,
+    /// Rotations numbered so far (`next_rotation`).
+    rotations: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -125,8 +128,8 @@ enum GateState {
     /// Signing in: nothing is written yet.
     #[default]
     Pending,
-    /// Signed in: each rotated token is written.
-    Open,
+    /// Signed in: each rotated token newer than `saved` (a rotation number) is written.
+    Open { saved: u64 },
     /// Signed out: nothing is written again.
     Closed,
 }
@@ -138,33 +141,59 @@ impl RememberGate {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Saves `token` under `key` when the gate is open (a rotation, or the first save at `open`).
-    pub fn save(&self, store: &RefreshTokenStore, key: &RefreshTokenKey, token: &SecretString) {
-        let state = self.lock();
-        if *state != GateState::Open {
-            tracing::debug!(state = ?*state, "refresh token not saved: the sign-in is not (or no longer) current");
-            return;
-        }
-        if let Err(error) = store.save(key, token) {
-            tracing::warn!(%error, "the rotated refresh token was not saved");
-        }
+    /// Numbers a rotation, in the order the rotations happen (call it where the token rotates).
+    pub fn next_rotation(&self) -> u64 {
+        self.rotations
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1
     }
 
-    /// The sign-in succeeded: saves its current token and every rotation from now on. `false` when the
-    /// keyring refused the first save (the sign-in is then not remembered).
-    pub fn open(
+    /// Saves `token`, the token of rotation number `rotation`, when the gate is open and nothing newer
+    /// was saved.
+    pub fn save(
         &self,
         store: &RefreshTokenStore,
         key: &RefreshTokenKey,
         token: &SecretString,
+        rotation: u64,
+    ) {
+        let mut state = self.lock();
+        let GateState::Open { saved } = *state else {
+            tracing::debug!(state = ?*state, "refresh token not saved: the sign-in is not (or no longer) current");
+            return;
+        };
+        if rotation <= saved {
+            tracing::debug!(
+                rotation,
+                saved,
+                "refresh token not saved: a newer one already is"
+            );
+            return;
+        }
+        match store.save(key, token) {
+            Ok(()) => *state = GateState::Open { saved: rotation },
+            Err(error) => tracing::warn!(%error, "the rotated refresh token was not saved"),
+        }
+    }
+
+    /// The sign-in succeeded: saves the token `current` gives now and every later rotation. `false` when
+    /// the keyring refused the first save (the sign-in is then not remembered).
+    pub fn open(
+        &self,
+        store: &RefreshTokenStore,
+        key: &RefreshTokenKey,
+        current: impl FnOnce() -> SecretString,
     ) -> bool {
+        // The number first, then the token: a rotation between the two is saved again, never lost.
+        let rotation = self.rotations.load(std::sync::atomic::Ordering::SeqCst);
+        let token = current();
         let mut state = self.lock();
         if *state == GateState::Closed {
             return false;
         }
-        match store.save(key, token) {
+        match store.save(key, &token) {
             Ok(()) => {
-                *state = GateState::Open;
+                *state = GateState::Open { saved: rotation };
                 true
             }
             Err(error) => {
@@ -210,6 +239,41 @@ pub async fn off_thread<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rotations_saved_out_of_order_leave_the_newest_and_nothing_after_sign_out() {
+        let store = RefreshTokenStore::new(
+            keyring_core::mock::Store::new().expect("mock store") as Arc<CredentialStore>
+        );
+        let key = RefreshTokenKey {
+            authority_host: "https://login.example/".into(),
+            tenant: "t".into(),
+            client_id: "c".into(),
+        };
+        let read = || {
+            store
+                .load(&key)
+                .expect("load")
+                .map(|token| token.expose_secret().to_owned())
+        };
+        let gate = RememberGate::default();
+        let early = gate.next_rotation();
+        gate.save(&store, &key, &SecretString::from("before sign-in"), early);
+        assert_eq!(read(), None, "nothing before the sign-in succeeded");
+        assert!(gate.open(&store, &key, || SecretString::from("t0")));
+        let (first, second) = (gate.next_rotation(), gate.next_rotation());
+        gate.save(&store, &key, &SecretString::from("t2"), second);
+        gate.save(&store, &key, &SecretString::from("t1"), first);
+        assert_eq!(
+            read().as_deref(),
+            Some("t2"),
+            "the older save landing last is skipped"
+        );
+        gate.close_and_delete(&store, &key).expect("delete");
+        let third = gate.next_rotation();
+        gate.save(&store, &key, &SecretString::from("t3"), third);
+        assert_eq!(read(), None, "nothing after sign-out");
+    }
 
     #[test]
     fn save_load_delete_with_the_mock_store() {

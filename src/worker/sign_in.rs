@@ -137,8 +137,10 @@ impl AzureRunner {
             return Some("no OS keyring is in use for sign-ins here".to_owned());
         };
         let saved = crate::auth::refresh_store::off_thread(move || {
-            let token = remember.credential.current_refresh_token();
-            Ok(remember.gate.open(&store, &remember.key, &token))
+            let credential = remember.credential.clone();
+            Ok(remember
+                .gate
+                .open(&store, &remember.key, || credential.current_refresh_token()))
         })
         .await;
         match saved {
@@ -204,8 +206,10 @@ impl AzureRunner {
         let gate = gate.clone();
         Some(Arc::new(move |token: &secrecy::SecretString| {
             let (store, key, gate) = (store.clone(), key.clone(), gate.clone());
+            // Numbered here, in rotation order; the saves may then run in any order.
+            let rotation = gate.next_rotation();
             let token = secrecy::SecretString::from(token.expose_secret().to_owned());
-            let save = move || gate.save(&store, &key, &token);
+            let save = move || gate.save(&store, &key, &token, rotation);
             match tokio::runtime::Handle::try_current() {
                 Ok(runtime) => {
                     runtime.spawn_blocking(save);
