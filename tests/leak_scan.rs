@@ -25,10 +25,8 @@ use vaultscope::worker::{
 use common::ui::{harness_for, step_until, wait_for_vault_tree};
 use common::{TestCloud, capture_log, fake_az_body, write_fake_az};
 
-const TENANT: &str = "7a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+const TENANT: &str = common::DEMO_TENANT;
 const ADA: &str = "0d5b7a91-3c2e-4f11-9a6b-1e2d3c4b5a61";
-const CI_PIPELINE_APP: &str = "be5b3a4f-9c8d-4f77-9a2b-7e8d9cab1ac8";
-const CI_SECRET: &str = "demo-ci-secret-not-for-production";
 
 /// Sends `command` and returns the `Debug` of every event up to its terminal one.
 fn run_logged(worker: &WorkerHandle, events: &Receiver<Event>, command: Command) -> String {
@@ -198,14 +196,7 @@ fn no_secret_the_emulator_issued_is_found_anywhere() {
     let log = capture_log();
     let cloud = TestCloud::start();
     let authority = format!("https://login.localhost:{}", cloud.emulator.port());
-    let managed = cloud.emulator.managed_identity_environment();
-    let pick = |names: &[&str]| -> Vec<(&'static str, String)> {
-        managed
-            .iter()
-            .filter(|(name, _)| names.contains(name))
-            .cloned()
-            .collect()
-    };
+    let pick = |names: &[&str]| cloud.managed_identity_environment(names);
     let az_dir = common::temp_dir("leak-scan-az");
     write_fake_az(
         &az_dir,
@@ -225,26 +216,13 @@ fn no_secret_the_emulator_issued_is_found_anywhere() {
             Some(az_dir.as_path()),
         ),
         (
-            vec![
-                ("AZURE_TENANT_ID", TENANT.into()),
-                ("AZURE_CLIENT_ID", CI_PIPELINE_APP.into()),
-                ("AZURE_CLIENT_SECRET", CI_SECRET.into()),
-                ("AZURE_AUTHORITY_HOST", authority.clone()),
-            ],
+            common::ci_client_secret_environment(&authority),
             SignInMethod::EnvironmentServicePrincipal,
             "kv-dev-shared",
             None,
         ),
         (
-            vec![
-                (
-                    "AzureServicesAuthConnectionString",
-                    format!(
-                        "RunAs=App;AppId={CI_PIPELINE_APP};TenantId={TENANT};AppKey={CI_SECRET}"
-                    ),
-                ),
-                ("AZURE_AUTHORITY_HOST", authority.clone()),
-            ],
+            common::ci_connection_string_environment(&authority),
             SignInMethod::ConnectionString,
             "kv-dev-shared",
             None,

@@ -19,14 +19,14 @@ use vaultscope::worker::{Command, EventKind, Outcome, SignInMethod, spawn_worker
 
 use common::{TestCloud, capture_log, wait_for};
 
-const TENANT: &str = "7a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+const TENANT: &str = common::DEMO_TENANT;
 const SECURITY_FUNCTIONS: &str = "5a1e2d3c-6b7a-4c44-8d9e-4b5a6f7e8d94";
 const ID_ORDERS_API: &str = "6b2f3e4d-7c8b-4d55-9eaf-5c6b7a8f9eb6";
 const ID_ORDERS_API_APP: &str = "ad4a2f3e-8b7c-4e66-8f1a-6d7c8b9a0fb7";
 const ID_ORDERS_API_RESOURCE: &str = "/subscriptions/3f2504e0-4f89-41d3-9a0c-0305e82c3301/resourceGroups/rg-prod-app/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-orders-api";
 const CI_PIPELINE: &str = "7c3a4f5e-8d9c-4e66-8fba-6d7c8b9a0fc7";
-const CI_PIPELINE_APP: &str = "be5b3a4f-9c8d-4f77-9a2b-7e8d9cab1ac8";
-const CI_SECRET: &str = "demo-ci-secret-not-for-production";
+const CI_PIPELINE_APP: &str = common::CI_PIPELINE_APP;
+const CI_SECRET: &str = common::CI_SECRET;
 
 struct Outcomes {
     identity_object_id: Option<String>,
@@ -74,12 +74,7 @@ fn sign_in(
 }
 
 fn managed_identity_environment(cloud: &TestCloud, names: &[&str]) -> Vec<(&'static str, String)> {
-    cloud
-        .emulator
-        .managed_identity_environment()
-        .into_iter()
-        .filter(|(name, _)| names.contains(name))
-        .collect()
+    cloud.managed_identity_environment(names)
 }
 
 fn failure(outcome: &Outcome) -> String {
@@ -190,27 +185,14 @@ fn every_source_signs_in_and_nothing_secret_is_logged() {
         ),
         (
             "service principal with a client secret",
-            vec![
-                ("AZURE_TENANT_ID", TENANT.into()),
-                ("AZURE_CLIENT_ID", CI_PIPELINE_APP.into()),
-                ("AZURE_CLIENT_SECRET", CI_SECRET.into()),
-                ("AZURE_AUTHORITY_HOST", authority.clone()),
-            ],
+            common::ci_client_secret_environment(&authority),
             SignInMethod::EnvironmentServicePrincipal,
             CI_PIPELINE,
             "kv-dev-shared",
         ),
         (
             "connection string with AppKey",
-            vec![
-                (
-                    "AzureServicesAuthConnectionString",
-                    format!(
-                        "RunAs=App;AppId={CI_PIPELINE_APP};TenantId={TENANT};AppKey={CI_SECRET}"
-                    ),
-                ),
-                ("AZURE_AUTHORITY_HOST", authority.clone()),
-            ],
+            common::ci_connection_string_environment(&authority),
             SignInMethod::ConnectionString,
             CI_PIPELINE,
             "kv-dev-shared",

@@ -17,6 +17,32 @@ use vaultscope::worker::{
 };
 
 pub const DEMO_CLIENT_ID: &str = "00000000-0000-0000-0000-0000000000aa";
+/// The demo tenant (Contoso Demo).
+pub const DEMO_TENANT: &str = "7a1c2b3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+/// The demo's CI service principal: its app id and client secret (demo data only).
+pub const CI_PIPELINE_APP: &str = "be5b3a4f-9c8d-4f77-9a2b-7e8d9cab1ac8";
+pub const CI_SECRET: &str = "demo-ci-secret-not-for-production";
+
+/// The environment of the CI service principal with its client secret, against `authority`.
+pub fn ci_client_secret_environment(authority: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AZURE_TENANT_ID", DEMO_TENANT.into()),
+        ("AZURE_CLIENT_ID", CI_PIPELINE_APP.into()),
+        ("AZURE_CLIENT_SECRET", CI_SECRET.into()),
+        ("AZURE_AUTHORITY_HOST", authority.to_owned()),
+    ]
+}
+
+/// `AzureServicesAuthConnectionString` for the CI service principal with its `AppKey`, against `authority`.
+pub fn ci_connection_string_environment(authority: &str) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "AzureServicesAuthConnectionString",
+            format!("RunAs=App;AppId={CI_PIPELINE_APP};TenantId={DEMO_TENANT};AppKey={CI_SECRET}"),
+        ),
+        ("AZURE_AUTHORITY_HOST", authority.to_owned()),
+    ]
+}
 
 pub struct TestCloud {
     pub runtime: tokio::runtime::Runtime,
@@ -60,6 +86,15 @@ impl TestCloud {
                 &format!("https://{audience_host}.localhost:{}", self.emulator.port()),
             )
             .expect("known principal")
+    }
+
+    /// The emulator's managed-identity variables named in `names` (one endpoint flavour at a time).
+    pub fn managed_identity_environment(&self, names: &[&str]) -> Vec<(&'static str, String)> {
+        self.emulator
+            .managed_identity_environment()
+            .into_iter()
+            .filter(|(name, _)| names.contains(name))
+            .collect()
     }
 
     pub fn demo_sign_in(&self) -> SignInMethod {
