@@ -14,7 +14,7 @@ use vaultscope::auth::managed_identity::UserAssignedId;
 use vaultscope::auth::refresh_store::{RefreshTokenStore, platform_keyring};
 use vaultscope::cloud::CloudProfile;
 use vaultscope::emulator::faults::Faults;
-use vaultscope::emulator::{Emulator, EmulatorConfig, seed};
+use vaultscope::emulator::{Emulator, EmulatorConfig, LegacyMsiFlavour, seed};
 use vaultscope::external_emulator::ExternalEmulator;
 use vaultscope::local_index::{IndexKey, IndexStore};
 use vaultscope::ui::VaultscopeApp;
@@ -206,6 +206,22 @@ struct EmulatorArgs {
     /// other calls 4,000 per 10 s), so bulk runs meet realistic 429s.
     #[arg(long, value_enum, default_value_t = ThrottleModel::None)]
     throttle_model: ThrottleModel,
+    /// Keep the CA, the token signing key and every write (secrets, versions, policies, role
+    /// assignments) in DIR across restarts; without it everything stays in memory.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Which 2017-09-01 answer MSI_ENDPOINT names: `app-service` (expires_on as a date, for the
+    /// AppAuthentication era) or `azure-ml` (seconds, what today's SDKs expect when only the legacy pair
+    /// is set). IDENTITY_ENDPOINT serves today's App Service clients either way.
+    #[arg(long, value_enum, default_value_t = MsiFlavour::AppService)]
+    msi_flavour: MsiFlavour,
+}
+
+/// The `--msi-flavour` choices.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum MsiFlavour {
+    AppService,
+    AzureMl,
 }
 
 /// How the emulator throttles.
@@ -386,6 +402,11 @@ fn emulator_command(runtime: &tokio::runtime::Runtime, args: EmulatorArgs) -> an
         access_propagation: Duration::from_millis(args.propagation_ms),
         azure_throttling: args.throttle_model == ThrottleModel::Azure,
         connection_timeout: vaultscope::emulator::DEFAULT_CONNECTION_TIMEOUT,
+        legacy_msi_flavour: match args.msi_flavour {
+            MsiFlavour::AppService => LegacyMsiFlavour::AppService,
+            MsiFlavour::AzureMl => LegacyMsiFlavour::AzureMachineLearning,
+        },
+        state_dir: args.state_dir,
     };
     runtime.block_on(async {
         let emulator = Emulator::start(config).await?;

@@ -22,14 +22,17 @@ impl Emulator {
     }
 
     /// The managed-identity environment of an app "running in" the emulator: `IDENTITY_ENDPOINT`,
-    /// `IDENTITY_HEADER` (App Service), `MSI_ENDPOINT`, `MSI_SECRET` (legacy) and the IMDS host for
-    /// `AZURE_POD_IDENTITY_AUTHORITY_HOST`.
+    /// `IDENTITY_HEADER` (App Service), `MSI_ENDPOINT`, `MSI_SECRET` (legacy; both pairs, as App Service
+    /// sets them) and the IMDS host for `AZURE_POD_IDENTITY_AUTHORITY_HOST`.
     pub fn managed_identity_environment(&self) -> Vec<(&'static str, String)> {
         let base = format!("https://login.localhost:{}", self.port);
         vec![
             ("IDENTITY_ENDPOINT", format!("{base}/msi/token")),
             ("IDENTITY_HEADER", self.shared.identity_header.clone()),
-            ("MSI_ENDPOINT", format!("{base}/msi/legacy-token")),
+            (
+                "MSI_ENDPOINT",
+                format!("{base}{}", self.shared.legacy_msi_flavour.path()),
+            ),
             ("MSI_SECRET", self.shared.identity_header.clone()),
             ("AZURE_POD_IDENTITY_AUTHORITY_HOST", base),
         ]

@@ -1,5 +1,6 @@
 //! Emulated Entra ID v2.0 endpoints on `login.localhost`: `/{tenant}/oauth2/v2.0/devicecode` and `/token`
-//! (device_code, refresh_token with rotation, client_credentials with a secret), with Entra's error shapes.
+//! (device_code, refresh_token with rotation, client_credentials with a secret), with Entra's error shapes;
+//! ID tokens and `client_info` for MSAL's accounts, and the signing keys at `jwks_uri`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -36,20 +37,36 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             "/{tenant}/.well-known/openid-configuration",
             get(openid_configuration),
         )
+        .route("/{tenant}/discovery/v2.0/keys", get(signing_keys))
+        .route("/{tenant}/discovery/keys", get(signing_keys))
         .route("/device", get(device_page).post(device_decision))
         .with_state(shared)
 }
+
+/// The OpenID Connect scopes, which name no resource.
+const OIDC_SCOPES: [&str; 4] = ["offline_access", "openid", "profile", "email"];
 
 /// The first resource scope of a request and its audience (`https://x/.default` → `https://x`).
 fn resource_audience(scope: &str) -> Option<String> {
     scope
         .split_whitespace()
-        .find(|s| !matches!(*s, "offline_access" | "openid" | "profile" | "email"))
+        .find(|s| !OIDC_SCOPES.contains(s))
         .map(|s| {
             s.trim_end_matches("/.default")
                 .trim_end_matches('/')
                 .to_owned()
         })
+}
+
+/// The audience of a user token: the first resource scope, or Microsoft Graph when only OpenID Connect
+/// scopes are asked for (Entra then issues a Graph token, as for `openid profile`).
+fn user_token_audience(shared: &Shared, scope: &str) -> Option<String> {
+    resource_audience(scope).or_else(|| {
+        scope
+            .split_whitespace()
+            .any(|s| OIDC_SCOPES.contains(&s))
+            .then(|| format!("https://graph.localhost:{}", shared.port))
+    })
 }
 
 fn random_token(len: usize) -> String {
@@ -82,7 +99,7 @@ async fn device_code(
         );
     };
     let scope = form.get("scope").cloned().unwrap_or_default();
-    if resource_audience(&scope).is_none() {
+    if user_token_audience(&shared, &scope).is_none() {
         return entra_error(
             StatusCode::BAD_REQUEST,
             "invalid_scope",
@@ -228,7 +245,14 @@ fn device_code_grant(shared: &Shared, form: &HashMap<String, String>) -> Respons
     let (scope, client_id) = (state.scope.clone(), state.client_id.clone());
     cloud.device_codes.remove(&code);
     drop(cloud);
-    grant_user_tokens(shared, principal.clone(), principal, &client_id, &scope)
+    grant_user_tokens(
+        shared,
+        principal.clone(),
+        principal,
+        &client_id,
+        &scope,
+        form,
+    )
 }
 
 /// Redeems a refresh token. Asked at another tenant's endpoint, a user's refresh token yields a token for
@@ -304,7 +328,7 @@ fn refresh_token_grant(shared: &Shared, tenant: &str, form: &HashMap<String, Str
         }
         _ => home.clone(),
     };
-    grant_user_tokens(shared, token_principal, home, &grant.client_id, &scope)
+    grant_user_tokens(shared, token_principal, home, &grant.client_id, &scope, form)
 }
 
 fn grant_user_tokens(
@@ -313,8 +337,9 @@ fn grant_user_tokens(
     refresh_principal: super::state::Principal,
     client_id: &str,
     scope: &str,
+    request: &HashMap<String, String>,
 ) -> Response {
-    let Some(audience) = resource_audience(scope) else {
+    let Some(audience) = user_token_audience(shared, scope) else {
         return entra_error(
             StatusCode::BAD_REQUEST,
             "invalid_scope",
@@ -326,6 +351,10 @@ fn grant_user_tokens(
         shared.issue_access_token(&principal, &audience, Some(client_id));
     let refresh_token = random_token(64);
     shared.record_issued(&refresh_token);
+    let home_account = (
+        refresh_principal.object_id.clone(),
+        refresh_principal.tenant_id.clone(),
+    );
     {
         let mut cloud = shared.write();
         crate::emulator::state::make_room(
@@ -343,15 +372,87 @@ fn grant_user_tokens(
             },
         );
     }
-    Json(json!({
+    let asked_openid = scope.split_whitespace().any(|s| s == "openid");
+    let mut answer = json!({
         "token_type": "Bearer",
-        "scope": format!("{audience}/.default"),
+        "scope": granted_scope(&audience, scope),
         "expires_in": expires_in,
         "ext_expires_in": expires_in,
         "access_token": access_token,
         "refresh_token": refresh_token,
-    }))
-    .into_response()
+    });
+    if asked_openid {
+        answer["id_token"] = json!(id_token(
+            shared,
+            &principal,
+            client_id,
+            request.get("nonce").map(String::as_str)
+        ));
+    }
+    // MSAL sends `client_info=1` and keys its account cache on the answer's `uid.utid` (the home
+    // account, also for a guest token): msal/oauth2cli/oidc.py and msal/token_cache.py.
+    if request.get("client_info").is_some_and(|value| value == "1") {
+        answer["client_info"] = json!(URL_SAFE_NO_PAD.encode(
+            json!({"uid": home_account.0, "utid": home_account.1}).to_string()
+        ));
+    }
+    Json(answer).into_response()
+}
+
+/// The scopes a user token answer names: the resource's `.default` and the OpenID Connect scopes asked
+/// for, as Entra echoes them (`https://x/.default openid profile offline_access`).
+fn granted_scope(audience: &str, asked: &str) -> String {
+    let mut granted = vec![format!("{audience}/.default")];
+    granted.extend(
+        asked
+            .split_whitespace()
+            .filter(|s| OIDC_SCOPES.contains(s))
+            .map(str::to_owned),
+    );
+    granted.join(" ")
+}
+
+/// An OpenID Connect ID token with the claims MSAL reads to build its account (`oid`, `tid`,
+/// `preferred_username`, `name`, `iss`, `aud` = the client, `nonce` when the request carried one); signed
+/// like the access tokens. Claims: learn.microsoft.com/entra/identity-platform/id-token-claims-reference.
+fn id_token(
+    shared: &Shared,
+    principal: &super::state::Principal,
+    client_id: &str,
+    nonce: Option<&str>,
+) -> String {
+    let now = super::now_unix();
+    let mut claims = json!({
+        "ver": "2.0",
+        "iss": format!("{}/{}/v2.0", shared.login_base(), principal.tenant_id),
+        "sub": principal.object_id,
+        "aud": client_id,
+        "exp": now + 3600,
+        "iat": now,
+        "nbf": now,
+        "name": principal.display_name,
+        "preferred_username": principal.upn.clone().unwrap_or_default(),
+        "oid": principal.object_id,
+        "tid": principal.tenant_id,
+    });
+    if let Some(nonce) = nonce {
+        claims["nonce"] = json!(nonce);
+    }
+    shared.signer.sign(&claims)
+}
+
+/// The tenant's signing keys (`jwks_uri` of the discovery document).
+async fn signing_keys(State(shared): State<Arc<Shared>>, Path(tenant): Path<String>) -> Response {
+    let Some(tenant_id) = shared.read().resolve_tenant(&tenant).map(|t| t.id.clone()) else {
+        return entra_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_tenant",
+            90002,
+            &format!("Tenant '{tenant}' not found."),
+        );
+    };
+    let issuer = format!("{}/{tenant_id}/v2.0", shared.login_base());
+    Json(json!({ "keys": [shared.signer.jwk(&issuer)] })).into_response()
 }
 
 fn client_credentials_grant(shared: &Shared, form: &HashMap<String, String>) -> Response {

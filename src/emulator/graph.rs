@@ -27,6 +27,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v1.0/directoryObjects/getByIds", post(get_by_ids))
         .route("/v1.0/me", get(me))
+        .route("/v1.0/me/getMemberGroups", post(my_member_groups))
         .route("/v1.0/{collection}", get(list))
         .route("/v1.0/{collection}/{id}", get(get_one))
         .route(
@@ -156,6 +157,12 @@ fn directory(cloud: &CloudState, tenant: &str) -> Vec<(Kind, Value)> {
         .iter()
         .filter(|sp| sp.tenant_id.eq_ignore_ascii_case(tenant))
     {
+        // Entra lists an application's appId (and identifier URIs) among its service principal
+        // names, a managed identity's appId and resource id; azure-cli finds SPs by them.
+        let mut names = vec![json!(sp.app_id)];
+        if let Some(mi) = &sp.managed_identity {
+            names.push(json!(mi.resource_id));
+        }
         let (sp_type, alternative_names) = match &sp.managed_identity {
             Some(mi) => (
                 "ManagedIdentity",
@@ -174,6 +181,7 @@ fn directory(cloud: &CloudState, tenant: &str) -> Vec<(Kind, Value)> {
                 "appId": sp.app_id,
                 "displayName": sp.display_name,
                 "servicePrincipalType": sp_type,
+                "servicePrincipalNames": names,
                 "alternativeNames": alternative_names,
                 "accountEnabled": true,
             }),
@@ -217,9 +225,51 @@ fn search_matches(search: &str, object: &Value) -> Result<bool, String> {
     Ok(any)
 }
 
-/// `appId eq 'x'`, `id eq 'x'`, `displayName eq 'x'`, `startswith(displayName,'x')`.
+/// `appId eq 'x'`, `id eq 'x'`, `displayName eq 'x'`, `startswith(displayName,'x')`,
+/// `servicePrincipalNames/any(c:c eq 'x')`, and clauses of those joined by `and`.
 fn filter_matches(filter: &str, object: &Value) -> Result<bool, String> {
+    let lower = filter.to_ascii_lowercase();
+    if lower.contains(" and ") {
+        let mut rest = filter;
+        let mut all = true;
+        while let Some(at) = rest.to_ascii_lowercase().find(" and ") {
+            all &= clause_matches(&rest[..at], object)?;
+            rest = &rest[at + 5..];
+        }
+        return Ok(all && clause_matches(rest, object)?);
+    }
+    clause_matches(filter, object)
+}
+
+fn clause_matches(filter: &str, object: &Value) -> Result<bool, String> {
     let filter = filter.trim();
+    // A lambda over a collection property: `names/any(c:c eq 'x')`.
+    if let Some((property, lambda)) = filter.split_once("/any(") {
+        let inner = lambda
+            .strip_suffix(')')
+            .and_then(|inner| inner.split_once(':'))
+            .map(|(variable, test)| (variable.trim(), test.trim()));
+        let Some((variable, test)) = inner else {
+            return Err(format!("Invalid filter clause: {filter}"));
+        };
+        let Some(value) = test
+            .strip_prefix(variable)
+            .map(str::trim_start)
+            .and_then(|test| test.strip_prefix("eq "))
+            .map(|value| value.trim().trim_matches('\''))
+        else {
+            return Err(format!("Unsupported filter: {filter}"));
+        };
+        return Ok(object
+            .get(property.trim())
+            .and_then(Value::as_array)
+            .is_some_and(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .any(|item| item.eq_ignore_ascii_case(value))
+            }));
+    }
     if let Some(inner) = filter
         .strip_prefix("startswith(")
         .and_then(|rest| rest.strip_suffix(')'))
@@ -480,6 +530,24 @@ async fn get_by_ids(
         "value": value,
     }))
     .into_response()
+}
+
+/// `POST /me/getMemberGroups`: the caller's own, as `/users/{caller}/getMemberGroups`.
+async fn my_member_groups(
+    state: State<Arc<Shared>>,
+    Extension(claims): Extension<Claims>,
+    body: Bytes,
+) -> Response {
+    let me = (
+        if claims.idtyp == "app" {
+            "servicePrincipals"
+        } else {
+            "users"
+        }
+        .to_owned(),
+        claims.oid.clone(),
+    );
+    member_groups(state, Extension(claims), Path(me), body).await
 }
 
 async fn member_groups(

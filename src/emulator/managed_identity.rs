@@ -1,7 +1,15 @@
 //! Managed-identity token endpoints on `login.localhost`, answering as the seed's `managedIdentityHost`:
 //! IMDS (`/metadata/identity/oauth2/token`, `Metadata: true`), App Service (`/msi/token`, api-version
-//! 2019-08-01, `X-IDENTITY-HEADER`) and legacy App Service (`/msi/legacy-token`, api-version 2017-09-01,
-//! `secret` header, `expires_on` as a date string). Numbers are strings, as the real endpoints send them.
+//! 2019-08-01, `X-IDENTITY-HEADER`), legacy App Service (`/msi/legacy-token`, api-version 2017-09-01,
+//! `secret` header, `expires_on` as a date string) and Azure Machine Learning (`/msi/azure-ml-token`: the
+//! same request, `expires_on` in Unix seconds). Numbers are strings, as the real endpoints send them.
+//!
+//! Why two legacy endpoints: App Service sets both pairs (`IDENTITY_ENDPOINT`/`IDENTITY_HEADER` and
+//! `MSI_ENDPOINT`/`MSI_SECRET`). Clients of the 2017 era (AppAuthentication, old SDKs) read the legacy
+//! pair and a date; today's clients read the new pair, and with only `MSI_ENDPOINT`/`MSI_SECRET` set they
+//! take the host for Azure Machine Learning and parse `expires_on` as a number (msal's
+//! `managed_identity.py`, `_obtain_token_on_machine_learning`; azure-identity's `AzureMLCredential`).
+//! The emulator serves both answers, and `--msi-flavour` picks which one `MSI_ENDPOINT` names.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,6 +29,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/metadata/identity/oauth2/token", get(imds))
         .route("/msi/token", get(app_service))
         .route("/msi/legacy-token", get(legacy_app_service))
+        .route("/msi/azure-ml-token", get(azure_machine_learning))
         .with_state(shared)
 }
 
@@ -196,10 +205,52 @@ async fn app_service(
     .into_response()
 }
 
+/// Which host's 2017-09-01 answer `MSI_ENDPOINT` gives (see the module's notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LegacyMsiFlavour {
+    /// App Service: `expires_on` as `MM/dd/yyyy HH:mm:ss +00:00`.
+    #[default]
+    AppService,
+    /// Azure Machine Learning: `expires_on` in Unix seconds.
+    AzureMachineLearning,
+}
+
+impl LegacyMsiFlavour {
+    /// The path `MSI_ENDPOINT` names for this flavour.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::AppService => "/msi/legacy-token",
+            Self::AzureMachineLearning => "/msi/azure-ml-token",
+        }
+    }
+}
+
 async fn legacy_app_service(
     State(shared): State<Arc<Shared>>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    legacy_token(&shared, &headers, &query, LegacyMsiFlavour::AppService)
+}
+
+async fn azure_machine_learning(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    legacy_token(
+        &shared,
+        &headers,
+        &query,
+        LegacyMsiFlavour::AzureMachineLearning,
+    )
+}
+
+fn legacy_token(
+    shared: &Shared,
+    headers: &HeaderMap,
+    query: &HashMap<String, String>,
+    flavour: LegacyMsiFlavour,
 ) -> Response {
     let presented = headers.get("secret").and_then(|v| v.to_str().ok());
     if presented != Some(shared.identity_header.as_str()) {
@@ -216,18 +267,23 @@ async fn legacy_app_service(
             "The api-version must be 2017-09-01.",
         );
     }
-    let resource = match resource(&query) {
+    let resource = match resource(query) {
         Ok(resource) => resource,
         Err(response) => return response,
     };
-    let principal = match select_identity(&shared, query.get("clientid"), None, None) {
+    let principal = match select_identity(shared, query.get("clientid"), None, None) {
         Ok(principal) => principal,
         Err(response) => return response,
     };
     let (token, lifetime) = shared.issue_access_token(&principal, &resource, None);
+    let expires_on = now_unix() + lifetime;
+    let expires_on = match flavour {
+        LegacyMsiFlavour::AppService => legacy_date(expires_on),
+        LegacyMsiFlavour::AzureMachineLearning => expires_on.to_string(),
+    };
     axum::Json(json!({
         "access_token": token,
-        "expires_on": legacy_date(now_unix() + lifetime),
+        "expires_on": expires_on,
         "resource": resource,
         "token_type": "Bearer",
     }))

@@ -14,6 +14,8 @@ pub mod faults;
 mod graph;
 mod keyvault;
 mod managed_identity;
+pub use managed_identity::LegacyMsiFlavour;
+pub mod persistence;
 pub mod material;
 mod responses;
 mod roles;
@@ -68,6 +70,11 @@ pub struct EmulatorConfig {
     /// How long a connection may take to finish its TLS handshake, and an HTTP/1 request its headers,
     /// before it is closed: half-open connections must not stay forever.
     pub connection_timeout: Duration,
+    /// Which 2017-09-01 answer `MSI_ENDPOINT` names (App Service's date, or Azure ML's seconds).
+    pub legacy_msi_flavour: LegacyMsiFlavour,
+    /// Keep the CA, the signing key and every write here across restarts (`--state-dir`); in memory
+    /// only when `None`.
+    pub state_dir: Option<PathBuf>,
 }
 
 /// How long a self-signed certificate takes to issue by default: long enough to be seen pending.
@@ -91,6 +98,8 @@ impl EmulatorConfig {
             access_propagation: Duration::ZERO,
             azure_throttling: false,
             connection_timeout: DEFAULT_CONNECTION_TIMEOUT,
+            legacy_msi_flavour: LegacyMsiFlavour::AppService,
+            state_dir: None,
         })
     }
 }
@@ -112,6 +121,10 @@ pub enum EmulatorError {
     },
     #[error(transparent)]
     Cloud(#[from] CloudError),
+    #[error(transparent)]
+    SigningKey(#[from] token::SigningKeyError),
+    #[error(transparent)]
+    Persistence(#[from] persistence::PersistenceError),
 }
 
 /// State shared by every request handler.
@@ -123,6 +136,9 @@ pub(crate) struct Shared {
     pub(crate) auto_approve_device_codes: bool,
     /// The App Service `IDENTITY_HEADER` / legacy `MSI_SECRET` value the managed-identity endpoints expect.
     pub(crate) identity_header: String,
+    pub(crate) legacy_msi_flavour: LegacyMsiFlavour,
+    /// Where writes are saved (`--state-dir`), if anywhere.
+    pub(crate) state_dir: Option<persistence::StateDir>,
     pub(crate) faults: RwLock<faults::Faults>,
     pub(crate) request_log: faults::RequestLog,
     pub(crate) certificate_issuance_ms: AtomicU64,
@@ -289,8 +305,25 @@ impl Emulator {
                 source,
             })?
             .port();
-        let tls = tls::make_tls()?;
-        let (ca_dir, guard) = match config.ca_dir {
+        let state_dir = config
+            .state_dir
+            .as_deref()
+            .map(persistence::StateDir::open)
+            .transpose()?;
+        let (tls, signer) = match &state_dir {
+            Some(state) => (
+                tls::make_tls(state.tls_material()?)?,
+                state.signing_key()?,
+            ),
+            None => (
+                tls::make_tls(tls::make_tls_material()?)?,
+                TokenSigner::new_random()?,
+            ),
+        };
+        let ca_dir = config
+            .ca_dir
+            .or_else(|| state_dir.as_ref().map(|state| state.path().to_owned()));
+        let (ca_dir, guard) = match ca_dir {
             Some(dir) => (dir, None),
             None => {
                 // A fresh directory with a random name, created 0700 by mkdtemp: nothing can be planted
@@ -313,18 +346,24 @@ impl Emulator {
                 source,
             })?;
 
+        let mut tokens_issued = 0;
         let shared = Arc::new(Shared {
             cloud: RwLock::new({
                 let mut cloud =
                     CloudState::from_seed(&config.seed, now_unix()).map_err(EmulatorError::Seed)?;
                 cloud.access_history.propagation = config.access_propagation;
+                if let Some(state) = &state_dir {
+                    tokens_issued = state.restore(&mut cloud)?.unwrap_or(0);
+                }
                 cloud
             }),
-            signer: TokenSigner::new_random(),
+            signer,
             port,
             latency_ms: AtomicU64::new(config.latency.as_millis() as u64),
             auto_approve_device_codes: config.auto_approve_device_codes,
             identity_header: uuid::Uuid::new_v4().simple().to_string(),
+            legacy_msi_flavour: config.legacy_msi_flavour,
+            state_dir,
             faults: RwLock::new(config.faults.clone()),
             request_log: faults::RequestLog::default(),
             certificate_issuance_ms: AtomicU64::new(
@@ -332,7 +371,7 @@ impl Emulator {
             ),
             azure_throttling: std::sync::atomic::AtomicBool::new(config.azure_throttling),
             vault_throttle: throttle::VaultThrottle::default(),
-            tokens_issued: AtomicU64::new(0),
+            tokens_issued: AtomicU64::new(tokens_issued),
             revoked_through: AtomicU64::new(0),
             revocation_is_cae: std::sync::atomic::AtomicBool::new(false),
             refresh_tokens_refused: std::sync::atomic::AtomicBool::new(false),
@@ -514,6 +553,17 @@ impl Emulator {
     /// Stops accepting connections.
     pub fn shutdown(&self) {
         let _ = self.stop.send(true);
+        // Writes are saved as they happen; this also keeps the count of tokens issued by reads (a
+        // managed-identity GET), so numbering goes on after a restart.
+        if let Some(state) = &self.shared.state_dir {
+            let saved = state.save(
+                || self.shared.read(),
+                || self.shared.tokens_issued.load(Ordering::SeqCst),
+            );
+            if let Err(error) = saved {
+                tracing::error!(%error, "the emulator's state could not be saved at shutdown");
+            }
+        }
     }
 }
 
@@ -581,10 +631,22 @@ async fn route_by_host(State(routers): State<Arc<Routers>>, request: Request) ->
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .response(decision);
-    let response = match injected {
+    let writes = !matches!(method.as_str(), "GET" | "HEAD");
+    let mut response = match injected {
         Some(response) => response,
         None => dispatch_by_host(&routers, request).await,
     };
+    if writes && response.status().is_success() && routers.shared.state_dir.is_some() {
+        if let Err(error) = save_state(routers.shared.clone()).await {
+            // The write happened in memory but would not survive a restart: say so, as a 500 does.
+            tracing::error!(%error, "the emulator's state could not be saved");
+            response = responses::arm_error(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "StateNotSaved",
+                &format!("The change was made but could not be saved to the state directory: {error}"),
+            );
+        }
+    }
     // Logged before the simulated latency, so the log's bookkeeping is inside it, not after it.
     routers.shared.request_log.record(faults::LoggedRequest {
         method,
@@ -597,6 +659,23 @@ async fn route_by_host(State(routers): State<Arc<Routers>>, request: Request) ->
         wait_until(arrived + latency).await;
     }
     response
+}
+
+/// Saves the written parts of the cloud to the state directory, off the async workers.
+async fn save_state(shared: Arc<Shared>) -> Result<(), String> {
+    tokio::task::spawn_blocking(move || {
+        let Some(state) = &shared.state_dir else {
+            return Ok(());
+        };
+        state
+            .save(
+                || shared.read(),
+                || shared.tokens_issued.load(Ordering::SeqCst),
+            )
+            .map_err(|error| error.to_string())
+    })
+    .await
+    .map_err(|error| error.to_string())?
 }
 
 /// When hyper handed a request to the emulator: its simulated latency runs from here, so the routing and
@@ -701,7 +780,10 @@ async fn dispatch_by_host(routers: &Routers, mut request: Request) -> Response {
     canonicalize_authority(&mut request, &authority);
     let router = match host.as_str() {
         "login.localhost" => routers.login.clone(),
-        "management.localhost" => routers.management.clone(),
+        "management.localhost" => {
+            arm::normalize_request(&mut request);
+            routers.management.clone()
+        }
         "graph.localhost" => routers.graph.clone(),
         _ => match host.strip_suffix(".vault.localhost") {
             Some(vault) if is_vault_label(vault) => {

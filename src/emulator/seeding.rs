@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::material::{KeyMaterial, certificate_policy, make_certificate};
+use super::material::{CertificateKey, KeyMaterial, certificate_policy, make_certificate};
 use super::roles::{self, RoleDefinition};
 use super::seed::{
     Seed, SeedCertificate, SeedKey, SeedResourceGroup, SeedSecret, SeedSecretRule,
@@ -135,6 +135,7 @@ fn seed_vault(
         network_acls: vault.network_acls.clone(),
         access_policies: vault.access_policies.clone(),
         pending_certificates: BTreeMap::new(),
+        certificate_requests: BTreeMap::new(),
         objects: Default::default(),
         deleted: Default::default(),
     };
@@ -328,13 +329,19 @@ fn seed_certificate(
     );
     for (index, age) in seed.versions.iter().enumerate() {
         let created = days(now, age.created_days_ago);
-        let (certificate, key) = make_certificate(
+        // Seeded certificates are EC P-256, as their policy says: RSA key generation would add
+        // seconds to every start.
+        let issued = make_certificate(
             &seed.subject,
             &seed.dns_names,
             created,
             seed.validity_months,
+            &CertificateKey::Ec {
+                curve: "P-256".into(),
+            },
         )
         .map_err(|error| format!("certificate {} in {}: {error}", seed.name, vault.name))?;
+        let (certificate, key) = (issued.certificate, issued.key);
         let version = version_id(&vault.name, &seed.name, index);
         add_certificate_version(
             vault,

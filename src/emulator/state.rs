@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -13,7 +14,7 @@ use super::roles::RoleDefinition;
 use super::seed::{SeedGroup, SeedServicePrincipal, SeedTenant, SeedUser};
 
 /// Who a token is for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Principal {
     pub object_id: String,
     pub tenant_id: String,
@@ -32,7 +33,7 @@ pub struct SubscriptionState {
 }
 
 /// The three object collections of a vault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ObjectKind {
     Secret,
     Key,
@@ -88,7 +89,7 @@ impl ObjectKind {
 }
 
 /// What a version holds besides its attributes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Payload {
     Secret { value: String },
     Key(KeyMaterial),
@@ -96,7 +97,7 @@ pub enum Payload {
 }
 
 /// One version of a secret, key or certificate.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VersionState {
     pub version: String,
     pub enabled: bool,
@@ -111,7 +112,7 @@ pub struct VersionState {
 }
 
 /// A secret, key or certificate and its versions, oldest first.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObjectState {
     pub name: String,
     pub versions: Vec<VersionState>,
@@ -140,14 +141,14 @@ impl ObjectState {
 }
 
 /// A soft-deleted object, recoverable until its scheduled purge date.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeletedObject {
     pub object: ObjectState,
     pub deleted_date: i64,
     pub scheduled_purge_date: i64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VaultState {
     pub name: String,
     pub subscription_id: String,
@@ -167,14 +168,19 @@ pub struct VaultState {
     pub(super) deleted: [BTreeMap<String, DeletedObject>; 3],
     /// Certificates being created, by lower-case name: the pending GET completes them once ready.
     pub pending_certificates: BTreeMap<String, PendingCertificate>,
+    /// The PKCS#10 request of each certificate's last creation, by lower-case name: Key Vault keeps the
+    /// completed operation, `csr` included.
+    pub certificate_requests: BTreeMap<String, Vec<u8>>,
 }
 
 /// A certificate whose creation is under way: its version exists, disabled, until `ready_at`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingCertificate {
     pub version: String,
     /// Whether the version is enabled once issued (what the create asked for).
     pub enable: bool,
+    /// Not saved by `--state-dir`: a creation pending at a restart completes at its next poll.
+    #[serde(skip, default = "std::time::Instant::now")]
     pub ready_at: std::time::Instant,
     pub request_id: String,
     pub csr: Vec<u8>,
@@ -203,6 +209,7 @@ impl VaultState {
             objects: Default::default(),
             deleted: Default::default(),
             pending_certificates: BTreeMap::new(),
+            certificate_requests: BTreeMap::new(),
             ..self.clone()
         }
     }
@@ -258,7 +265,7 @@ impl VaultState {
 }
 
 /// A vault deleted (soft) at the ARM level.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeletedVaultState {
     pub name: String,
     pub subscription_id: String,
@@ -270,7 +277,7 @@ pub struct DeletedVaultState {
     pub tags: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RoleAssignmentState {
     pub id: String,
     pub principal_id: String,
@@ -294,7 +301,7 @@ pub struct DeviceCodeState {
 }
 
 /// What a refresh token stands for.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefreshGrant {
     pub principal: Principal,
     pub client_id: String,
@@ -431,12 +438,12 @@ impl AccessHistory {
 }
 
 /// What a backup blob stands for: the object (and, for a certificate, its managed key and secret).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Backup {
     pub kind: ObjectKind,
     pub subscription_id: String,
     /// The Azure geography of the vault it was taken from (a backup restores only within one).
-    pub geography: &'static str,
+    pub geography: String,
     pub objects: Vec<(ObjectKind, ObjectState)>,
     /// When it was taken (Unix seconds).
     pub taken_at: i64,

@@ -1,5 +1,5 @@
-//! The emulator's TLS: a CA made at start with rcgen, a server certificate for every emulator host, and the
-//! rustls server configuration (HTTP/2 and HTTP/1.1 by ALPN).
+//! The emulator's TLS: a CA made at start with rcgen (or read back from `--state-dir`), a server certificate
+//! for every emulator host, and the rustls server configuration (HTTP/2 and HTTP/1.1 by ALPN).
 
 use std::sync::Arc;
 
@@ -27,7 +27,25 @@ pub struct EmulatorTls {
     pub server_config: Arc<rustls::ServerConfig>,
 }
 
-pub fn make_tls() -> Result<EmulatorTls, TlsSetupError> {
+/// What a restart needs to present the same certificates: the CA (PEM), and the server's chain and key
+/// (DER).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct TlsMaterial {
+    pub ca_pem: String,
+    pub chain: Vec<Vec<u8>>,
+    pub server_key_pkcs8: Vec<u8>,
+}
+
+impl std::fmt::Debug for TlsMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsMaterial")
+            .field("chain", &self.chain.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A new CA and a server certificate signed by it.
+pub fn make_tls_material() -> Result<TlsMaterial, TlsSetupError> {
     let fail = |error: rcgen::Error| TlsSetupError(error.to_string());
     let ca_key = KeyPair::generate().map_err(fail)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(fail)?;
@@ -62,11 +80,21 @@ pub fn make_tls() -> Result<EmulatorTls, TlsSetupError> {
         .signed_by(&server_key, &issuer)
         .map_err(fail)?;
 
-    let chain = vec![
-        CertificateDer::from(server_cert.der().to_vec()),
-        CertificateDer::from(ca_cert.der().to_vec()),
-    ];
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der()));
+    Ok(TlsMaterial {
+        ca_pem: ca_cert.pem(),
+        chain: vec![server_cert.der().to_vec(), ca_cert.der().to_vec()],
+        server_key_pkcs8: server_key.serialize_der(),
+    })
+}
+
+/// The CA and the rustls configuration presenting `material`.
+pub fn make_tls(material: TlsMaterial) -> Result<EmulatorTls, TlsSetupError> {
+    let chain = material
+        .chain
+        .into_iter()
+        .map(CertificateDer::from)
+        .collect::<Vec<_>>();
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(material.server_key_pkcs8));
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -76,7 +104,7 @@ pub fn make_tls() -> Result<EmulatorTls, TlsSetupError> {
         .map_err(|error| TlsSetupError(error.to_string()))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(EmulatorTls {
-        ca_pem: ca_cert.pem(),
+        ca_pem: material.ca_pem,
         server_config: Arc::new(config),
     })
 }

@@ -4,6 +4,9 @@
 //! authorization of every call by the caller's role assignments (groups included).
 
 mod authorization;
+mod metadata;
+mod request_shape;
+mod vault_writes;
 mod vaults;
 
 use std::collections::{BTreeSet, HashMap};
@@ -27,7 +30,7 @@ use super::{Shared, now_unix};
 const DEFAULT_PAGE_SIZE: usize = 5;
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
+    let authenticated = Router::new()
         .route("/subscriptions", get(vaults::list_subscriptions))
         .route("/tenants", get(vaults::list_tenants))
         .route(
@@ -44,7 +47,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route(
             "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{vault}",
-            get(vaults::get_vault),
+            get(vaults::get_vault)
+                .put(vault_writes::write_vault)
+                .patch(vault_writes::write_vault),
         )
         .route(
             "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.KeyVault/vaults/{vault}/accessPolicies/{kind}",
@@ -74,7 +79,31 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         // beside the vault routes, so the fallback dispatches it.
         .fallback(authorization::scoped)
         .layer(middleware::from_fn_with_state(shared.clone(), authenticate))
+        .with_state(shared.clone());
+    // Cloud metadata needs no token (Azure serves it to anyone).
+    Router::new()
+        .route("/metadata/endpoints", get(metadata::endpoints))
         .with_state(shared)
+        .merge(authenticated)
+}
+
+/// Rewrites the request's path as ARM reads it (see `request_shape`), before it is routed.
+pub(crate) fn normalize_request(request: &mut Request) {
+    let normalized = request_shape::normalized_path(request.uri().path());
+    if normalized == request.uri().path() {
+        return;
+    }
+    let path_and_query = match request.uri().query() {
+        Some(query) => format!("{normalized}?{query}"),
+        None => normalized,
+    };
+    let mut parts = request.uri().clone().into_parts();
+    if let Ok(path_and_query) = path_and_query.parse() {
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
 }
 
 /// The verified caller of a management call.
@@ -194,17 +223,11 @@ async fn authenticate(
             );
         }
     };
-    let has_api_version = request.uri().query().is_some_and(|query| {
-        query
-            .split('&')
-            .any(|pair| pair.starts_with("api-version=") && pair.len() > 12)
-    });
-    if !has_api_version {
-        return arm_error(
-            StatusCode::BAD_REQUEST,
-            "MissingApiVersionParameter",
-            "The api-version query parameter (?api-version=) is required for all requests.",
-        );
+    if let Err(response) = request_shape::check_api_version(
+        request.uri().query(),
+        time::OffsetDateTime::now_utc().date(),
+    ) {
+        return response;
     }
     let identities = {
         let cloud = shared.read();

@@ -159,7 +159,7 @@ pub(crate) fn vault_json(vault: &VaultState, port: u16) -> Value {
 }
 
 /// The subscription must exist and belong to the caller's tenant.
-fn check_subscription(
+pub(super) fn check_subscription(
     cloud: &CloudState,
     caller: &ArmCaller,
     subscription: &str,
@@ -250,8 +250,9 @@ fn list_vaults(
     .into_response()
 }
 
-/// `GET /subscriptions/{s}/resources?$filter=resourceType eq 'Microsoft.KeyVault/vaults'` (`Vaults_List`):
-/// generic resource entries only.
+/// `GET /subscriptions/{s}/resources?$filter=resourceType eq 'Microsoft.KeyVault/vaults'` (`Vaults_List`),
+/// also with `and name eq '…'` or `resourceGroup eq '…'` (azure-cli finds a vault's group so): generic
+/// resource entries only.
 pub(super) async fn list_resources(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<ArmCaller>,
@@ -259,24 +260,30 @@ pub(super) async fn list_resources(
     Query(query): Query<HashMap<String, String>>,
     request: Request,
 ) -> Response {
-    let filter = query
-        .get("$filter")
-        .map(|f| f.replace(' ', "").to_ascii_lowercase());
-    let wants_vaults = filter
-        .as_deref()
-        .is_none_or(|f| f == "resourcetypeeq'microsoft.keyvault/vaults'");
-    if !wants_vaults {
-        return arm_error(
-            StatusCode::BAD_REQUEST,
-            "InvalidFilterInQueryString",
-            "The emulator supports only $filter=resourceType eq 'Microsoft.KeyVault/vaults'.",
-        );
-    }
+    let clauses = match query.get("$filter").map(|filter| resource_filter(filter)) {
+        None => Vec::new(),
+        Some(Ok(clauses)) => clauses,
+        Some(Err(message)) => {
+            return arm_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidFilterInQueryString",
+                &message,
+            );
+        }
+    };
     let cloud = shared.read();
     if let Err(response) = check_subscription(&cloud, &caller, &subscription) {
         return response;
     }
     let items: Vec<Value> = readable_vaults(&cloud, &caller, &subscription, None)
+        .filter(|vault| {
+            clauses.iter().all(|(field, value)| match field {
+                ResourceField::ResourceType => value.eq_ignore_ascii_case("Microsoft.KeyVault/vaults"),
+                ResourceField::Name => value.eq_ignore_ascii_case(&vault.name),
+                ResourceField::ResourceGroup => value.eq_ignore_ascii_case(&vault.resource_group),
+                ResourceField::Location => value.eq_ignore_ascii_case(&vault.location),
+            })
+        })
         .map(|vault| {
             json!({
                 "id": vault.arm_id(),
@@ -295,7 +302,73 @@ pub(super) async fn list_resources(
     .into_response()
 }
 
-fn find_vault<'a>(
+/// A field a generic-resources `$filter` may compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResourceField {
+    ResourceType,
+    Name,
+    ResourceGroup,
+    Location,
+}
+
+/// The `field eq 'value'` clauses of a generic-resources `$filter`, joined by `and`. Anything else
+/// (`or`, `substringof`, tags, another operator) is refused as ARM refuses what it cannot evaluate,
+/// never answered with an unfiltered list.
+fn resource_filter(filter: &str) -> Result<Vec<(ResourceField, String)>, String> {
+    let refuse = || format!("Invalid $filter '{}' specified in the query string. The emulator evaluates resourceType, name, resourceGroup and location with eq, joined by and.", crate::untrusted_text::escape_deceptive(filter));
+    let mut clauses = Vec::new();
+    let mut rest = filter.trim();
+    loop {
+        let (field, after_field) = rest.split_once(char::is_whitespace).ok_or_else(refuse)?;
+        let field = match field.to_ascii_lowercase().as_str() {
+            "resourcetype" => ResourceField::ResourceType,
+            "name" => ResourceField::Name,
+            "resourcegroup" => ResourceField::ResourceGroup,
+            "location" => ResourceField::Location,
+            _ => return Err(refuse()),
+        };
+        let after_field = after_field.trim_start();
+        let literal = after_field
+            .get(..2)
+            .filter(|operator| operator.eq_ignore_ascii_case("eq"))
+            .map(|_| after_field[2..].trim_start())
+            .and_then(|literal| literal.strip_prefix('\''))
+            .ok_or_else(refuse)?;
+        // An OData string literal: '' is a quote inside it.
+        let mut value = String::new();
+        let mut characters = literal.char_indices().peekable();
+        let mut end = None;
+        while let Some((index, character)) = characters.next() {
+            if character == '\'' {
+                if characters.peek().is_some_and(|(_, next)| *next == '\'') {
+                    characters.next();
+                    value.push('\'');
+                } else {
+                    end = Some(index + 1);
+                    break;
+                }
+            } else {
+                value.push(character);
+            }
+        }
+        let end = end.ok_or_else(refuse)?;
+        clauses.push((field, value));
+        rest = literal[end..].trim_start();
+        if rest.is_empty() {
+            return Ok(clauses);
+        }
+        let joined_by_and = rest
+            .get(..3)
+            .is_some_and(|word| word.eq_ignore_ascii_case("and"))
+            && rest[3..].starts_with(char::is_whitespace);
+        if !joined_by_and {
+            return Err(refuse());
+        }
+        rest = rest[3..].trim_start();
+    }
+}
+
+pub(super) fn find_vault<'a>(
     cloud: &'a CloudState,
     subscription: &str,
     group: &str,
@@ -611,6 +684,33 @@ pub(super) async fn purge_deleted_vault(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resource_filters_are_evaluated_or_refused() {
+        assert_eq!(
+            resource_filter("resourceType eq 'Microsoft.KeyVault/vaults' and name eq 'kv-O''Brien'"),
+            Ok(vec![
+                (ResourceField::ResourceType, "Microsoft.KeyVault/vaults".to_owned()),
+                (ResourceField::Name, "kv-O'Brien".to_owned()),
+            ])
+        );
+        assert_eq!(
+            resource_filter("ResourceGroup EQ 'rg' AND location eq 'westeurope'").map(|c| c.len()),
+            Ok(2)
+        );
+        for refused in [
+            "resourceType eq 'a' or name eq 'b'",
+            "tagName eq 'env'",
+            "name ne 'x'",
+            "substringof('kv', name)",
+            "name eq 'open",
+            "name eq 'a' and",
+            "name eq 'a'andname eq 'b'",
+            "",
+        ] {
+            assert!(resource_filter(refused).is_err(), "{refused}");
+        }
+    }
 
     fn policy(object: &str, secrets: &[&str]) -> Value {
         json!({"tenantId": "t", "objectId": object, "permissions": {"secrets": secrets}})

@@ -477,7 +477,7 @@ fn backup(ctx: &Ctx, kind: ObjectKind, name: &str) -> Result<Response, Response>
             Backup {
                 kind,
                 subscription_id,
-                geography,
+                geography: geography.to_owned(),
                 objects,
                 taken_at: crate::emulator::now_unix(),
             },
@@ -521,7 +521,7 @@ fn restore(ctx: &Ctx, kind: ObjectKind, body: &[u8]) -> Result<Response, Respons
             )));
         }
         let geography = crate::emulator::state::geography_of(&vault.location);
-        if backup.geography != geography {
+        if backup.geography.as_str() != geography {
             return Err(bad_parameter(&format!(
                 "Cannot decrypt backup blob. It was taken in the {} geography and restores only into a vault there; {} is in {} ({geography}).",
                 backup.geography, vault.name, vault.location

@@ -1,5 +1,6 @@
 //! The writes that differ per kind: set a secret (value ≤ 25 KB, name rules), create and import keys, create
-//! certificates (self-signed with rcgen; the operation is already `completed` when the create call answers)
+//! certificates (self-signed with rcgen, RSA 2048 by default; `inProgress` with a `Location` to poll and a
+//! PKCS#10 `csr`, completed by the pending GET once the issuance time has passed)
 //! and read or update a certificate's policy.
 
 use std::collections::BTreeMap;
@@ -361,6 +362,8 @@ struct RequestedCertificate {
     exportable: bool,
     /// `secret_props.contentType` (Key Vault's default: PKCS#12).
     content_type: String,
+    /// `key_props` (Key Vault's default: RSA 2048).
+    key: material::CertificateKey,
 }
 
 impl RequestedCertificate {
@@ -376,7 +379,10 @@ impl RequestedCertificate {
                 "The issuer '{issuer}' is not configured in this vault; the emulator issues self-signed certificates only (issuer 'Self')."
             )));
         }
+        let key = material::CertificateKey::from_key_props(requested.get("key_props"))
+            .map_err(|message| bad_parameter(&message))?;
         Ok(Self {
+            key,
             subject: requested
                 .pointer("/x509_props/subject")
                 .and_then(Value::as_str)
@@ -450,16 +456,19 @@ fn create_certificate(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Re
         lifetime_actions,
         exportable,
         content_type,
+        key: requested_key,
     } = requested;
-    // The emulator always issues EC P-256 certificates; the stored policy says so.
-    let (certificate, key) = material::make_certificate(&subject, &dns_names, now, validity_months)
+    let material::IssuedCertificate {
+        certificate,
+        key,
+        csr,
+    } = material::make_certificate(&subject, &dns_names, now, validity_months, &requested_key)
         .map_err(|message| bad_parameter(&message))?;
-    let csr = certificate.der.clone();
     let mut policy = material::certificate_policy(&subject, &dns_names, validity_months, now);
     if let Some(lifetime) = lifetime_actions {
         policy["lifetime_actions"] = lifetime;
     }
-    policy["key_props"]["exportable"] = json!(exportable);
+    policy["key_props"] = requested_key.key_props(exportable);
     policy["secret_props"]["contentType"] = json!(content_type);
     let base = ctx.base();
     let issuance = ctx.certificate_issuance();
@@ -498,6 +507,9 @@ fn create_certificate(ctx: &Ctx, name: &str, body: &[u8]) -> Result<Response, Re
                 },
             );
             let request_id = uuid::Uuid::new_v4().simple().to_string();
+            vault
+                .certificate_requests
+                .insert(key_name.clone(), csr.clone());
             vault.pending_certificates.insert(
                 key_name,
                 state::PendingCertificate {
@@ -691,10 +703,13 @@ fn pending_operation(ctx: &Ctx, name: &str) -> Result<Response, Response> {
                         None,
                     )
                 })?;
-            let csr = match object.current().map(|v| &v.payload) {
-                Some(Payload::Certificate(certificate)) => certificate.der.clone(),
-                _ => Vec::new(),
-            };
+            // A certificate made by a create has its request; an imported or seeded one none (Key
+            // Vault answers its operation without a csr then too, UNVERIFIED).
+            let csr = vault
+                .certificate_requests
+                .get(&key_name)
+                .cloned()
+                .unwrap_or_default();
             Ok(keyvault_json(
                 StatusCode::OK,
                 render::certificate_operation(&base, &object.name, "completed", &csr),
