@@ -72,6 +72,20 @@ def ensure_hosts(names):
     """Every name must resolve to 127.0.0.1. Debian's resolver maps `localhost` but not its
     sub-domains, so the names go into /etc/hosts when this runs as root (CI); otherwise the suite
     stops and says which line to add."""
+    missing = missing_hosts(names)
+    if not missing:
+        return
+    line = hosts_line(missing)
+    try:
+        with open("/etc/hosts", "a", encoding="utf-8") as hosts:
+            hosts.write(line)
+    except OSError as error:
+        sys.exit(f"conformance: these names must resolve to 127.0.0.1: {' '.join(missing)}\n"
+                 f"  add to /etc/hosts: {line.strip()}\n  ({error})")
+
+
+def missing_hosts(names):
+    """The names that do not resolve to 127.0.0.1."""
     missing = []
     for name in names:
         try:
@@ -79,15 +93,11 @@ def ensure_hosts(names):
                 missing.append(name)
         except OSError:
             missing.append(name)
-    if not missing:
-        return
-    line = "127.0.0.1 " + " ".join(missing) + " " + HOSTS_MARKER + "\n"
-    try:
-        with open("/etc/hosts", "a", encoding="utf-8") as hosts:
-            hosts.write(line)
-    except OSError as error:
-        sys.exit(f"conformance: these names must resolve to 127.0.0.1: {' '.join(missing)}\n"
-                 f"  add to /etc/hosts: {line.strip()}\n  ({error})")
+    return missing
+
+
+def hosts_line(names):
+    return "127.0.0.1 " + " ".join(names) + " " + HOSTS_MARKER + "\n"
 
 
 class Emulator:

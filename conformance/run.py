@@ -17,7 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cli_flows  # noqa: E402
 import python_flows as py  # noqa: E402
-from harness import CleanEnvironment, Emulator, Suite, ensure_hosts, temporary_directory  # noqa: E402
+from harness import (CleanEnvironment, Emulator, Suite, ensure_hosts, hosts_line,  # noqa: E402
+                     missing_hosts, temporary_directory)
 
 VAULTS = ["kv-dev-shared", "kv-dev-sandbox", "kv-prod-web", "kv-security-fn", "kv-prod-orders",
           "kv-prod-payments"]
@@ -112,7 +113,14 @@ def main():
     parser.add_argument("--vaultscope", default=os.path.join(root, "target", "debug", "vaultscope"))
     parser.add_argument("--only", choices=["python", "cli", "state"])
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--hosts-line", action="store_true",
+                        help="print the /etc/hosts line the suite needs, and stop")
     arguments = parser.parse_args()
+    if arguments.hosts_line:
+        missing = missing_hosts(HOSTS)
+        if missing:
+            print(hosts_line(missing), end="")
+        return
     if not os.access(arguments.vaultscope, os.X_OK):
         sys.exit(f"conformance: no vaultscope binary at {arguments.vaultscope} (cargo build first)")
     if shutil.which("az") is None:

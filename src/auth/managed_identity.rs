@@ -329,8 +329,9 @@ fn sensitive(secret: &SecretString) -> reqwest::header::HeaderValue {
     value
 }
 
-/// `expires_on` as Unix seconds (number or string) or the legacy `MM/dd/yyyy HH:mm:ss +00:00`; else
-/// `expires_in` seconds from now.
+/// `expires_on` as Unix seconds (number or string) or the legacy 2017-09-01 date, as Linux hosts send it
+/// (`MM/dd/yyyy HH:mm:ss +00:00`) or Windows ones (`M/d/yyyy h:mm:ss AM +00:00`; azure-identity's
+/// `azure_ml.py::_parse_expires_on` reads both); else `expires_in` seconds from now.
 fn expiry(
     expires_on: Option<&serde_json::Value>,
     expires_in: Option<&serde_json::Value>,
@@ -350,6 +351,12 @@ fn expiry(
                 "[month]/[day]/[year] [hour]:[minute]:[second] [offset_hour sign:mandatory]:[offset_minute]"
             );
             if let Ok(at) = OffsetDateTime::parse(text.trim(), format) {
+                return Some(at);
+            }
+            let windows = time::macros::format_description!(
+                "[month padding:none]/[day padding:none]/[year] [hour repr:12 padding:none]:[minute]:[second] [period] [offset_hour sign:mandatory]:[offset_minute]"
+            );
+            if let Ok(at) = OffsetDateTime::parse(text.trim(), windows) {
                 return Some(at);
             }
         }
@@ -488,6 +495,17 @@ mod tests {
         assert_eq!(
             expiry(Some(&legacy), None, OffsetDateTime::now_utc()),
             Some(time::macros::datetime!(2027-01-15 10:30:00 UTC))
+        );
+        let windows = serde_json::json!("1/16/2027 5:24:12 PM +00:00");
+        assert_eq!(
+            expiry(Some(&windows), None, OffsetDateTime::now_utc()),
+            Some(time::macros::datetime!(2027-01-16 17:24:12 UTC))
+        );
+        let json_number = serde_json::json!(1_800_000_000);
+        assert_eq!(
+            expiry(Some(&json_number), None, OffsetDateTime::now_utc())
+                .map(|at| at.unix_timestamp()),
+            Some(1_800_000_000)
         );
         let in_seconds = serde_json::json!("3600");
         let at = expiry(None, Some(&in_seconds), OffsetDateTime::now_utc()).expect("expires_in");

@@ -328,7 +328,14 @@ fn refresh_token_grant(shared: &Shared, tenant: &str, form: &HashMap<String, Str
         }
         _ => home.clone(),
     };
-    grant_user_tokens(shared, token_principal, home, &grant.client_id, &scope, form)
+    grant_user_tokens(
+        shared,
+        token_principal,
+        home,
+        &grant.client_id,
+        &scope,
+        form,
+    )
 }
 
 fn grant_user_tokens(
@@ -392,9 +399,10 @@ fn grant_user_tokens(
     // MSAL sends `client_info=1` and keys its account cache on the answer's `uid.utid` (the home
     // account, also for a guest token): msal/oauth2cli/oidc.py and msal/token_cache.py.
     if request.get("client_info").is_some_and(|value| value == "1") {
-        answer["client_info"] = json!(URL_SAFE_NO_PAD.encode(
-            json!({"uid": home_account.0, "utid": home_account.1}).to_string()
-        ));
+        answer["client_info"] = json!(
+            URL_SAFE_NO_PAD
+                .encode(json!({"uid": home_account.0, "utid": home_account.1}).to_string())
+        );
     }
     Json(answer).into_response()
 }

@@ -70,6 +70,16 @@ async fn authenticate(
         );
     };
     let audience = format!("https://graph.localhost:{}", shared.port);
+    if let Some(option) = unsupported_query_option(request.uri().query()) {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!(
+                "The query option '{}' is not supported by the emulator; it evaluates $select, $filter, $search, $top, $count and $skiptoken.",
+                crate::untrusted_text::escape_deceptive(&option)
+            ),
+        );
+    }
     match shared.signer.verify(token, &[&audience], now_unix()) {
         Ok(claims) => {
             request.extensions_mut().insert(claims);
@@ -81,6 +91,22 @@ async fn authenticate(
             &format!("Access token validation failure: {error}."),
         ),
     }
+}
+
+/// The first OData system query option (`$…`) the emulator does not evaluate: one it silently ignored
+/// would answer as though it had been applied (an unordered list for `$orderby`, say).
+fn unsupported_query_option(query: Option<&str>) -> Option<String> {
+    const SUPPORTED: [&str; 6] = [
+        "$select",
+        "$filter",
+        "$search",
+        "$top",
+        "$count",
+        "$skiptoken",
+    ];
+    url::form_urlencoded::parse(query?.as_bytes())
+        .map(|(key, _)| key.into_owned())
+        .find(|key| key.starts_with('$') && !SUPPORTED.contains(&key.as_str()))
 }
 
 /// The kinds of directory object the emulator holds.

@@ -457,7 +457,9 @@ mod tests {
             Ok(CertificateKey::Rsa { bits: 2048 }),
             "Key Vault's default key is RSA 2048"
         );
-        assert!(CertificateKey::from_key_props(Some(&json!({"kty": "RSA", "key_size": 1024}))).is_err());
+        assert!(
+            CertificateKey::from_key_props(Some(&json!({"kty": "RSA", "key_size": 1024}))).is_err()
+        );
         assert!(CertificateKey::from_key_props(Some(&json!({"kty": "oct"}))).is_err());
         let issued = make_certificate(
             "CN=DefaultPolicy",
@@ -469,10 +471,9 @@ mod tests {
         .expect("certificate");
         assert_eq!(issued.key.kty, "RSA");
         assert_eq!(issued.key.key_size(), Some(2048));
-        let (_, request) = x509_parser::certification_request::X509CertificationRequest::from_der(
-            &issued.csr,
-        )
-        .expect("the csr is a PKCS#10 request, not a certificate");
+        let (_, request) =
+            x509_parser::certification_request::X509CertificationRequest::from_der(&issued.csr)
+                .expect("the csr is a PKCS#10 request, not a certificate");
         assert_eq!(
             request.certification_request_info.subject.to_string(),
             "CN=DefaultPolicy"

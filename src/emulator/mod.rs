@@ -15,8 +15,8 @@ mod graph;
 mod keyvault;
 mod managed_identity;
 pub use managed_identity::LegacyMsiFlavour;
-pub mod persistence;
 pub mod material;
+pub mod persistence;
 mod responses;
 mod roles;
 pub mod seed;
@@ -311,10 +311,7 @@ impl Emulator {
             .map(persistence::StateDir::open)
             .transpose()?;
         let (tls, signer) = match &state_dir {
-            Some(state) => (
-                tls::make_tls(state.tls_material()?)?,
-                state.signing_key()?,
-            ),
+            Some(state) => (tls::make_tls(state.tls_material()?)?, state.signing_key()?),
             None => (
                 tls::make_tls(tls::make_tls_material()?)?,
                 TokenSigner::new_random()?,
@@ -636,16 +633,15 @@ async fn route_by_host(State(routers): State<Arc<Routers>>, request: Request) ->
         Some(response) => response,
         None => dispatch_by_host(&routers, request).await,
     };
-    if writes && response.status().is_success() && routers.shared.state_dir.is_some() {
-        if let Err(error) = save_state(routers.shared.clone()).await {
-            // The write happened in memory but would not survive a restart: say so, as a 500 does.
-            tracing::error!(%error, "the emulator's state could not be saved");
-            response = responses::arm_error(
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "StateNotSaved",
-                &format!("The change was made but could not be saved to the state directory: {error}"),
-            );
-        }
+    let saves = writes && response.status().is_success() && routers.shared.state_dir.is_some();
+    if saves && let Err(error) = save_state(routers.shared.clone()).await {
+        // The write happened in memory but would not survive a restart: say so, as a 500 does.
+        tracing::error!(%error, "the emulator's state could not be saved");
+        response = responses::arm_error(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "StateNotSaved",
+            &format!("The change was made but could not be saved to the state directory: {error}"),
+        );
     }
     // Logged before the simulated latency, so the log's bookkeeping is inside it, not after it.
     routers.shared.request_log.record(faults::LoggedRequest {

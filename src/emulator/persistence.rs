@@ -16,7 +16,9 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{Backup, CloudState, DeletedVaultState, RefreshGrant, RoleAssignmentState, VaultState};
+use super::state::{
+    Backup, CloudState, DeletedVaultState, RefreshGrant, RoleAssignmentState, VaultState,
+};
 use super::tls::{TlsMaterial, make_tls_material};
 use super::token::TokenSigner;
 
@@ -119,9 +121,7 @@ impl StateDir {
         let mut temporary = tempfile::NamedTempFile::new_in(&self.path).map_err(io)?;
         temporary.write_all(bytes).map_err(io)?;
         temporary.as_file().sync_all().map_err(io)?;
-        temporary
-            .persist(&path)
-            .map_err(|error| io(error.error))?;
+        temporary.persist(&path).map_err(|error| io(error.error))?;
         Ok(())
     }
 

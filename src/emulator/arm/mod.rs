@@ -226,7 +226,9 @@ async fn authenticate(
     if let Err(response) = request_shape::check_api_version(
         request.uri().query(),
         time::OffsetDateTime::now_utc().date(),
-    ) {
+    )
+    .and_then(|()| request_shape::check_query_options(request.uri().query()))
+    {
         return response;
     }
     let identities = {

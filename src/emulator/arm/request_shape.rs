@@ -52,6 +52,28 @@ pub(super) fn normalized_path(path: &str) -> String {
     format!("/{}", segments.join("/"))
 }
 
+/// Refuses an OData system query option (`$…`) the emulator does not evaluate, as ARM refuses what a
+/// resource provider does not support, rather than answering as though it had been applied.
+pub(super) fn check_query_options(query: Option<&str>) -> Result<(), Response> {
+    const SUPPORTED: [&str; 4] = ["$filter", "$top", "$skiptoken", "$skipToken"];
+    let unsupported = query.and_then(|query| {
+        url::form_urlencoded::parse(query.as_bytes())
+            .map(|(key, _)| key.into_owned())
+            .find(|key| key.starts_with('$') && !SUPPORTED.contains(&key.as_str()))
+    });
+    match unsupported {
+        None => Ok(()),
+        Some(option) => Err(arm_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidQueryParameterValue",
+            &format!(
+                "The query option '{}' is not supported here; the emulator evaluates $filter, $top and $skiptoken.",
+                crate::untrusted_text::escape_deceptive(&option)
+            ),
+        )),
+    }
+}
+
 /// The first ARM api-version: Resource Manager went live in 2014.
 const FIRST_API_VERSION: (u32, u32) = (2014, 1);
 
@@ -81,7 +103,9 @@ pub(super) fn check_api_version(query: Option<&str>, today: time::Date) -> Resul
             "InvalidApiVersionParameter",
             &format!(
                 "The api-version '{}' is invalid. The supported versions are dated YYYY-MM-DD, from 2014 until today, with an optional '-preview' suffix.",
-                crate::untrusted_text::escape_deceptive(&version.chars().take(40).collect::<String>())
+                crate::untrusted_text::escape_deceptive(
+                    &version.chars().take(40).collect::<String>()
+                )
             ),
         ))
     }
@@ -92,7 +116,10 @@ fn api_version_exists(version: &str, today: time::Date) -> bool {
         Some(date) => (date, &version[10..]),
         None => return false,
     };
-    if !matches!(suffix, "" | "-preview" | "-beta" | "-privatepreview" | "-alpha") {
+    if !matches!(
+        suffix,
+        "" | "-preview" | "-beta" | "-privatepreview" | "-alpha"
+    ) {
         return false;
     }
     let format = time::macros::format_description!("[year]-[month]-[day]");
@@ -110,24 +137,44 @@ mod tests {
     #[test]
     fn paths_are_normalised_as_arm_normalises_them() {
         assert_eq!(
-            normalized_path("//Subscriptions/S1/resourcegroups/rg//PROVIDERS/microsoft.keyvault/VAULTS/kv-One/"),
+            normalized_path(
+                "//Subscriptions/S1/resourcegroups/rg//PROVIDERS/microsoft.keyvault/VAULTS/kv-One/"
+            ),
             "/subscriptions/S1/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-One"
         );
-        assert_eq!(normalized_path("//metadata/endpoints"), "/metadata/endpoints");
+        assert_eq!(
+            normalized_path("//metadata/endpoints"),
+            "/metadata/endpoints"
+        );
         assert_eq!(normalized_path("/"), "/");
     }
 
     #[test]
     fn api_versions_must_exist() {
         let today = time::macros::date!(2026 - 12 - 02);
-        for good in ["2023-07-01", "2022-04-01", "2021-12-01-preview", "2014-04-01"] {
+        for good in [
+            "2023-07-01",
+            "2022-04-01",
+            "2021-12-01-preview",
+            "2014-04-01",
+        ] {
             assert!(api_version_exists(good, today), "{good}");
         }
-        for bad in ["2099-01-01", "2023-13-01", "2023-02-30", "latest", "2023-07-01x", "2013-01-01", ""] {
+        for bad in [
+            "2099-01-01",
+            "2023-13-01",
+            "2023-02-30",
+            "latest",
+            "2023-07-01x",
+            "2013-01-01",
+            "",
+        ] {
             assert!(!api_version_exists(bad, today), "{bad}");
         }
         assert!(check_api_version(Some("api-version=2099-01-01"), today).is_err());
         assert!(check_api_version(Some("x=1"), today).is_err());
         assert!(check_api_version(Some("api-version=2023-07-01&x=1"), today).is_ok());
+        assert!(check_query_options(Some("api-version=1&$filter=x&$top=5")).is_ok());
+        assert!(check_query_options(Some("api-version=1&%24orderby=name")).is_err());
     }
 }

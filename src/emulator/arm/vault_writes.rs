@@ -64,7 +64,9 @@ pub(super) async fn write_vault(
             return arm_error(
                 StatusCode::CONFLICT,
                 "VaultAlreadyExists",
-                &format!("The vault name '{name}' is already in use. Vault names are globally unique."),
+                &format!(
+                    "The vault name '{name}' is already in use. Vault names are globally unique."
+                ),
             );
         }
         if let Err(response) = caller.require(
@@ -165,39 +167,58 @@ fn apply_properties(vault: &mut VaultState, body: &Value) -> Result<(), String> 
         for policy in policies {
             let has = |field: &str| policy.get(field).and_then(Value::as_str).is_some();
             if !has("tenantId") || !has("objectId") || policy.get("permissions").is_none() {
-                return Err(
-                    "Each access policy needs tenantId, objectId and permissions.".into(),
-                );
+                return Err("Each access policy needs tenantId, objectId and permissions.".into());
             }
         }
         vault.access_policies = policies.clone();
     }
-    if let Some(rbac) = properties.get("enableRbacAuthorization").and_then(Value::as_bool) {
+    if let Some(rbac) = properties
+        .get("enableRbacAuthorization")
+        .and_then(Value::as_bool)
+    {
         vault.enable_rbac_authorization = rbac;
     }
-    if let Some(days) = properties.get("softDeleteRetentionInDays").and_then(Value::as_u64) {
+    if let Some(days) = properties
+        .get("softDeleteRetentionInDays")
+        .and_then(Value::as_u64)
+    {
         if !(7..=90).contains(&days) {
             return Err("softDeleteRetentionInDays must be between 7 and 90.".into());
         }
         vault.soft_delete_retention_in_days = u32::try_from(days).unwrap_or(90);
     }
     if properties.get("enableSoftDelete").and_then(Value::as_bool) == Some(false) {
-        return Err("Soft delete cannot be turned off (Key Vault enforces it for every vault).".into());
+        return Err(
+            "Soft delete cannot be turned off (Key Vault enforces it for every vault).".into(),
+        );
     }
-    match properties.get("enablePurgeProtection").and_then(Value::as_bool) {
+    match properties
+        .get("enablePurgeProtection")
+        .and_then(Value::as_bool)
+    {
         Some(false) if vault.enable_purge_protection => {
             return Err("Purge protection cannot be turned off once it is on.".into());
         }
         Some(true) => vault.enable_purge_protection = true,
         _ => {}
     }
-    if let Some(access) = properties.get("publicNetworkAccess").and_then(Value::as_str) {
+    if let Some(access) = properties
+        .get("publicNetworkAccess")
+        .and_then(Value::as_str)
+    {
         vault.public_network_access = access.to_owned();
     }
-    if let Some(acls) = properties.get("networkAcls").filter(|acls| acls.is_object()) {
+    if let Some(acls) = properties
+        .get("networkAcls")
+        .filter(|acls| acls.is_object())
+    {
         vault.network_acls = Some(acls.clone());
     }
-    if let Some(sku) = properties.get("sku").and_then(|sku| sku.get("name")).and_then(Value::as_str) {
+    if let Some(sku) = properties
+        .get("sku")
+        .and_then(|sku| sku.get("name"))
+        .and_then(Value::as_str)
+    {
         vault.sku = sku.to_ascii_lowercase();
     }
     Ok(())

@@ -278,7 +278,9 @@ pub(super) async fn list_resources(
     let items: Vec<Value> = readable_vaults(&cloud, &caller, &subscription, None)
         .filter(|vault| {
             clauses.iter().all(|(field, value)| match field {
-                ResourceField::ResourceType => value.eq_ignore_ascii_case("Microsoft.KeyVault/vaults"),
+                ResourceField::ResourceType => {
+                    value.eq_ignore_ascii_case("Microsoft.KeyVault/vaults")
+                }
                 ResourceField::Name => value.eq_ignore_ascii_case(&vault.name),
                 ResourceField::ResourceGroup => value.eq_ignore_ascii_case(&vault.resource_group),
                 ResourceField::Location => value.eq_ignore_ascii_case(&vault.location),
@@ -315,7 +317,12 @@ enum ResourceField {
 /// (`or`, `substringof`, tags, another operator) is refused as ARM refuses what it cannot evaluate,
 /// never answered with an unfiltered list.
 fn resource_filter(filter: &str) -> Result<Vec<(ResourceField, String)>, String> {
-    let refuse = || format!("Invalid $filter '{}' specified in the query string. The emulator evaluates resourceType, name, resourceGroup and location with eq, joined by and.", crate::untrusted_text::escape_deceptive(filter));
+    let refuse = || {
+        format!(
+            "Invalid $filter '{}' specified in the query string. The emulator evaluates resourceType, name, resourceGroup and location with eq, joined by and.",
+            crate::untrusted_text::escape_deceptive(filter)
+        )
+    };
     let mut clauses = Vec::new();
     let mut rest = filter.trim();
     loop {
@@ -688,9 +695,14 @@ mod tests {
     #[test]
     fn resource_filters_are_evaluated_or_refused() {
         assert_eq!(
-            resource_filter("resourceType eq 'Microsoft.KeyVault/vaults' and name eq 'kv-O''Brien'"),
+            resource_filter(
+                "resourceType eq 'Microsoft.KeyVault/vaults' and name eq 'kv-O''Brien'"
+            ),
             Ok(vec![
-                (ResourceField::ResourceType, "Microsoft.KeyVault/vaults".to_owned()),
+                (
+                    ResourceField::ResourceType,
+                    "Microsoft.KeyVault/vaults".to_owned()
+                ),
                 (ResourceField::Name, "kv-O'Brien".to_owned()),
             ])
         );
