@@ -305,18 +305,7 @@ impl Emulator {
                 source,
             })?
             .port();
-        let state_dir = config
-            .state_dir
-            .as_deref()
-            .map(persistence::StateDir::open)
-            .transpose()?;
-        let (tls, signer) = match &state_dir {
-            Some(state) => (tls::make_tls(state.tls_material()?)?, state.signing_key()?),
-            None => (
-                tls::make_tls(tls::make_tls_material()?)?,
-                TokenSigner::new_random()?,
-            ),
-        };
+        let (state_dir, tls, signer) = persistence::open(config.state_dir.as_deref())?;
         let ca_dir = config
             .ca_dir
             .or_else(|| state_dir.as_ref().map(|state| state.path().to_owned()));
@@ -552,14 +541,8 @@ impl Emulator {
         let _ = self.stop.send(true);
         // Writes are saved as they happen; this also keeps the count of tokens issued by reads (a
         // managed-identity GET), so numbering goes on after a restart.
-        if let Some(state) = &self.shared.state_dir {
-            let saved = state.save(
-                || self.shared.read(),
-                || self.shared.tokens_issued.load(Ordering::SeqCst),
-            );
-            if let Err(error) = saved {
-                tracing::error!(%error, "the emulator's state could not be saved at shutdown");
-            }
+        if let Err(error) = persistence::save_now(&self.shared) {
+            tracing::error!(%error, "the emulator's state could not be saved at shutdown");
         }
     }
 }
@@ -634,7 +617,7 @@ async fn route_by_host(State(routers): State<Arc<Routers>>, request: Request) ->
         None => dispatch_by_host(&routers, request).await,
     };
     let saves = writes && response.status().is_success() && routers.shared.state_dir.is_some();
-    if saves && let Err(error) = save_state(routers.shared.clone()).await {
+    if saves && let Err(error) = persistence::save_after_write(routers.shared.clone()).await {
         // The write happened in memory but would not survive a restart: say so, as a 500 does.
         tracing::error!(%error, "the emulator's state could not be saved");
         response = responses::arm_error(
@@ -655,23 +638,6 @@ async fn route_by_host(State(routers): State<Arc<Routers>>, request: Request) ->
         wait_until(arrived + latency).await;
     }
     response
-}
-
-/// Saves the written parts of the cloud to the state directory, off the async workers.
-async fn save_state(shared: Arc<Shared>) -> Result<(), String> {
-    tokio::task::spawn_blocking(move || {
-        let Some(state) = &shared.state_dir else {
-            return Ok(());
-        };
-        state
-            .save(
-                || shared.read(),
-                || shared.tokens_issued.load(Ordering::SeqCst),
-            )
-            .map_err(|error| error.to_string())
-    })
-    .await
-    .map_err(|error| error.to_string())?
 }
 
 /// When hyper handed a request to the emulator: its simulated latency runs from here, so the routing and

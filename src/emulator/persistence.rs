@@ -16,10 +16,11 @@ use std::sync::Mutex;
 
 use serde::{Deserialize, Serialize};
 
+use super::Shared;
 use super::state::{
     Backup, CloudState, DeletedVaultState, RefreshGrant, RoleAssignmentState, VaultState,
 };
-use super::tls::{TlsMaterial, make_tls_material};
+use super::tls::{EmulatorTls, TlsMaterial, make_tls, make_tls_material};
 use super::token::TokenSigner;
 
 /// The saved cloud's format; a directory written by another format is refused, not misread.
@@ -210,4 +211,45 @@ impl StateDir {
         };
         self.write("cloud.json", &bytes)
     }
+}
+
+/// The state directory (when asked for), and the TLS and signing key read from it or made anew.
+pub(super) fn open(
+    path: Option<&Path>,
+) -> Result<(Option<StateDir>, EmulatorTls, TokenSigner), PersistenceError> {
+    match path {
+        Some(path) => {
+            let state = StateDir::open(path)?;
+            let tls = make_tls(state.tls_material()?)?;
+            let signer = state.signing_key()?;
+            Ok((Some(state), tls, signer))
+        }
+        None => Ok((
+            None,
+            make_tls(make_tls_material()?)?,
+            TokenSigner::new_random()?,
+        )),
+    }
+}
+
+/// Saves the written parts of the cloud now, if there is a state directory.
+pub(super) fn save_now(shared: &Shared) -> Result<(), PersistenceError> {
+    match &shared.state_dir {
+        Some(state) => state.save(
+            || shared.read(),
+            || {
+                shared
+                    .tokens_issued
+                    .load(std::sync::atomic::Ordering::SeqCst)
+            },
+        ),
+        None => Ok(()),
+    }
+}
+
+/// [`save_now`] off the async workers, after a successful write.
+pub(super) async fn save_after_write(shared: std::sync::Arc<Shared>) -> Result<(), String> {
+    tokio::task::spawn_blocking(move || save_now(&shared).map_err(|error| error.to_string()))
+        .await
+        .map_err(|error| error.to_string())?
 }
