@@ -12,6 +12,7 @@ pub mod external_emulator;
 pub mod fuzz_checks;
 pub mod http_body;
 pub mod local_index;
+pub mod pipeline_check;
 pub mod transfer;
 pub mod ui;
 pub mod untrusted_text;

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+mod check_command;
+
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use vaultscope::auth::availability::sign_in_methods;
@@ -163,6 +165,11 @@ enum Commands {
     },
     /// Run the local Azure emulator alone over HTTPS, for scripts, other clients and benchmarks.
     Emulator(EmulatorArgs),
+    /// Check what a principal may do on a vault, for pipelines: the explorer's verdicts, paths and fixes;
+    /// exit 0 when every operation asked about is allowed, 1 when one is denied, 2 on an error. Sign-in,
+    /// cloud and emulator options go before `check` (default sign-in: the environment's connection
+    /// string, service principal or managed identity, else the Azure CLI).
+    Check(check_command::CheckArgs),
 }
 
 /// The options of `vaultscope emulator`.
@@ -273,11 +280,37 @@ fn main() -> anyhow::Result<()> {
             gui.or(cli.gui),
         ),
         Some(Commands::Emulator(args)) => emulator_command(&runtime, args),
+        Some(Commands::Check(args)) => {
+            let code = match target_cloud(&cli) {
+                Ok((cloud, mode)) => {
+                    let environment = mode.environment();
+                    let sign_in = sign_in_choice(&cli).unwrap_or_else(|| {
+                        vaultscope::pipeline_check::default_sign_in(
+                            &environment,
+                            cli.identity.as_deref().and_then(UserAssignedId::parse),
+                        )
+                    });
+                    check_command::run(&runtime, cloud, environment, sign_in, &args)
+                }
+                Err(error) => {
+                    eprintln!("vaultscope check: {error:#}");
+                    vaultscope::pipeline_check::ERROR_EXIT_CODE
+                }
+            };
+            drop(runtime);
+            std::process::exit(code);
+        }
     }
 }
 
 /// The window against Azure, or against an emulator started separately.
 fn gui_command(runtime: &tokio::runtime::Runtime, cli: &Cli) -> anyhow::Result<()> {
+    let (cloud, mode) = target_cloud(cli)?;
+    run_gui(runtime, cloud, sign_in_choice(cli), mode, cli.gui)
+}
+
+/// The cloud the options name: Azure's (`--cloud`) or a separate emulator (`--emulator`, `--emulator-env`).
+fn target_cloud(cli: &Cli) -> anyhow::Result<(CloudProfile, GuiMode)> {
     let external = match (&cli.emulator, &cli.emulator_ca, &cli.emulator_env) {
         (Some(url), Some(ca), _) => Some(ExternalEmulator::from_url_and_ca(url, ca)?),
         (_, _, Some(file)) => Some(ExternalEmulator::from_env_file(file)?),
@@ -299,7 +332,12 @@ fn gui_command(runtime: &tokio::runtime::Runtime, cli: &Cli) -> anyhow::Result<(
             GuiMode::Azure,
         ),
     };
-    let sign_in = cli.sign_in.map(|choice| match choice {
+    Ok((cloud, mode))
+}
+
+/// The sign-in `--sign-in` names, if any.
+fn sign_in_choice(cli: &Cli) -> Option<SignInMethod> {
+    cli.sign_in.map(|choice| match choice {
         SignInChoice::AzureCli => SignInMethod::AzureCli {
             tenant_id: cli.tenant.clone(),
         },
@@ -315,8 +353,7 @@ fn gui_command(runtime: &tokio::runtime::Runtime, cli: &Cli) -> anyhow::Result<(
         },
         SignInChoice::Environment => SignInMethod::EnvironmentServicePrincipal,
         SignInChoice::ConnectionString => SignInMethod::ConnectionString,
-    });
-    run_gui(runtime, cloud, sign_in, mode, cli.gui)
+    })
 }
 
 /// What `vaultscope demo` was asked for.

@@ -108,13 +108,9 @@ async fn device_code(
         );
     }
     let mut cloud = shared.write();
-    let Some(tenant_id) = cloud.resolve_tenant(&tenant).map(|t| t.id.clone()) else {
-        return entra_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_tenant",
-            90002,
-            &format!("Tenant '{tenant}' not found."),
-        );
+    let tenant_id = match cloud.resolve_tenant(&tenant) {
+        Some(found) => found.id.clone(),
+        None => return tenant_not_found(&tenant),
     };
     let approved_for = if shared.auto_approve_device_codes {
         let demo_user = cloud.demo_user.clone();
@@ -164,13 +160,8 @@ async fn token(
     Path(tenant): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if shared.read().resolve_tenant(&tenant).is_none() {
-        return entra_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_tenant",
-            90002,
-            &format!("Tenant '{tenant}' not found."),
-        );
+    if let Err(response) = tenant_id(&shared, &tenant) {
+        return response;
     }
     match form.get("grant_type").map(String::as_str) {
         Some("urn:ietf:params:oauth:grant-type:device_code") => device_code_grant(&shared, &form),
@@ -449,15 +440,30 @@ fn id_token(
     shared.signer.sign(&claims)
 }
 
+/// Entra's answer for a tenant it does not know.
+fn tenant_not_found(tenant: &str) -> Response {
+    entra_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_tenant",
+        90002,
+        &format!("Tenant '{tenant}' not found."),
+    )
+}
+
+/// The id of the tenant a path segment names (GUID, domain, `common`, `organizations`).
+fn tenant_id(shared: &Shared, tenant: &str) -> Result<String, Response> {
+    shared
+        .read()
+        .resolve_tenant(tenant)
+        .map(|found| found.id.clone())
+        .ok_or_else(|| tenant_not_found(tenant))
+}
+
 /// The tenant's signing keys (`jwks_uri` of the discovery document).
 async fn signing_keys(State(shared): State<Arc<Shared>>, Path(tenant): Path<String>) -> Response {
-    let Some(tenant_id) = shared.read().resolve_tenant(&tenant).map(|t| t.id.clone()) else {
-        return entra_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_tenant",
-            90002,
-            &format!("Tenant '{tenant}' not found."),
-        );
+    let tenant_id = match tenant_id(&shared, &tenant) {
+        Ok(id) => id,
+        Err(response) => return response,
     };
     let issuer = format!("{}/{tenant_id}/v2.0", shared.login_base());
     Json(json!({ "keys": [shared.signer.jwk(&issuer)] })).into_response()
@@ -605,13 +611,9 @@ async fn openid_configuration(
     State(shared): State<Arc<Shared>>,
     Path(tenant): Path<String>,
 ) -> Response {
-    let Some(tenant_id) = shared.read().resolve_tenant(&tenant).map(|t| t.id.clone()) else {
-        return entra_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_tenant",
-            90002,
-            &format!("Tenant '{tenant}' not found."),
-        );
+    let tenant_id = match tenant_id(&shared, &tenant) {
+        Ok(id) => id,
+        Err(response) => return response,
     };
     let base = shared.login_base();
     Json(json!({

@@ -1,0 +1,122 @@
+//! `vaultscope check`: the command line of the pipeline check (`vaultscope::pipeline_check`): its
+//! arguments, the sign-in it means, and the printing and exit code of its answer.
+
+use std::time::Duration;
+
+use vaultscope::access::{ObjectType, Target};
+use vaultscope::azure::identifiers::VaultUri;
+use vaultscope::cloud::CloudProfile;
+use vaultscope::pipeline_check::{
+    CheckError, CheckRequest, ERROR_EXIT_CODE, parse_operation, report, run_check,
+};
+use vaultscope::worker::{PrincipalRef, SessionSettings, SignInMethod, spawn_worker};
+
+/// The arguments of `vaultscope check` (sign-in, cloud and emulator options go before `check`).
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// The vault's URI (https://NAME.vault.azure.net/).
+    #[arg(long)]
+    vault: String,
+    /// Check one secret (object-scoped role assignments count).
+    #[arg(long, conflicts_with_all = ["key", "certificate"])]
+    secret: Option<String>,
+    /// Check one key.
+    #[arg(long, conflicts_with = "certificate")]
+    key: Option<String>,
+    /// Check one certificate.
+    #[arg(long)]
+    certificate: Option<String>,
+    /// The principal: an object id, a service principal's application id, or `me` (who signed in).
+    #[arg(long)]
+    principal: String,
+    /// An operation to check (`get`, `secrets/list`, `keys/sign`, or a data action); repeat for more.
+    /// Default: every operation of the object's type (of all types for the vault).
+    #[arg(long = "operation", value_name = "OP")]
+    operations: Vec<String>,
+    /// Print JSON (schema `vaultscope.check/1`, see the README) instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+}
+
+impl CheckArgs {
+    fn request(&self) -> Result<CheckRequest, CheckError> {
+        let vault = VaultUri::parse(&self.vault)
+            .map_err(|error| CheckError::BadRequest(format!("--vault: {error}")))?;
+        let object = [
+            (ObjectType::Secret, &self.secret),
+            (ObjectType::Key, &self.key),
+            (ObjectType::Certificate, &self.certificate),
+        ]
+        .into_iter()
+        .find_map(|(object_type, name)| name.clone().map(|name| (object_type, name)));
+        let default_type = object
+            .as_ref()
+            .map_or(ObjectType::Secret, |(kind, _)| *kind);
+        let target = match object {
+            Some((object_type, name)) => Target::Object { object_type, name },
+            None => Target::Vault,
+        };
+        let principal = match self.principal.trim() {
+            "" => return Err(CheckError::BadRequest("--principal is empty".into())),
+            me if me.eq_ignore_ascii_case("me") => PrincipalRef::Me,
+            id => PrincipalRef::Id(id.to_owned()),
+        };
+        let operations = self
+            .operations
+            .iter()
+            .map(|operation| parse_operation(operation, default_type))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(CheckRequest {
+            vault,
+            target,
+            principal,
+            operations,
+        })
+    }
+}
+
+/// Runs the check and returns the exit code (0 allowed, 1 denied, 2 error), having printed the answer.
+pub fn run(
+    runtime: &tokio::runtime::Runtime,
+    cloud: CloudProfile,
+    environment: vaultscope::auth::environment_snapshot::EnvironmentSnapshot,
+    sign_in: SignInMethod,
+    args: &CheckArgs,
+) -> i32 {
+    let answer = args.request().and_then(|request| {
+        let mut settings = SessionSettings::new(cloud);
+        settings.environment = environment;
+        // A pipeline keeps no sign-in and no index.
+        settings.refresh_tokens = None;
+        settings.local_index = None;
+        let (worker, events) = spawn_worker(runtime.handle(), settings, std::sync::Arc::new(|| {}));
+        run_check(
+            &worker,
+            &events,
+            sign_in,
+            &request,
+            Duration::from_secs(args.timeout),
+            |prompt| eprintln!("{prompt}"),
+        )
+    });
+    match answer {
+        Ok(found) => {
+            if args.json {
+                println!("{:#}", report::to_json(&found));
+            } else {
+                println!("{}", report::to_text(&found));
+            }
+            found.exit_code()
+        }
+        Err(error) => {
+            if args.json {
+                println!("{:#}", report::error_json(&error));
+            }
+            eprintln!("vaultscope check: {error}");
+            ERROR_EXIT_CODE
+        }
+    }
+}
