@@ -158,7 +158,7 @@ impl ScopeLevel {
     }
 
     /// Whether an assignment at this level applies to `target` (an object target sees object levels for it).
-    fn covers(&self, target: &Target, operation: Operation) -> bool {
+    pub(super) fn covers(&self, target: &Target, operation: Operation) -> bool {
         match self {
             Self::ManagementGroup(_)
             | Self::Subscription(_)
@@ -340,7 +340,7 @@ const CONTROL_PLANE_PROBES: &[(&str, u32)] = &[
 ];
 
 /// Whether one of the role's blocks allows `action` (in `actions`, not in `notActions`).
-fn allows_action(role: &RoleDefinition, action: &str) -> bool {
+pub(super) fn allows_action(role: &RoleDefinition, action: &str) -> bool {
     role.properties.permissions.iter().any(|block| {
         block
             .actions
@@ -367,7 +367,7 @@ fn assignable_at(role: &RoleDefinition, scope: &str) -> bool {
         })
 }
 
-fn all_operations() -> impl Iterator<Item = Operation> {
+pub(super) fn all_operations() -> impl Iterator<Item = Operation> {
     ObjectType::ALL
         .into_iter()
         .flat_map(|object_type| object_type.operations().iter().copied())
@@ -409,7 +409,15 @@ fn profile(role: &RoleDefinition) -> RoleProfile<'_> {
     }
 }
 
-fn deny_blocks(deny: &DenyAssignment, data_action: &str) -> bool {
+/// Whether one of the role's blocks grants `data_action` (in `dataActions`, not in `notDataActions`).
+pub(super) fn role_grants_data_action(role: &RoleDefinition, data_action: &str) -> bool {
+    role.properties
+        .permissions
+        .iter()
+        .any(|block| block_answer(block, data_action) == BlockAnswer::Grants)
+}
+
+pub(super) fn deny_blocks(deny: &DenyAssignment, data_action: &str) -> bool {
     deny.properties
         .permissions
         .iter()
@@ -552,7 +560,7 @@ fn evaluate_policies(
         .collect()
 }
 
-fn policy_permissions(policy: &AccessPolicyEntry, object_type: ObjectType) -> &[String] {
+pub(super) fn policy_permissions(policy: &AccessPolicyEntry, object_type: ObjectType) -> &[String] {
     match object_type {
         ObjectType::Secret => &policy.permissions.secrets,
         ObjectType::Key => &policy.permissions.keys,
@@ -782,7 +790,7 @@ fn deny_holder(
     })
 }
 
-fn deny_covers(
+pub(super) fn deny_covers(
     level: &ScopeLevel,
     deny: &DenyAssignment,
     target: &Target,

@@ -10,21 +10,27 @@ use crate::azure::access_models::{
     AccessPolicyEntry, DenyAssignment, DirectoryObject, RoleAssignment, RoleDefinition,
 };
 
-const SUB: &str = "/subscriptions/s1";
-const RG: &str = "/subscriptions/s1/resourceGroups/rg-prod";
-const VAULT: &str =
+pub(super) const SUB: &str = "/subscriptions/s1";
+pub(super) const RG: &str = "/subscriptions/s1/resourceGroups/rg-prod";
+pub(super) const VAULT: &str =
     "/subscriptions/s1/resourceGroups/rg-prod/providers/Microsoft.KeyVault/vaults/kv";
 const OTHER_VAULT: &str =
     "/subscriptions/s1/resourceGroups/rg-prod/providers/Microsoft.KeyVault/vaults/kv-other";
 
-const SECRETS_USER: &str = "4633458b-17de-408a-b874-0445c86b69e6";
-const SECRETS_OFFICER: &str = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7";
+pub(super) const SECRETS_USER: &str = "4633458b-17de-408a-b874-0445c86b69e6";
+pub(super) const SECRETS_OFFICER: &str = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7";
 const READER: &str = "21090545-7ca7-4776-b22c-e363652d74d2";
-const ADMIN: &str = "00482a5a-887f-4fb3-b363-3b7fe8e74483";
+pub(super) const ADMIN: &str = "00482a5a-887f-4fb3-b363-3b7fe8e74483";
 const NO_DELETE: &str = "c0ffee00-0000-0000-0000-000000000001";
 const CONDITIONED: &str = "c0ffee00-0000-0000-0000-000000000002";
 
-fn role(guid: &str, name: &str, builtin: bool, data: &[&str], not_data: &[&str]) -> RoleDefinition {
+pub(super) fn role(
+    guid: &str,
+    name: &str,
+    builtin: bool,
+    data: &[&str],
+    not_data: &[&str],
+) -> RoleDefinition {
     serde_json::from_value(json!({
         "id": format!("/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/{guid}"),
         "name": guid,
@@ -34,7 +40,7 @@ fn role(guid: &str, name: &str, builtin: bool, data: &[&str], not_data: &[&str])
     .expect("role")
 }
 
-fn roles() -> Vec<RoleDefinition> {
+pub(super) fn roles() -> Vec<RoleDefinition> {
     vec![
         role(
             SECRETS_USER,
@@ -90,7 +96,7 @@ fn roles() -> Vec<RoleDefinition> {
     ]
 }
 
-fn assignment(principal: &str, role: &str, scope: &str) -> RoleAssignment {
+pub(super) fn assignment(principal: &str, role: &str, scope: &str) -> RoleAssignment {
     serde_json::from_value(json!({
         "id": format!("{scope}/providers/Microsoft.Authorization/roleAssignments/{principal}-{role}"),
         "properties": {"roleDefinitionId": format!("/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/{role}"),
@@ -100,7 +106,12 @@ fn assignment(principal: &str, role: &str, scope: &str) -> RoleAssignment {
     .expect("assignment")
 }
 
-fn deny(scope: &str, principals: &[&str], excluded: &[&str], child_scopes: bool) -> DenyAssignment {
+pub(super) fn deny(
+    scope: &str,
+    principals: &[&str],
+    excluded: &[&str],
+    child_scopes: bool,
+) -> DenyAssignment {
     let ids = |list: &[&str]| -> Vec<serde_json::Value> {
         list.iter()
             .map(|id| json!({"id": id, "type": "Group"}))
@@ -116,13 +127,13 @@ fn deny(scope: &str, principals: &[&str], excluded: &[&str], child_scopes: bool)
     .expect("deny")
 }
 
-fn policy(object_id: &str, secrets: &[&str], keys: &[&str]) -> AccessPolicyEntry {
+pub(super) fn policy(object_id: &str, secrets: &[&str], keys: &[&str]) -> AccessPolicyEntry {
     serde_json::from_value(json!({"tenantId": "t1", "objectId": object_id,
         "permissions": {"secrets": secrets, "keys": keys, "certificates": []}}))
     .expect("policy")
 }
 
-fn directory() -> HashMap<String, DirectoryObject> {
+pub(super) fn directory() -> HashMap<String, DirectoryObject> {
     [
         ("ben", "#microsoft.graph.user", "Ben"),
         ("ops", "#microsoft.graph.group", "Ops"),
@@ -144,7 +155,7 @@ fn directory() -> HashMap<String, DirectoryObject> {
     .collect()
 }
 
-fn rbac_vault(
+pub(super) fn rbac_vault(
     assignments: Vec<RoleAssignment>,
     denies: Option<Vec<DenyAssignment>>,
 ) -> VaultAccessData {
@@ -163,7 +174,7 @@ fn rbac_vault(
     }
 }
 
-fn policy_vault(policies: Vec<AccessPolicyEntry>) -> VaultAccessData {
+pub(super) fn policy_vault(policies: Vec<AccessPolicyEntry>) -> VaultAccessData {
     VaultAccessData {
         vault_name: "kv".into(),
         arm_id: VAULT.into(),
@@ -185,7 +196,7 @@ fn ben() -> Subject {
     }
 }
 
-fn secret(name: &str) -> Target {
+pub(super) fn secret(name: &str) -> Target {
     Target::Object {
         object_type: ObjectType::Secret,
         name: name.into(),

@@ -8,6 +8,7 @@ pub mod evaluate;
 pub mod explain;
 pub mod fix;
 pub mod operations;
+pub mod who_can;
 
 pub use evaluate::{
     AccessEvaluation, DenyMatch, Grant, Holder, ScopeLevel, Subject, Target, VaultAccessData,
@@ -15,6 +16,7 @@ pub use evaluate::{
 };
 pub use fix::{AccessFix, AccessRevocation};
 pub use operations::{ObjectType, Operation};
+pub use who_can::{WhoCan, WhoCanInputs, who_can};
 
 use crate::azure::models::VaultProperties;
 
@@ -139,3 +141,5 @@ mod tests {
 
 #[cfg(test)]
 mod evaluate_tests;
+#[cfg(test)]
+mod who_can_tests;
