@@ -1,5 +1,5 @@
-//! `vaultscope check`: the command line of the pipeline check (`vaultscope::pipeline_check`): its
-//! arguments, the sign-in it means, and the printing and exit code of its answer.
+//! `vaultscope check` and `vaultscope who-can`: the command lines of the pipeline check and its reverse
+//! (`vaultscope::pipeline_check`): their arguments, and the printing and exit code of their answers.
 
 use std::time::Duration;
 
@@ -7,7 +7,8 @@ use vaultscope::access::{ObjectType, Target};
 use vaultscope::azure::identifiers::VaultUri;
 use vaultscope::cloud::CloudProfile;
 use vaultscope::pipeline_check::{
-    CheckError, CheckRequest, ERROR_EXIT_CODE, parse_operation, report, run_check,
+    CheckError, CheckRequest, ERROR_EXIT_CODE, parse_operation, report, run_check, run_who_can,
+    who_can_report,
 };
 use vaultscope::worker::{PrincipalRef, SessionSettings, SignInMethod, spawn_worker};
 
@@ -116,6 +117,113 @@ pub fn run(
                 println!("{:#}", report::error_json(&error));
             }
             eprintln!("vaultscope check: {error}");
+            ERROR_EXIT_CODE
+        }
+    }
+}
+
+/// The arguments of `vaultscope who-can`.
+#[derive(clap::Args)]
+pub struct WhoCanArgs {
+    /// The vault's URI (https://NAME.vault.azure.net/).
+    #[arg(long)]
+    vault: String,
+    /// Ask about one secret (object-scoped role assignments count).
+    #[arg(long, conflicts_with_all = ["key", "certificate"])]
+    secret: Option<String>,
+    /// Ask about one key.
+    #[arg(long, conflicts_with = "certificate")]
+    key: Option<String>,
+    /// Ask about one certificate.
+    #[arg(long)]
+    certificate: Option<String>,
+    /// The operation (`get`, `secrets/list`, `keys/sign`, or a data action); default: every operation.
+    #[arg(long, value_name = "OP")]
+    operation: Option<String>,
+    /// Print JSON (schema `vaultscope.who-can/1`, see the README).
+    #[arg(long, conflicts_with = "csv")]
+    json: bool,
+    /// Print CSV: one row per principal and operation.
+    #[arg(long)]
+    csv: bool,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+}
+
+/// Runs who-can and returns the exit code (0 answered, 2 error), having printed the answer.
+pub fn run_who(
+    runtime: &tokio::runtime::Runtime,
+    cloud: CloudProfile,
+    environment: vaultscope::auth::environment_snapshot::EnvironmentSnapshot,
+    sign_in: SignInMethod,
+    args: &WhoCanArgs,
+) -> i32 {
+    let answer = (|| {
+        let vault = VaultUri::parse(&args.vault)
+            .map_err(|error| CheckError::BadRequest(format!("--vault: {error}")))?;
+        let object = [
+            (ObjectType::Secret, &args.secret),
+            (ObjectType::Key, &args.key),
+            (ObjectType::Certificate, &args.certificate),
+        ]
+        .into_iter()
+        .find_map(|(object_type, name)| name.clone().map(|name| (object_type, name)));
+        let default_type = object
+            .as_ref()
+            .map_or(ObjectType::Secret, |(kind, _)| *kind);
+        let target = match object {
+            Some((object_type, name)) => Target::Object { object_type, name },
+            None => Target::Vault,
+        };
+        let operation = args
+            .operation
+            .as_deref()
+            .map(|operation| parse_operation(operation, default_type))
+            .transpose()?;
+        let mut settings = SessionSettings::new(cloud);
+        settings.environment = environment;
+        settings.refresh_tokens = None;
+        settings.local_index = None;
+        let (worker, events) = spawn_worker(runtime.handle(), settings, std::sync::Arc::new(|| {}));
+        run_who_can(
+            &worker,
+            &events,
+            sign_in,
+            &vault,
+            &target,
+            operation,
+            Duration::from_secs(args.timeout),
+            |prompt| eprintln!("{prompt}"),
+        )
+    })();
+    match answer {
+        Ok(found) if args.csv => match who_can_report::to_csv(&found) {
+            Ok(text) => {
+                print!("{text}");
+                0
+            }
+            Err(error) => {
+                eprintln!("vaultscope who-can: {error}");
+                ERROR_EXIT_CODE
+            }
+        },
+        Ok(found) => {
+            if args.json {
+                println!("{:#}", who_can_report::to_json(&found));
+            } else {
+                println!("{}", who_can_report::to_text(&found));
+            }
+            0
+        }
+        Err(error) => {
+            if args.json {
+                println!(
+                    "{:#}",
+                    serde_json::json!({"schema": who_can_report::SCHEMA, "error": error.to_string()})
+                );
+            }
+            eprintln!("vaultscope who-can: {error}");
             ERROR_EXIT_CODE
         }
     }

@@ -170,6 +170,9 @@ enum Commands {
     /// cloud and emulator options go before `check` (default sign-in: the environment's connection
     /// string, service principal or managed identity, else the Azure CLI).
     Check(check_command::CheckArgs),
+    /// Who may perform an operation on a vault or one secret, key or certificate, and by which path:
+    /// groups expanded, PIM-eligible apart, self-granters flagged; as text, JSON or CSV.
+    WhoCan(check_command::WhoCanArgs),
 }
 
 /// The options of `vaultscope emulator`.
@@ -280,7 +283,7 @@ fn main() -> anyhow::Result<()> {
             gui.or(cli.gui),
         ),
         Some(Commands::Emulator(args)) => emulator_command(&runtime, args),
-        Some(Commands::Check(args)) => {
+        Some(command @ (Commands::Check(_) | Commands::WhoCan(_))) => {
             let code = match target_cloud(&cli) {
                 Ok((cloud, mode)) => {
                     let environment = mode.environment();
@@ -290,7 +293,15 @@ fn main() -> anyhow::Result<()> {
                             cli.identity.as_deref().and_then(UserAssignedId::parse),
                         )
                     });
-                    check_command::run(&runtime, cloud, environment, sign_in, &args)
+                    match &command {
+                        Commands::WhoCan(args) => {
+                            check_command::run_who(&runtime, cloud, environment, sign_in, args)
+                        }
+                        Commands::Check(args) => {
+                            check_command::run(&runtime, cloud, environment, sign_in, args)
+                        }
+                        _ => vaultscope::pipeline_check::ERROR_EXIT_CODE,
+                    }
                 }
                 Err(error) => {
                     eprintln!("vaultscope check: {error:#}");

@@ -473,7 +473,12 @@ pub fn who_can(
                 .to_owned(),
         );
     }
-    if model == PermissionModel::Rbac && inputs.eligible.is_none() {
+    if model == PermissionModel::Rbac
+        && inputs.eligible.is_none()
+        && !caveats
+            .iter()
+            .any(|caveat| caveat.starts_with("PIM eligibility"))
+    {
         caveats.push(
             "PIM eligibility could not be read; eligible assignments are not shown.".to_owned(),
         );

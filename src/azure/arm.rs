@@ -18,6 +18,8 @@ pub const SUBSCRIPTIONS_API_VERSION: &str = "2022-12-01";
 pub const KEYVAULT_ARM_API_VERSION: &str = "2026-04-01";
 /// `Microsoft.Authorization` api-version for role and deny assignments and role definitions.
 pub const AUTHORIZATION_API_VERSION: &str = "2022-04-01";
+/// `roleEligibilityScheduleInstances` (PIM), as the Azure SDKs call it.
+pub const ELIGIBILITY_API_VERSION: &str = "2020-10-01";
 
 /// Talks to ARM for one cloud and identity.
 #[derive(Debug, Clone)]
@@ -127,6 +129,20 @@ impl ArmClient {
         let mut url = self.url(
             &format!("{scope}/providers/Microsoft.Authorization/denyAssignments"),
             AUTHORIZATION_API_VERSION,
+        )?;
+        url.query_pairs_mut().append_pair("$filter", "atScope()");
+        self.list_all(url).await
+    }
+
+    /// PIM-eligible role assignments at or above `scope` (`roleEligibilityScheduleInstances`, `atScope()`),
+    /// shaped as role assignments (same `properties`: role, principal, scope).
+    pub async fn list_role_eligibilities(
+        &self,
+        scope: &str,
+    ) -> Result<Vec<RoleAssignment>, AzureError> {
+        let mut url = self.url(
+            &format!("{scope}/providers/Microsoft.Authorization/roleEligibilityScheduleInstances"),
+            ELIGIBILITY_API_VERSION,
         )?;
         url.query_pairs_mut().append_pair("$filter", "atScope()");
         self.list_all(url).await

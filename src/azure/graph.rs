@@ -1,6 +1,6 @@
 //! Microsoft Graph client (v1.0): names for object ids (`getByIds`), principal search (`$search` with
 //! `ConsistencyLevel: eventual`), service principals by application id, transitive group membership
-//! (`getMemberGroups`) and `/me`. The Graph token goes only to the Graph host.
+//! (`getMemberGroups`), a group's transitive members and `/me`. The Graph token goes only to the Graph host.
 
 use std::sync::Arc;
 
@@ -19,6 +19,10 @@ use crate::cloud::CloudProfile;
 const GET_BY_IDS_LIMIT: usize = 1000;
 /// Results per collection for a search; a person picks from the first screenful.
 const SEARCH_TOP: usize = 15;
+/// Graph's largest page for directory-object lists.
+const MEMBERS_PAGE: usize = 999;
+/// A group's members are read to this many at most; beyond it the answer says it stopped.
+pub const MAX_GROUP_MEMBERS: usize = 100_000;
 
 /// Talks to Graph for one cloud and identity.
 #[derive(Debug, Clone)]
@@ -149,6 +153,43 @@ impl GraphClient {
         Ok(list.value)
     }
 
+    /// Every user, service principal and group inside `group_id`, nested groups' members included
+    /// (`transitiveMembers`, all pages, at most [`MAX_GROUP_MEMBERS`]).
+    pub async fn transitive_members(
+        &self,
+        group_id: &str,
+    ) -> Result<Vec<DirectoryObject>, AzureError> {
+        let top = MEMBERS_PAGE.to_string();
+        let mut page: Page<DirectoryObject> = self
+            .send_json(
+                Method::GET,
+                &format!("/v1.0/groups/{group_id}/transitiveMembers"),
+                &[
+                    (
+                        "$select",
+                        "id,displayName,userPrincipalName,appId,servicePrincipalType",
+                    ),
+                    ("$top", &top),
+                ],
+                None,
+                false,
+            )
+            .await?;
+        let mut members = Vec::new();
+        loop {
+            let next = page.next().map(str::to_owned);
+            members.append(&mut page.value);
+            match next {
+                Some(link) if members.len() < MAX_GROUP_MEMBERS => {
+                    let url = Url::parse(&link)
+                        .map_err(|error| AzureError::InvalidUri(format!("{link}: {error}")))?;
+                    page = self.send_url(Method::GET, url, None, false).await?;
+                }
+                _ => return Ok(members),
+            }
+        }
+    }
+
     async fn send_json<T: serde::de::DeserializeOwned>(
         &self,
         method: Method,
@@ -167,6 +208,17 @@ impl GraphClient {
                 pairs.append_pair(name, value);
             }
         }
+        self.send_url(method, url, body, eventual_consistency).await
+    }
+
+    /// Sends to `url`, which must be on the Graph endpoint's host (a next link is checked here too).
+    async fn send_url<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<serde_json::Value>,
+        eventual_consistency: bool,
+    ) -> Result<T, AzureError> {
         crate::azure::pipeline::ensure_endpoint_host(&url, &self.endpoint, Service::Graph)?;
         let token = self
             .tokens

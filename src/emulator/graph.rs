@@ -28,6 +28,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1.0/directoryObjects/getByIds", post(get_by_ids))
         .route("/v1.0/me", get(me))
         .route("/v1.0/me/getMemberGroups", post(my_member_groups))
+        .route(
+            "/v1.0/groups/{id}/transitiveMembers",
+            get(transitive_members),
+        )
         .route("/v1.0/{collection}", get(list))
         .route("/v1.0/{collection}/{id}", get(get_one))
         .route(
@@ -386,6 +390,51 @@ async fn list(
     if query.get("$count").is_some_and(|c| c == "true") {
         body["@odata.count"] = json!(total);
     }
+    if skip + top < total {
+        body["@odata.nextLink"] = json!(next_link(&request, &query, top, skip + top));
+    }
+    Json(body).into_response()
+}
+
+/// `GET /groups/{id}/transitiveMembers`: every user, service principal and group inside the group, nested
+/// groups' members included, paged like the other lists (`$top`, `$skiptoken`, `$select`).
+async fn transitive_members(
+    State(shared): State<Arc<Shared>>,
+    Extension(claims): Extension<Claims>,
+    Path(id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    request: Request,
+) -> Response {
+    let cloud = shared.read();
+    let Some((_, group)) = find(&cloud, &claims.tid, &id, Some(Kind::Group)) else {
+        return not_found(&id);
+    };
+    let group_id = field(&group, "id").to_ascii_lowercase();
+    let members: Vec<Value> = directory(&cloud, &claims.tid)
+        .into_iter()
+        .filter(|(_, object)| {
+            cloud
+                .transitive_groups(field(object, "id"))
+                .contains(&group_id)
+        })
+        .map(|(_, object)| select(&object, query.get("$select")))
+        .collect();
+    drop(cloud);
+    let top = query
+        .get("$top")
+        .and_then(|t| t.parse::<usize>().ok())
+        .filter(|&t| t > 0)
+        .unwrap_or(DEFAULT_PAGE_SIZE)
+        .min(MAX_PAGE_SIZE);
+    let skip = query
+        .get("$skiptoken")
+        .and_then(|t| t.parse::<usize>().ok())
+        .unwrap_or(0);
+    let total = members.len();
+    let mut body = json!({
+        "@odata.context": format!("https://graph.localhost:{}/v1.0/$metadata#directoryObjects", shared.port),
+        "value": members.into_iter().skip(skip).take(top).collect::<Vec<_>>(),
+    });
     if skip + top < total {
         body["@odata.nextLink"] = json!(next_link(&request, &query, top, skip + top));
     }

@@ -30,6 +30,9 @@ pub struct Seed {
     pub custom_roles: Vec<SeedRoleDefinition>,
     #[serde(default)]
     pub role_assignments: Vec<SeedRoleAssignment>,
+    /// PIM-eligible role assignments (`roleEligibilityScheduleInstances`): active only once activated.
+    #[serde(default)]
+    pub role_eligibilities: Vec<SeedRoleAssignment>,
     /// Deny assignments (normally made by managed applications, blueprints or deployment stacks).
     #[serde(default)]
     pub deny_assignments: Vec<SeedDenyAssignment>,

@@ -49,18 +49,22 @@ impl CloudState {
         for custom in &seed.custom_roles {
             role_definitions.push(RoleDefinition::custom(custom.clone()));
         }
-        let role_assignments = seed
-            .role_assignments
-            .iter()
-            .map(|assignment| RoleAssignmentState {
-                id: assignment.id.clone(),
-                principal_id: assignment.principal_id.clone(),
-                principal_type: assignment.principal_type.clone(),
-                role_definition_id: assignment.role_definition_id.clone(),
-                scope: assignment.scope.clone(),
-                created: days(now, assignment.created_days_ago),
-            })
-            .collect();
+        let assignment_states =
+            |assignments: &[super::seed::SeedRoleAssignment]| -> Vec<RoleAssignmentState> {
+                assignments
+                    .iter()
+                    .map(|assignment| RoleAssignmentState {
+                        id: assignment.id.clone(),
+                        principal_id: assignment.principal_id.clone(),
+                        principal_type: assignment.principal_type.clone(),
+                        role_definition_id: assignment.role_definition_id.clone(),
+                        scope: assignment.scope.clone(),
+                        created: days(now, assignment.created_days_ago),
+                    })
+                    .collect()
+            };
+        let role_assignments = assignment_states(&seed.role_assignments);
+        let role_eligibilities = assignment_states(&seed.role_eligibilities);
         let managed_identity_host = seed
             .managed_identity_host
             .as_ref()
@@ -80,6 +84,7 @@ impl CloudState {
             deleted_vaults,
             role_definitions,
             role_assignments,
+            role_eligibilities,
             deny_assignments: seed.deny_assignments.clone(),
             managed_identity_host,
             device_codes: HashMap::new(),

@@ -360,6 +360,8 @@ pub struct CloudState {
     pub deleted_vaults: Vec<DeletedVaultState>,
     pub role_definitions: Vec<RoleDefinition>,
     pub role_assignments: Vec<RoleAssignmentState>,
+    /// PIM-eligible assignments: listed by Resource Manager, never authorizing the data plane.
+    pub role_eligibilities: Vec<RoleAssignmentState>,
     pub deny_assignments: Vec<super::seed::SeedDenyAssignment>,
     pub managed_identity_host: ManagedIdentityHost,
     pub device_codes: HashMap<String, DeviceCodeState>,

@@ -1,10 +1,12 @@
-//! `vaultscope check`: the access check of the explorer for pipelines. It signs in through the worker like
+//! `vaultscope check` and `vaultscope who-can`: the access check of the explorer, and its reverse, for
+//! pipelines. It signs in through the worker like
 //! the app, finds the vault by its URI among the visible subscriptions, runs the same evaluation
 //! (`Command::CheckAccess`) and reports each asked operation's verdict, path and fix; `report.rs` renders
 //! the answer as text or as versioned JSON. Exit codes: 0 every asked operation allowed, 1 one denied,
 //! 2 an error (with its sentence).
 
 pub mod report;
+pub mod who_can_report;
 
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
@@ -209,24 +211,29 @@ fn failed(outcome: Outcome) -> Option<String> {
     }
 }
 
-/// Signs in with `sign_in`, finds the vault and checks. A device code prompt is handed to `on_prompt`.
-pub fn run_check(
+/// The vault a pipeline named, found in Resource Manager after signing in.
+struct LocatedVault {
+    arm_id: String,
+    subscription: Subscription,
+}
+
+/// Signs in with `sign_in` and finds `uri` among the visible subscriptions' vaults.
+fn sign_in_and_locate(
     worker: &WorkerHandle,
     events: &Receiver<Event>,
     sign_in: SignInMethod,
-    request: &CheckRequest,
+    uri: &VaultUri,
+    deadline: Instant,
     timeout: Duration,
-    mut on_prompt: impl FnMut(&str),
-) -> Result<CheckReport, CheckError> {
-    let deadline = Instant::now() + timeout;
+    on_prompt: &mut dyn FnMut(&str),
+) -> Result<LocatedVault, CheckError> {
     let id = worker.send(Command::SignIn(sign_in));
-    let (_, outcome) = collect(events, id, deadline, timeout, &mut on_prompt)?;
+    let (_, outcome) = collect(events, id, deadline, timeout, on_prompt)?;
     if let Some(reason) = failed(outcome) {
         return Err(CheckError::SignIn(reason));
     }
-
     let id = worker.send(Command::ListSubscriptions);
-    let (seen, outcome) = collect(events, id, deadline, timeout, &mut on_prompt)?;
+    let (seen, outcome) = collect(events, id, deadline, timeout, on_prompt)?;
     let subscriptions: Vec<Subscription> = seen
         .into_iter()
         .filter_map(|kind| match kind {
@@ -238,28 +245,52 @@ pub fn run_check(
     if let Some(reason) = failed(outcome) {
         return Err(CheckError::Worker(reason));
     }
-    let (vault, subscription) = find_vault(
-        worker,
-        events,
-        &subscriptions,
-        &request.vault,
-        deadline,
-        timeout,
-    )?
-    .ok_or_else(|| CheckError::VaultNotFound {
-        vault: request.vault.to_string(),
-        subscriptions: subscriptions.len(),
-    })?;
+    let (vault, subscription) = find_vault(worker, events, &subscriptions, uri, deadline, timeout)?
+        .ok_or_else(|| CheckError::VaultNotFound {
+            vault: uri.to_string(),
+            subscriptions: subscriptions.len(),
+        })?;
     let arm_id = vault.arm_id.clone().ok_or_else(|| {
         CheckError::Worker(format!(
             "Resource Manager gave {} no resource id",
             vault.name
         ))
     })?;
+    Ok(LocatedVault {
+        arm_id,
+        subscription,
+    })
+}
+
+impl LocatedVault {
+    fn tenant(&self) -> Option<String> {
+        Some(self.subscription.tenant_id.clone()).filter(|tenant| !tenant.is_empty())
+    }
+}
+
+/// Signs in with `sign_in`, finds the vault and checks. A device code prompt is handed to `on_prompt`.
+pub fn run_check(
+    worker: &WorkerHandle,
+    events: &Receiver<Event>,
+    sign_in: SignInMethod,
+    request: &CheckRequest,
+    timeout: Duration,
+    mut on_prompt: impl FnMut(&str),
+) -> Result<CheckReport, CheckError> {
+    let deadline = Instant::now() + timeout;
+    let located = sign_in_and_locate(
+        worker,
+        events,
+        sign_in,
+        &request.vault,
+        deadline,
+        timeout,
+        &mut on_prompt,
+    )?;
     let id = worker.send(Command::CheckAccess {
-        arm_id: arm_id.clone(),
-        subscription_name: Some(subscription.display_name.clone()),
-        tenant_id: Some(subscription.tenant_id.clone()).filter(|tenant| !tenant.is_empty()),
+        arm_id: located.arm_id.clone(),
+        subscription_name: Some(located.subscription.display_name.clone()),
+        tenant_id: located.tenant(),
         principal: request.principal.clone(),
         target: request.target.clone(),
     });
@@ -290,10 +321,64 @@ pub fn run_check(
     };
     Ok(CheckReport {
         vault: request.vault.clone(),
-        arm_id,
+        arm_id: located.arm_id,
         data,
         evaluation,
         asked,
+    })
+}
+
+/// The answer of `vaultscope who-can`.
+#[derive(Debug, Clone)]
+pub struct WhoCanReport {
+    pub vault: VaultUri,
+    pub arm_id: String,
+    pub answer: crate::access::WhoCan,
+}
+
+/// Signs in, finds the vault and asks who may perform `operation` on `target`.
+pub fn run_who_can(
+    worker: &WorkerHandle,
+    events: &Receiver<Event>,
+    sign_in: SignInMethod,
+    vault: &VaultUri,
+    target: &Target,
+    operation: Option<Operation>,
+    timeout: Duration,
+    mut on_prompt: impl FnMut(&str),
+) -> Result<WhoCanReport, CheckError> {
+    let deadline = Instant::now() + timeout;
+    let located = sign_in_and_locate(
+        worker,
+        events,
+        sign_in,
+        vault,
+        deadline,
+        timeout,
+        &mut on_prompt,
+    )?;
+    let id = worker.send(Command::WhoCan {
+        arm_id: located.arm_id.clone(),
+        subscription_name: Some(located.subscription.display_name.clone()),
+        tenant_id: located.tenant(),
+        target: target.clone(),
+        operation,
+    });
+    let (seen, outcome) = collect(events, id, deadline, timeout, &mut on_prompt)?;
+    if let Some(reason) = failed(outcome) {
+        return Err(CheckError::Worker(reason));
+    }
+    let answer = seen
+        .into_iter()
+        .find_map(|kind| match kind {
+            EventKind::WhoCan { answer, .. } => Some(*answer),
+            _ => None,
+        })
+        .ok_or_else(|| CheckError::Worker("who-can ended without an answer".to_owned()))?;
+    Ok(WhoCanReport {
+        vault: vault.clone(),
+        arm_id: located.arm_id,
+        answer,
     })
 }
 

@@ -169,6 +169,29 @@ impl AzureRunner {
                 reply.send(EventKind::PrincipalsFound { text, principals });
                 Ok(())
             }
+            Command::WhoCan {
+                arm_id,
+                subscription_name,
+                tenant_id,
+                target,
+                operation,
+            } => {
+                let session = self.session().await?.for_tenant(tenant_id.as_deref());
+                let (data, answer) = super::who_can::load_who_can(
+                    &session,
+                    &arm_id,
+                    subscription_name,
+                    &target,
+                    operation,
+                )
+                .await?;
+                reply.send(EventKind::WhoCan {
+                    arm_id,
+                    data: Box::new(data),
+                    answer: Box::new(answer),
+                });
+                Ok(())
+            }
             Command::CheckAccess {
                 arm_id,
                 subscription_name,

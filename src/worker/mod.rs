@@ -19,6 +19,7 @@ pub mod transfer;
 pub mod transfer_model;
 pub mod transfer_plans;
 mod vault_load;
+mod who_can;
 
 pub use azure_runner::spawn_worker;
 pub use protocol::{

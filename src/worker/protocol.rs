@@ -95,6 +95,15 @@ pub enum Command {
     SearchPrincipals {
         text: String,
     },
+    /// Who may perform an operation (or every operation) on a vault or one object in it, and by which
+    /// path; groups expanded into their transitive members, PIM eligibility apart, self-granters flagged.
+    WhoCan {
+        arm_id: String,
+        subscription_name: Option<String>,
+        tenant_id: Option<String>,
+        target: Target,
+        operation: Option<crate::access::Operation>,
+    },
     /// Evaluates what a principal may do on a vault (or one object in it), and why.
     CheckAccess {
         arm_id: String,
@@ -210,6 +219,7 @@ pub enum SupersedeKey {
     VaultAccess,
     PrincipalSearch,
     AccessCheck,
+    WhoCan,
     /// Waiting for one granted read to reach the data plane.
     AccessWait,
     VersionComparison,
@@ -228,6 +238,7 @@ impl Command {
             Self::LoadVaultAccess { .. } => Some(SupersedeKey::VaultAccess),
             Self::SearchPrincipals { .. } => Some(SupersedeKey::PrincipalSearch),
             Self::CheckAccess { .. } => Some(SupersedeKey::AccessCheck),
+            Self::WhoCan { .. } => Some(SupersedeKey::WhoCan),
             // A change is never cancelled by another: it runs to its answer.
             Self::Change(_) | Self::Bulk { .. } => None,
             Self::ReadValueFile | Self::SaveTextFile { .. } => None,
@@ -298,6 +309,9 @@ impl Command {
                 format!("reading who may access {}", resource_name(arm_id))
             }
             Self::SearchPrincipals { text } => format!("searching the directory for '{text}'"),
+            Self::WhoCan { arm_id, .. } => {
+                format!("finding who may access {}", resource_name(arm_id))
+            }
             Self::CheckAccess {
                 arm_id, principal, ..
             } => match principal {
@@ -421,6 +435,12 @@ pub enum EventKind {
     PrincipalsFound {
         text: String,
         principals: Vec<DirectoryObject>,
+    },
+    /// Who may do what on a vault (`Command::WhoCan`).
+    WhoCan {
+        arm_id: String,
+        data: Box<VaultAccessData>,
+        answer: Box<crate::access::WhoCan>,
     },
     AccessChecked {
         arm_id: String,

@@ -20,6 +20,7 @@ use crate::emulator::{Shared, request_authority};
 
 const ROLE_ASSIGNMENTS_READ: &str = "Microsoft.Authorization/roleAssignments/read";
 const DENY_ASSIGNMENTS_READ: &str = "Microsoft.Authorization/denyAssignments/read";
+const ELIGIBILITY_READ: &str = "Microsoft.Authorization/roleEligibilityScheduleInstances/read";
 const PROVIDER: &str = "/providers/microsoft.authorization/";
 
 fn iso8601(unix: i64) -> String {
@@ -207,6 +208,9 @@ pub(super) async fn scoped(
         [kind, id] if kind.eq_ignore_ascii_case("roleAssignments") => {
             get_assignment(&cloud, &caller, &scope, id)
         }
+        [kind] if kind.eq_ignore_ascii_case("roleEligibilityScheduleInstances") => {
+            list_eligibilities(&cloud, &caller, &scope, &query, &base)
+        }
         [kind] if kind.eq_ignore_ascii_case("denyAssignments") => {
             list_deny_assignments(&cloud, &caller, &scope, &query, &base)
         }
@@ -268,6 +272,54 @@ fn list_assignments(
             }
         })
         .map(|assignment| assignment_json(cloud, assignment))
+        .collect();
+    page(items, query, base).into_response()
+}
+
+/// PIM eligibility instances related to `scope` (`atScope()`: at or above it), in the shape of
+/// `RoleEligibilityScheduleInstances_ListForScope` (api-version 2020-10-01): the role, principal and scope of
+/// each eligible assignment, `status: Provisioned`, `memberType: Direct`.
+fn list_eligibilities(
+    cloud: &CloudState,
+    caller: &ArmCaller,
+    scope: &str,
+    query: &HashMap<String, String>,
+    base: &str,
+) -> Response {
+    let at_scope_only = match query.get("$filter").map(|filter| filter.trim()) {
+        None | Some("") => false,
+        Some(filter) if filter.eq_ignore_ascii_case("atScope()") => true,
+        Some(filter) => {
+            return arm_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidFilter",
+                &format!("The filter '{filter}' is not supported; use atScope()."),
+            );
+        }
+    };
+    if let Err(response) = caller.require(cloud, ELIGIBILITY_READ, scope) {
+        return response;
+    }
+    let items: Vec<Value> = cloud
+        .role_eligibilities
+        .iter()
+        .filter(|eligible| {
+            scope_covers(&eligible.scope, scope)
+                || (!at_scope_only && scope_covers(scope, &eligible.scope))
+        })
+        .map(|eligible| {
+            let mut item = assignment_json(cloud, eligible);
+            item["id"] = json!(format!(
+                "{}/providers/Microsoft.Authorization/roleEligibilityScheduleInstances/{}",
+                eligible.scope, eligible.id
+            ));
+            item["type"] = json!("Microsoft.Authorization/roleEligibilityScheduleInstances");
+            item["properties"]["status"] = json!("Provisioned");
+            item["properties"]["memberType"] = json!("Direct");
+            item["properties"]["startDateTime"] = item["properties"]["createdOn"].clone();
+            item["properties"]["endDateTime"] = Value::Null;
+            item
+        })
         .collect();
     page(items, query, base).into_response()
 }
