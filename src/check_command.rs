@@ -7,8 +7,8 @@ use vaultscope::access::{ObjectType, Target};
 use vaultscope::azure::identifiers::VaultUri;
 use vaultscope::cloud::CloudProfile;
 use vaultscope::pipeline_check::{
-    CheckError, CheckRequest, ERROR_EXIT_CODE, parse_operation, report, run_check, run_who_can,
-    who_can_report,
+    CheckError, CheckRequest, ERROR_EXIT_CODE, WhoCanRequest, parse_operation, report, run_check,
+    run_who_can, who_can_report,
 };
 use vaultscope::worker::{PrincipalRef, SessionSettings, SignInMethod, spawn_worker};
 
@@ -186,13 +186,16 @@ pub fn run_who(
         settings.refresh_tokens = None;
         settings.local_index = None;
         let (worker, events) = spawn_worker(runtime.handle(), settings, std::sync::Arc::new(|| {}));
+        let request = WhoCanRequest {
+            vault,
+            target,
+            operation,
+        };
         run_who_can(
             &worker,
             &events,
             sign_in,
-            &vault,
-            &target,
-            operation,
+            &request,
             Duration::from_secs(args.timeout),
             |prompt| eprintln!("{prompt}"),
         )

@@ -1,6 +1,7 @@
 //! The access checker against the emulator's own enforcement: for every demo principal × vault × operation
 //! (both permission models, nested groups, inherited, object-scoped and deny assignments, notDataActions),
-//! the verdict Vaultscope computes equals what Key Vault does when that principal makes the call.
+//! the verdict Vaultscope computes equals what Key Vault does when that principal makes the call; and the
+//! reverse: who-can lists a principal as allowed exactly when the emulator lets it make the call.
 
 mod common;
 
@@ -15,7 +16,7 @@ use vaultscope::worker::{Command, EventKind, Outcome, PrincipalRef, WorkerHandle
 
 use common::{TestCloud, wait_for};
 
-const PRINCIPALS: [(&str, &str); 7] = [
+const PRINCIPALS: [(&str, &str); 8] = [
     ("ada", "0d5b7a91-3c2e-4f11-9a6b-1e2d3c4b5a61"),
     ("ben", "1e6c8ba2-4d3f-4a22-8b7c-2f3e4d5c6b72"),
     ("chloe", "2f7d9cb3-5e4a-4b33-9c8d-3a4f5e6d7c83"),
@@ -23,6 +24,7 @@ const PRINCIPALS: [(&str, &str); 7] = [
     ("SecurityFunctions", "5a1e2d3c-6b7a-4c44-8d9e-4b5a6f7e8d94"),
     ("id-orders-api", "6b2f3e4d-7c8b-4d55-9eaf-5c6b7a8f9eb6"),
     ("ci-pipeline", "7c3a4f5e-8d9c-4e66-8fba-6d7c8b9a0fc7"),
+    ("eve", "5e7f9a0b-8c1d-4e22-9f3a-6b7c8d9e0a15"),
 ];
 
 /// (object type, permission, method, path; `{name}` is the object probed, body).
@@ -405,6 +407,100 @@ fn applied_fixes_and_revocations_leave_the_check_equal_to_enforcement() {
             .expect("get")
             .explanation("SecurityFunctions")
             .starts_with("No access policy gives SecurityFunctions or its groups secret `get`"),
+    );
+}
+
+impl Matrix {
+    fn who_can(&self, vault: &VaultSummary, target: Target) -> vaultscope::access::WhoCan {
+        let id = self.worker.send(Command::WhoCan {
+            arm_id: vault.arm_id.clone().expect("ARM id"),
+            subscription_name: None,
+            tenant_id: None,
+            target,
+            operation: None,
+        });
+        let (seen, outcome) = wait_for(&self.events, id);
+        assert!(
+            matches!(outcome, Outcome::Done),
+            "who-can {}: {outcome:?}",
+            vault.name
+        );
+        seen.into_iter()
+            .find_map(|kind| match kind {
+                EventKind::WhoCan { answer, .. } => Some(*answer),
+                _ => None,
+            })
+            .expect("an answer")
+    }
+}
+
+#[test]
+fn who_can_equals_emulator_enforcement_for_every_demo_principal() {
+    let matrix = Matrix::start();
+    let (mut compared, mut allowed_seen, mut mismatches) = (0, 0, Vec::new());
+    for vault in matrix.vaults() {
+        let firewalled = vault
+            .properties
+            .network_acls
+            .as_ref()
+            .and_then(|acls| acls.default_action.as_deref())
+            == Some("Deny");
+        if firewalled {
+            continue;
+        }
+        let mut targets = vec![(Target::Vault, "matrix-absent".to_owned())];
+        if vault.name == "kv-prod-payments" {
+            let name = "payments-svc-ApiKey".to_owned();
+            targets.push((
+                Target::Object {
+                    object_type: ObjectType::Secret,
+                    name: name.clone(),
+                },
+                name,
+            ));
+        }
+        for (target, name) in targets {
+            let answer = matrix.who_can(&vault, target.clone());
+            for probe in vault_probes() {
+                let (object_type, permission, ..) = &probe;
+                let Some(operation) = answer.operations.iter().find(|o| {
+                    o.operation.object_type == *object_type
+                        && o.operation.name.eq_ignore_ascii_case(permission)
+                }) else {
+                    // An object target answers its own type's operations only.
+                    assert!(
+                        matches!(target, Target::Object { .. }),
+                        "{permission} unanswered"
+                    );
+                    continue;
+                };
+                for (label, object_id) in PRINCIPALS {
+                    let listed = operation
+                        .allowed
+                        .iter()
+                        .any(|p| p.id.eq_ignore_ascii_case(object_id));
+                    let enforced = matrix.enforced(&vault, object_id, &probe, &name);
+                    compared += 1;
+                    allowed_seen += usize::from(enforced);
+                    if listed != enforced {
+                        mismatches.push(format!(
+                            "{label} {object_type:?} {permission} on {} ({target:?}): who-can {listed}, emulator {enforced}",
+                            vault.name
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {compared}:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    assert!(
+        allowed_seen > 50 && allowed_seen < compared,
+        "{allowed_seen} of {compared} allowed"
     );
 }
 

@@ -336,14 +336,21 @@ pub struct WhoCanReport {
     pub answer: crate::access::WhoCan,
 }
 
-/// Signs in, finds the vault and asks who may perform `operation` on `target`.
+/// What `vaultscope who-can` asks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhoCanRequest {
+    pub vault: VaultUri,
+    pub target: Target,
+    /// `None`: every operation of the target's type (all types for a vault).
+    pub operation: Option<Operation>,
+}
+
+/// Signs in, finds the vault and asks who may perform the operation on the target.
 pub fn run_who_can(
     worker: &WorkerHandle,
     events: &Receiver<Event>,
     sign_in: SignInMethod,
-    vault: &VaultUri,
-    target: &Target,
-    operation: Option<Operation>,
+    request: &WhoCanRequest,
     timeout: Duration,
     mut on_prompt: impl FnMut(&str),
 ) -> Result<WhoCanReport, CheckError> {
@@ -352,7 +359,7 @@ pub fn run_who_can(
         worker,
         events,
         sign_in,
-        vault,
+        &request.vault,
         deadline,
         timeout,
         &mut on_prompt,
@@ -361,8 +368,8 @@ pub fn run_who_can(
         arm_id: located.arm_id.clone(),
         subscription_name: Some(located.subscription.display_name.clone()),
         tenant_id: located.tenant(),
-        target: target.clone(),
-        operation,
+        target: request.target.clone(),
+        operation: request.operation,
     });
     let (seen, outcome) = collect(events, id, deadline, timeout, &mut on_prompt)?;
     if let Some(reason) = failed(outcome) {
@@ -376,7 +383,7 @@ pub fn run_who_can(
         })
         .ok_or_else(|| CheckError::Worker("who-can ended without an answer".to_owned()))?;
     Ok(WhoCanReport {
-        vault: vault.clone(),
+        vault: request.vault.clone(),
         arm_id: located.arm_id,
         answer,
     })
