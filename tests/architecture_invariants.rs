@@ -16,6 +16,7 @@ const CORE_LAYERS: &[&str] = &[
     "untrusted_text",
     "fuzz_checks",
     "http_body",
+    "pipeline_check",
 ];
 
 fn rust_files(dir: &Path) -> Vec<PathBuf> {

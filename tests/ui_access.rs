@@ -1,6 +1,7 @@
 //! UI: the Access tab in the real window's code path, driven with `egui_kittest` against the emulator: the
 //! vault's policies and assignments, checking a principal found by search, and the one-click explanation of
-//! a 403 met while browsing (with the least-privilege fix).
+//! a 403 met while browsing (with the least-privilege fix), and who can: groups folded and unfolded, a
+//! deny assignment's block, a PIM-eligible principal apart.
 
 mod common;
 
@@ -160,4 +161,38 @@ fn snapshot_of_the_access_check() {
     );
     harness.run_steps(30);
     harness.snapshot("access_check_ben_on_kv_prod_orders");
+}
+
+#[test]
+fn who_can_delete_folds_groups_and_shows_blocks_and_eligibility() {
+    let cloud = TestCloud::start();
+    let mut harness = app_harness(&cloud);
+    wait_for_vault_tree(&mut harness);
+    harness.get_by_label("kv-prod-orders").click();
+    step_until(&mut harness, "the centre tabs", |harness| {
+        harness.query_by_label("Access").is_some()
+    });
+    harness.get_by_label("Access").click();
+    step_until(&mut harness, "the who-can buttons", |harness| {
+        harness.query_by_label("secret delete").is_some()
+    });
+    harness.get_by_label("secret delete").click();
+    step_until(&mut harness, "the answer", |harness| {
+        harness.query_by_label_contains("secret delete: ").is_some()
+    });
+    harness.get_by_label_contains("Blocked: Ben Developer (user) by deny assignment");
+    harness.get_by_label_contains("Eligible, not active: Chloe Auditor (user)");
+    // Ada holds delete only through Platform Operators: folded, the group's row stands for her.
+    let group = "[+] group Platform Operators (3 members): Key Vault Secrets Officer at resource group rg-prod-app";
+    harness.get_by_label(group);
+    assert!(harness.query_by_label("Ada Operator (user)").is_none());
+    harness.get_by_label(group).click();
+    // Unfolded, the row says so.
+
+    step_until(&mut harness, "the group unfolded", |harness| {
+        harness.query_by_label("Ada Operator (user)").is_some()
+    });
+    harness.get_by_label_contains(
+        "Key Vault Secrets Officer at resource group rg-prod-app, via group Platform Operators",
+    );
 }

@@ -1,6 +1,6 @@
 //! Centre panel, Access tab: the vault's permission model and network rules, a principal check with every
-//! operation explained (and a copyable least-privilege fix), the access policies, and the role and deny
-//! assignments at, above and below the vault.
+//! operation explained (and a copyable least-privilege fix), who can (`who_can_panel.rs`), the access
+//! policies, and the role and deny assignments at, above and below the vault.
 
 use egui::{Color32, RichText, Ui};
 
@@ -36,6 +36,8 @@ pub fn access_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                 ui.separator();
             }
             check_ui(ui, state, intents);
+            ui.separator();
+            super::who_can_panel::who_can_ui(ui, state, intents);
             if let Some(data) = access.data.as_deref() {
                 ui.separator();
                 policies_ui(ui, data);

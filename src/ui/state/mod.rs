@@ -27,6 +27,7 @@ pub mod transfer;
 mod transfer_flows;
 pub mod tree;
 pub mod vault_index;
+pub mod who_can;
 
 #[cfg(test)]
 mod local_index_tests;
@@ -44,6 +45,7 @@ pub use search::{SEARCH_RESULT_LIMIT, SearchIntent, SearchState};
 pub use session::{SessionIntent, SessionState, SignInForm, SignInState};
 pub use transfer::{TransferIntent, TransferState};
 pub use tree::{TreeIntent, TreeState};
+pub use who_can::{WhoCanIntent, WhoCanState};
 
 use common::Shared;
 use objects::Shown;
@@ -60,6 +62,7 @@ pub enum Intent {
     Tree(TreeIntent),
     Objects(ObjectsIntent),
     Access(AccessIntent),
+    WhoCan(WhoCanIntent),
     Search(SearchIntent),
     Changes(ChangesIntent),
     AccessChanges(AccessChangesIntent),
@@ -96,6 +99,7 @@ pub struct AppState {
     pub tree: TreeState,
     pub objects: ObjectsState,
     pub access: AccessState,
+    pub who_can: WhoCanState,
     pub search: SearchState,
     pub changes: ChangesState,
     pub access_changes: AccessChangesState,
@@ -154,6 +158,7 @@ impl AppState {
             + self.tree.requests_in_flight()
             + self.objects.requests_in_flight()
             + self.access.requests_in_flight()
+            + self.who_can.requests_in_flight()
             + self.changes.requests_in_flight()
             + self.access_changes.requests_in_flight()
             + self.transfer.requests_in_flight()
@@ -213,6 +218,7 @@ impl AppState {
         self.tree.reset(sink);
         self.objects.reset(sink);
         self.access.reset(sink);
+        self.who_can.reset(sink);
         self.changes.reset(sink);
         self.access_changes.reset(sink);
         self.transfer.reset();
@@ -313,6 +319,7 @@ impl AppState {
             self.tree.requests.take_forgotten(),
             self.objects.requests.take_forgotten(),
             self.access.requests.take_forgotten(),
+            self.who_can.requests.take_forgotten(),
             self.access_changes.requests.take_forgotten(),
             self.local_index.requests.take_forgotten(),
         ];
@@ -399,6 +406,14 @@ impl AppState {
                 }
                 kind => self.access.apply_progress(request, kind),
             }
+        } else if let Some(request) = self.who_can.requests.get(id).cloned() {
+            match event.kind {
+                EventKind::Finished(outcome) => {
+                    self.who_can.requests.finish(id);
+                    self.who_can.finish(request, outcome);
+                }
+                kind => self.who_can.apply_progress(request, kind),
+            }
         }
     }
 
@@ -446,6 +461,11 @@ impl AppState {
             Intent::Access(intent) => {
                 let vault = self.selected_vault_arm();
                 self.access.handle(intent, vault, sink);
+            }
+            Intent::WhoCan(intent) => {
+                let vault = self.selected_vault_arm();
+                let uri = self.selected_vault().cloned();
+                self.who_can.handle(intent, vault, uri, sink);
             }
             Intent::Search(SearchIntent::OpenHit(hit)) => self.open_search_hit(hit, sink),
             Intent::Search(intent) => self.search.handle(intent, &self.tree.vaults),
@@ -599,6 +619,7 @@ impl AppState {
             self.selected_vault = Some(vault.clone());
             self.objects.vault_changed();
             self.access.vault_changed();
+            self.who_can.vault_changed();
             if self.centre == CentreView::Access {
                 self.show_access(sink);
             }
