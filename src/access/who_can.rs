@@ -408,6 +408,8 @@ fn self_granters(
     model: PermissionModel,
 ) -> Vec<SelfGranter> {
     let mut found: Vec<SelfGranter> = Vec::new();
+    // (principal, grant, group) already found: a set, since a broad role reaches thousands.
+    let mut seen: HashSet<(String, String, Option<String>)> = HashSet::new();
     for assignment in &data.role_assignments {
         let level = data.scope_level(&assignment.properties.scope);
         // At or above the vault: an object-scoped or unrelated assignment grants nothing here.
@@ -429,22 +431,19 @@ fn self_granters(
             if directory.is_group(&id) {
                 continue;
             }
-            let path = AccessPath {
-                grant: grant.clone(),
-                via_group,
-            };
-            if !found
-                .iter()
-                .any(|granter| granter.id == id && granter.path == path)
-            {
-                found.push(SelfGranter {
-                    name: directory.name(&id),
-                    kind: directory.kind(&id),
-                    id,
-                    action,
-                    path,
-                });
+            if !seen.insert((id.clone(), grant.clone(), via_group.clone())) {
+                continue;
             }
+            found.push(SelfGranter {
+                name: directory.name(&id),
+                kind: directory.kind(&id),
+                id,
+                action,
+                path: AccessPath {
+                    grant: grant.clone(),
+                    via_group,
+                },
+            });
         }
     }
     found.sort_by(|a, b| (a.name.to_lowercase(), &a.id).cmp(&(b.name.to_lowercase(), &b.id)));

@@ -106,12 +106,20 @@ fn operation_words(operation: Operation) -> String {
     format!("{} {}", operation.object_type.singular(), operation.name)
 }
 
-/// Whether every path of `principal` runs through a folded group (then the group's row stands for it).
+/// Whether the principal's row is left out: a granting group (its own row above stands for it), or a
+/// principal whose every path runs through a folded group.
 fn hidden_by_fold(
     who: &WhoCanState,
     operation: &OperationAccess,
     principal: &PrincipalAccess,
 ) -> bool {
+    if operation
+        .groups
+        .iter()
+        .any(|group| group.id == principal.id)
+    {
+        return true;
+    }
     let folded: Vec<&str> = operation
         .groups
         .iter()
