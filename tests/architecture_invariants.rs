@@ -5,6 +5,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+/// The files of the `vaultscope` binary rather than the library (`mod` in `main.rs`).
+const BINARY_FILES: &[&str] = &["main.rs", "check_command.rs"];
+
 const CORE_LAYERS: &[&str] = &[
     "auth",
     "azure",
@@ -101,7 +104,8 @@ fn library_code_does_not_unwrap_or_print() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut offenders = Vec::new();
     for file in rust_files(&src) {
-        if file.ends_with("main.rs") {
+        // The binary's own files (main and the command-line commands it declares) print their answers.
+        if BINARY_FILES.iter().any(|name| file.ends_with(name)) {
             continue;
         }
         let text = fs::read_to_string(&file).expect("readable");
