@@ -12,21 +12,67 @@ use vaultscope::pipeline_check::{
 };
 use vaultscope::worker::{PrincipalRef, SessionSettings, SignInMethod, spawn_worker};
 
-/// The arguments of `vaultscope check` (sign-in, cloud and emulator options go before `check`).
+/// The vault and, optionally, the one object asked about (both commands).
 #[derive(clap::Args)]
-pub struct CheckArgs {
+struct VaultArgs {
     /// The vault's URI (https://NAME.vault.azure.net/).
     #[arg(long)]
     vault: String,
-    /// Check one secret (object-scoped role assignments count).
+    /// One secret (object-scoped role assignments count).
     #[arg(long, conflicts_with_all = ["key", "certificate"])]
     secret: Option<String>,
-    /// Check one key.
+    /// One key.
     #[arg(long, conflicts_with = "certificate")]
     key: Option<String>,
-    /// Check one certificate.
+    /// One certificate.
     #[arg(long)]
     certificate: Option<String>,
+}
+
+impl VaultArgs {
+    /// The vault, the target, and the object type an operation without one means.
+    fn parse(&self) -> Result<(VaultUri, Target, ObjectType), CheckError> {
+        let vault = VaultUri::parse(&self.vault)
+            .map_err(|error| CheckError::BadRequest(format!("--vault: {error}")))?;
+        let object = [
+            (ObjectType::Secret, &self.secret),
+            (ObjectType::Key, &self.key),
+            (ObjectType::Certificate, &self.certificate),
+        ]
+        .into_iter()
+        .find_map(|(object_type, name)| name.clone().map(|name| (object_type, name)));
+        let default_type = object
+            .as_ref()
+            .map_or(ObjectType::Secret, |(kind, _)| *kind);
+        let target = match object {
+            Some((object_type, name)) => Target::Object { object_type, name },
+            None => Target::Vault,
+        };
+        Ok((vault, target, default_type))
+    }
+}
+
+/// A worker for one command: no saved sign-in, no index (a pipeline keeps nothing).
+fn pipeline_worker(
+    runtime: &tokio::runtime::Runtime,
+    cloud: CloudProfile,
+    environment: vaultscope::auth::environment_snapshot::EnvironmentSnapshot,
+) -> (
+    vaultscope::worker::WorkerHandle,
+    std::sync::mpsc::Receiver<vaultscope::worker::Event>,
+) {
+    let mut settings = SessionSettings::new(cloud);
+    settings.environment = environment;
+    settings.refresh_tokens = None;
+    settings.local_index = None;
+    spawn_worker(runtime.handle(), settings, std::sync::Arc::new(|| {}))
+}
+
+/// The arguments of `vaultscope check` (sign-in, cloud and emulator options go before `check`).
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    vault: VaultArgs,
     /// The principal: an object id, a service principal's application id, or `me` (who signed in).
     #[arg(long)]
     principal: String,
@@ -44,22 +90,7 @@ pub struct CheckArgs {
 
 impl CheckArgs {
     fn request(&self) -> Result<CheckRequest, CheckError> {
-        let vault = VaultUri::parse(&self.vault)
-            .map_err(|error| CheckError::BadRequest(format!("--vault: {error}")))?;
-        let object = [
-            (ObjectType::Secret, &self.secret),
-            (ObjectType::Key, &self.key),
-            (ObjectType::Certificate, &self.certificate),
-        ]
-        .into_iter()
-        .find_map(|(object_type, name)| name.clone().map(|name| (object_type, name)));
-        let default_type = object
-            .as_ref()
-            .map_or(ObjectType::Secret, |(kind, _)| *kind);
-        let target = match object {
-            Some((object_type, name)) => Target::Object { object_type, name },
-            None => Target::Vault,
-        };
+        let (vault, target, default_type) = self.vault.parse()?;
         let principal = match self.principal.trim() {
             "" => return Err(CheckError::BadRequest("--principal is empty".into())),
             me if me.eq_ignore_ascii_case("me") => PrincipalRef::Me,
@@ -88,12 +119,7 @@ pub fn run(
     args: &CheckArgs,
 ) -> i32 {
     let answer = args.request().and_then(|request| {
-        let mut settings = SessionSettings::new(cloud);
-        settings.environment = environment;
-        // A pipeline keeps no sign-in and no index.
-        settings.refresh_tokens = None;
-        settings.local_index = None;
-        let (worker, events) = spawn_worker(runtime.handle(), settings, std::sync::Arc::new(|| {}));
+        let (worker, events) = pipeline_worker(runtime, cloud, environment);
         run_check(
             &worker,
             &events,
@@ -125,18 +151,8 @@ pub fn run(
 /// The arguments of `vaultscope who-can`.
 #[derive(clap::Args)]
 pub struct WhoCanArgs {
-    /// The vault's URI (https://NAME.vault.azure.net/).
-    #[arg(long)]
-    vault: String,
-    /// Ask about one secret (object-scoped role assignments count).
-    #[arg(long, conflicts_with_all = ["key", "certificate"])]
-    secret: Option<String>,
-    /// Ask about one key.
-    #[arg(long, conflicts_with = "certificate")]
-    key: Option<String>,
-    /// Ask about one certificate.
-    #[arg(long)]
-    certificate: Option<String>,
+    #[command(flatten)]
+    vault: VaultArgs,
     /// The operation (`get`, `secrets/list`, `keys/sign`, or a data action); default: every operation.
     #[arg(long, value_name = "OP")]
     operation: Option<String>,
@@ -160,32 +176,13 @@ pub fn run_who(
     args: &WhoCanArgs,
 ) -> i32 {
     let answer = (|| {
-        let vault = VaultUri::parse(&args.vault)
-            .map_err(|error| CheckError::BadRequest(format!("--vault: {error}")))?;
-        let object = [
-            (ObjectType::Secret, &args.secret),
-            (ObjectType::Key, &args.key),
-            (ObjectType::Certificate, &args.certificate),
-        ]
-        .into_iter()
-        .find_map(|(object_type, name)| name.clone().map(|name| (object_type, name)));
-        let default_type = object
-            .as_ref()
-            .map_or(ObjectType::Secret, |(kind, _)| *kind);
-        let target = match object {
-            Some((object_type, name)) => Target::Object { object_type, name },
-            None => Target::Vault,
-        };
+        let (vault, target, default_type) = args.vault.parse()?;
         let operation = args
             .operation
             .as_deref()
             .map(|operation| parse_operation(operation, default_type))
             .transpose()?;
-        let mut settings = SessionSettings::new(cloud);
-        settings.environment = environment;
-        settings.refresh_tokens = None;
-        settings.local_index = None;
-        let (worker, events) = spawn_worker(runtime.handle(), settings, std::sync::Arc::new(|| {}));
+        let (worker, events) = pipeline_worker(runtime, cloud, environment);
         let request = WhoCanRequest {
             vault,
             target,

@@ -276,6 +276,19 @@ fn list_assignments(
     page(items, query, base).into_response()
 }
 
+/// Whether a list's `$filter` is `atScope()` (at or above the scope only); anything else is a 400.
+fn at_scope_filter(query: &HashMap<String, String>) -> Result<bool, Response> {
+    match query.get("$filter").map(|filter| filter.trim()) {
+        None | Some("") => Ok(false),
+        Some(filter) if filter.eq_ignore_ascii_case("atScope()") => Ok(true),
+        Some(filter) => Err(arm_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidFilter",
+            &format!("The filter '{filter}' is not supported; use atScope()."),
+        )),
+    }
+}
+
 /// PIM eligibility instances related to `scope` (`atScope()`: at or above it), in the shape of
 /// `RoleEligibilityScheduleInstances_ListForScope` (api-version 2020-10-01): the role, principal and scope of
 /// each eligible assignment, `status: Provisioned`, `memberType: Direct`.
@@ -286,16 +299,9 @@ fn list_eligibilities(
     query: &HashMap<String, String>,
     base: &str,
 ) -> Response {
-    let at_scope_only = match query.get("$filter").map(|filter| filter.trim()) {
-        None | Some("") => false,
-        Some(filter) if filter.eq_ignore_ascii_case("atScope()") => true,
-        Some(filter) => {
-            return arm_error(
-                StatusCode::BAD_REQUEST,
-                "InvalidFilter",
-                &format!("The filter '{filter}' is not supported; use atScope()."),
-            );
-        }
+    let at_scope_only = match at_scope_filter(query) {
+        Ok(at_scope_only) => at_scope_only,
+        Err(response) => return response,
     };
     if let Err(response) = caller.require(cloud, ELIGIBILITY_READ, scope) {
         return response;
@@ -333,16 +339,9 @@ fn list_deny_assignments(
     query: &HashMap<String, String>,
     base: &str,
 ) -> Response {
-    let at_scope_only = match query.get("$filter").map(|filter| filter.trim()) {
-        None | Some("") => false,
-        Some(filter) if filter.eq_ignore_ascii_case("atScope()") => true,
-        Some(filter) => {
-            return arm_error(
-                StatusCode::BAD_REQUEST,
-                "InvalidFilter",
-                &format!("The filter '{filter}' is not supported; use atScope()."),
-            );
-        }
+    let at_scope_only = match at_scope_filter(query) {
+        Ok(at_scope_only) => at_scope_only,
+        Err(response) => return response,
     };
     if let Err(response) = caller.require(cloud, DENY_ASSIGNMENTS_READ, scope) {
         return response;
