@@ -371,6 +371,21 @@ async fn list(
             );
         }
     };
+    let context = format!(
+        "https://graph.localhost:{}/v1.0/$metadata#{collection}",
+        shared.port
+    );
+    page_of(matches, &query, &request, &context)
+}
+
+/// One page of `items` by `$top` and `$skiptoken`, with `@odata.count` when `$count=true` and an
+/// `@odata.nextLink` when more remain.
+fn page_of(
+    items: Vec<Value>,
+    query: &HashMap<String, String>,
+    request: &Request,
+    context: &str,
+) -> Response {
     let top = query
         .get("$top")
         .and_then(|t| t.parse::<usize>().ok())
@@ -381,17 +396,14 @@ async fn list(
         .get("$skiptoken")
         .and_then(|t| t.parse::<usize>().ok())
         .unwrap_or(0);
-    let total = matches.len();
-    let value: Vec<Value> = matches.into_iter().skip(skip).take(top).collect();
-    let mut body = json!({
-        "@odata.context": format!("https://graph.localhost:{}/v1.0/$metadata#{collection}", shared.port),
-        "value": value,
-    });
+    let total = items.len();
+    let value: Vec<Value> = items.into_iter().skip(skip).take(top).collect();
+    let mut body = json!({"@odata.context": context, "value": value});
     if query.get("$count").is_some_and(|c| c == "true") {
         body["@odata.count"] = json!(total);
     }
     if skip + top < total {
-        body["@odata.nextLink"] = json!(next_link(&request, &query, top, skip + top));
+        body["@odata.nextLink"] = json!(next_link(request, query, top, skip + top));
     }
     Json(body).into_response()
 }
@@ -420,25 +432,11 @@ async fn transitive_members(
         .map(|(_, object)| select(&object, query.get("$select")))
         .collect();
     drop(cloud);
-    let top = query
-        .get("$top")
-        .and_then(|t| t.parse::<usize>().ok())
-        .filter(|&t| t > 0)
-        .unwrap_or(DEFAULT_PAGE_SIZE)
-        .min(MAX_PAGE_SIZE);
-    let skip = query
-        .get("$skiptoken")
-        .and_then(|t| t.parse::<usize>().ok())
-        .unwrap_or(0);
-    let total = members.len();
-    let mut body = json!({
-        "@odata.context": format!("https://graph.localhost:{}/v1.0/$metadata#directoryObjects", shared.port),
-        "value": members.into_iter().skip(skip).take(top).collect::<Vec<_>>(),
-    });
-    if skip + top < total {
-        body["@odata.nextLink"] = json!(next_link(&request, &query, top, skip + top));
-    }
-    Json(body).into_response()
+    let context = format!(
+        "https://graph.localhost:{}/v1.0/$metadata#directoryObjects",
+        shared.port
+    );
+    page_of(members, &query, &request, &context)
 }
 
 /// The directory objects of `kind` in `tenant` that `$search` and `$filter` admit, with `$select` applied.

@@ -217,6 +217,14 @@ struct LocatedVault {
     subscription: Subscription,
 }
 
+/// A command's events, or its failure as the check's error.
+fn finished((seen, outcome): (Vec<EventKind>, Outcome)) -> Result<Vec<EventKind>, CheckError> {
+    match failed(outcome) {
+        None => Ok(seen),
+        Some(reason) => Err(CheckError::Worker(reason)),
+    }
+}
+
 /// Signs in with `sign_in` and finds `uri` among the visible subscriptions' vaults.
 fn sign_in_and_locate(
     worker: &WorkerHandle,
@@ -233,7 +241,7 @@ fn sign_in_and_locate(
         return Err(CheckError::SignIn(reason));
     }
     let id = worker.send(Command::ListSubscriptions);
-    let (seen, outcome) = collect(events, id, deadline, timeout, on_prompt)?;
+    let seen = finished(collect(events, id, deadline, timeout, on_prompt)?)?;
     let subscriptions: Vec<Subscription> = seen
         .into_iter()
         .filter_map(|kind| match kind {
@@ -242,9 +250,6 @@ fn sign_in_and_locate(
         })
         .flatten()
         .collect();
-    if let Some(reason) = failed(outcome) {
-        return Err(CheckError::Worker(reason));
-    }
     let (vault, subscription) = find_vault(worker, events, &subscriptions, uri, deadline, timeout)?
         .ok_or_else(|| CheckError::VaultNotFound {
             vault: uri.to_string(),
@@ -294,10 +299,7 @@ pub fn run_check(
         principal: request.principal.clone(),
         target: request.target.clone(),
     });
-    let (seen, outcome) = collect(events, id, deadline, timeout, &mut on_prompt)?;
-    if let Some(reason) = failed(outcome) {
-        return Err(CheckError::Worker(reason));
-    }
+    let seen = finished(collect(events, id, deadline, timeout, &mut on_prompt)?)?;
     let (data, evaluation) = seen
         .into_iter()
         .find_map(|kind| match kind {
@@ -371,10 +373,7 @@ pub fn run_who_can(
         target: request.target.clone(),
         operation: request.operation,
     });
-    let (seen, outcome) = collect(events, id, deadline, timeout, &mut on_prompt)?;
-    if let Some(reason) = failed(outcome) {
-        return Err(CheckError::Worker(reason));
-    }
+    let seen = finished(collect(events, id, deadline, timeout, &mut on_prompt)?)?;
     let answer = seen
         .into_iter()
         .find_map(|kind| match kind {
