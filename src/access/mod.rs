@@ -4,9 +4,11 @@
 //! per operation for one principal (policies, RBAC with groups and inheritance, deny assignments), and
 //! `explain` words the answers. This file classifies a vault's permission model and network exposure.
 
+pub mod consumers;
 pub mod evaluate;
 pub mod explain;
 pub mod fix;
+pub mod key_vault_references;
 pub mod operations;
 pub mod who_can;
 

@@ -149,7 +149,7 @@ impl ArmClient {
     }
 
     /// Follows next links to the end of a list.
-    async fn list_all<T: serde::de::DeserializeOwned>(
+    pub(super) async fn list_all<T: serde::de::DeserializeOwned>(
         &self,
         first: Url,
     ) -> Result<Vec<T>, AzureError> {
@@ -181,7 +181,11 @@ impl ArmClient {
         Ok(url)
     }
 
-    fn checked_next_link(&self, link: &str, api_version: &str) -> Result<Url, AzureError> {
+    pub(super) fn checked_next_link(
+        &self,
+        link: &str,
+        api_version: &str,
+    ) -> Result<Url, AzureError> {
         checked_arm_next_link(&self.endpoint, link, api_version)
     }
 
@@ -202,7 +206,10 @@ impl ArmClient {
             .await
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: Url) -> Result<T, AzureError> {
+    pub(super) async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: Url,
+    ) -> Result<T, AzureError> {
         ensure_endpoint_host(&url, &self.endpoint, Service::ResourceManager)?;
         let token = self
             .tokens

@@ -16,6 +16,7 @@ pub mod object_details;
 pub mod pipeline;
 pub mod portal;
 pub mod resource_id;
+pub mod web_apps;
 
 pub use error::{AzureError, Service};
 pub use pipeline::{Page, Pipeline, RetryPolicy};

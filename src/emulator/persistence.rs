@@ -179,6 +179,7 @@ impl StateDir {
         cloud.role_assignments = saved.role_assignments;
         cloud.refresh_tokens = saved.refresh_tokens;
         cloud.backups = saved.backups;
+        cloud.refresh_reference_statuses();
         Ok(Some(saved.tokens_issued))
     }
 

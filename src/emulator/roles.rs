@@ -349,6 +349,27 @@ pub fn built_in_roles() -> Vec<RoleDefinition> {
             ],
             &[],
         ),
+        built_in(
+            "de139f84-1756-47ae-9be6-808fbbe84772",
+            "Website Contributor",
+            "Manage websites, but not web plans. Does not allow you to assign roles in Azure RBAC.",
+            &[
+                "Microsoft.Authorization/*/read",
+                "Microsoft.Insights/alertRules/*",
+                "Microsoft.Insights/components/*",
+                "Microsoft.ResourceHealth/availabilityStatuses/read",
+                "Microsoft.Resources/deployments/*",
+                "Microsoft.Resources/subscriptions/resourceGroups/read",
+                "Microsoft.Support/*",
+                "Microsoft.Web/certificates/*",
+                "Microsoft.Web/listSitesAssignedToHostName/read",
+                "Microsoft.Web/serverFarms/join/action",
+                "Microsoft.Web/serverFarms/read",
+                "Microsoft.Web/sites/*",
+            ],
+            &[],
+            &[],
+        ),
     ]
 }
 

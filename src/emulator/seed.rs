@@ -227,6 +227,45 @@ pub struct SeedResourceGroup {
     pub location: String,
     #[serde(default)]
     pub vaults: Vec<SeedVault>,
+    /// App Service and Function apps (`Microsoft.Web/sites`).
+    #[serde(default)]
+    pub sites: Vec<SeedSite>,
+}
+
+/// An App Service or Function app: its identities, the identity its Key Vault references resolve with,
+/// and its settings (references among them).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeedSite {
+    pub name: String,
+    /// ARM `kind`: `functionapp,linux`, `app,linux`, …
+    pub kind: String,
+    /// The object id of the system-assigned identity (a managed-identity service principal), if any.
+    #[serde(default)]
+    pub system_assigned: Option<String>,
+    /// Resource ids of attached user-assigned identities (service principals with that `resourceId`).
+    #[serde(default)]
+    pub user_assigned: Vec<String>,
+    /// `SystemAssigned` (absent) or a user-assigned identity's resource id.
+    #[serde(default)]
+    pub key_vault_reference_identity: Option<String>,
+    #[serde(default)]
+    pub app_settings: BTreeMap<String, String>,
+    /// Name → `{value, type}`.
+    #[serde(default)]
+    pub connection_strings: BTreeMap<String, SeedConnectionString>,
+    /// Statuses the platform last reported that differ from what a resolution now would give (it
+    /// re-reads references about every 24 hours), by setting name.
+    #[serde(default)]
+    pub stale_reference_statuses: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedConnectionString {
+    pub value: String,
+    #[serde(rename = "type")]
+    pub kind: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -27,6 +27,7 @@ impl CloudState {
     pub fn from_seed(seed: &Seed, now: i64) -> Result<Self, String> {
         let mut vaults = BTreeMap::new();
         let mut deleted_vaults = Vec::new();
+        let mut sites = Vec::new();
         for subscription in &seed.subscriptions {
             deleted_vaults.extend(deleted_vaults_of(subscription, now));
             for group in &subscription.resource_groups {
@@ -34,6 +35,12 @@ impl CloudState {
                     let state = seed_vault(subscription, group, vault, now)?;
                     vaults.insert(vault.name.to_ascii_lowercase(), state);
                 }
+                sites.extend(
+                    group
+                        .sites
+                        .iter()
+                        .map(|site| super::sites::SiteState::from_seed(subscription, group, site)),
+                );
             }
         }
         let subscriptions = seed
@@ -73,7 +80,7 @@ impl CloudState {
                 user_assigned: host.user_assigned.clone(),
             })
             .unwrap_or_default();
-        Ok(Self {
+        let mut cloud = Self {
             tenants: seed.tenants.clone(),
             users: seed.users.clone(),
             groups: seed.groups.clone(),
@@ -91,7 +98,10 @@ impl CloudState {
             refresh_tokens: HashMap::new(),
             backups: HashMap::new(),
             access_history: super::state::AccessHistory::default(),
-        })
+            sites,
+        };
+        cloud.refresh_reference_statuses();
+        Ok(cloud)
     }
 }
 

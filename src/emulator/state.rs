@@ -363,6 +363,8 @@ pub struct CloudState {
     /// PIM-eligible assignments: listed by Resource Manager, never authorizing the data plane.
     pub role_eligibilities: Vec<RoleAssignmentState>,
     pub deny_assignments: Vec<super::seed::SeedDenyAssignment>,
+    /// App Service and Function apps.
+    pub sites: Vec<super::sites::SiteState>,
     pub managed_identity_host: ManagedIdentityHost,
     pub device_codes: HashMap<String, DeviceCodeState>,
     pub refresh_tokens: HashMap<String, RefreshGrant>,

@@ -192,6 +192,22 @@ impl AzureRunner {
                 });
                 Ok(())
             }
+            Command::FindConsumers {
+                arm_id,
+                vault,
+                subscription_name,
+                tenant_id,
+            } => {
+                let session = self.session().await?.for_tenant(tenant_id.as_deref());
+                let consumers =
+                    super::consumers::find_consumers(&session, &arm_id, &vault, subscription_name)
+                        .await?;
+                reply.send(EventKind::Consumers {
+                    arm_id,
+                    consumers: Box::new(consumers),
+                });
+                Ok(())
+            }
             Command::CheckAccess {
                 arm_id,
                 subscription_name,

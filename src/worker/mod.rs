@@ -7,6 +7,7 @@ pub mod azure_runner;
 pub mod bulk;
 pub mod change_model;
 pub mod changes;
+mod consumers;
 pub mod files;
 pub mod load_gate;
 mod local_index;

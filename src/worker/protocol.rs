@@ -104,6 +104,14 @@ pub enum Command {
         target: Target,
         operation: Option<crate::access::Operation>,
     },
+    /// The App Service and Function apps whose settings reference secrets of this vault, with each
+    /// reference's identity, its verdict for `get` and the platform's resolution status.
+    FindConsumers {
+        arm_id: String,
+        vault: VaultUri,
+        subscription_name: Option<String>,
+        tenant_id: Option<String>,
+    },
     /// Evaluates what a principal may do on a vault (or one object in it), and why.
     CheckAccess {
         arm_id: String,
@@ -239,6 +247,7 @@ impl Command {
             Self::SearchPrincipals { .. } => Some(SupersedeKey::PrincipalSearch),
             Self::CheckAccess { .. } => Some(SupersedeKey::AccessCheck),
             Self::WhoCan { .. } => Some(SupersedeKey::WhoCan),
+            Self::FindConsumers { .. } => None,
             // A change is never cancelled by another: it runs to its answer.
             Self::Change(_) | Self::Bulk { .. } => None,
             Self::ReadValueFile | Self::SaveTextFile { .. } => None,
@@ -311,6 +320,9 @@ impl Command {
             Self::SearchPrincipals { text } => format!("searching the directory for '{text}'"),
             Self::WhoCan { arm_id, .. } => {
                 format!("finding who may access {}", resource_name(arm_id))
+            }
+            Self::FindConsumers { arm_id, .. } => {
+                format!("finding the apps that use {}", resource_name(arm_id))
             }
             Self::CheckAccess {
                 arm_id, principal, ..
@@ -441,6 +453,11 @@ pub enum EventKind {
         arm_id: String,
         data: Box<VaultAccessData>,
         answer: Box<crate::access::WhoCan>,
+    },
+    /// The apps that use a vault (`Command::FindConsumers`).
+    Consumers {
+        arm_id: String,
+        consumers: Box<crate::access::consumers::VaultConsumers>,
     },
     AccessChecked {
         arm_id: String,

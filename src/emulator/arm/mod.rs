@@ -8,6 +8,7 @@ mod metadata;
 mod request_shape;
 mod vault_writes;
 mod vaults;
+mod web_sites;
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -66,6 +67,18 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/subscriptions/{subscription}/providers/Microsoft.KeyVault/locations/{location}/deletedVaults/{vault}/purge",
             post(vaults::purge_deleted_vault),
+        )
+        .route(
+            "/subscriptions/{subscription}/providers/Microsoft.Web/sites",
+            get(web_sites::list_sites),
+        )
+        .route(
+            "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Web/sites/{site}/config/{collection}/list",
+            post(web_sites::list_settings),
+        )
+        .route(
+            "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Web/sites/{site}/config/configreferences/{collection}",
+            get(web_sites::list_reference_statuses),
         )
         .route(
             "/providers/Microsoft.Authorization/roleDefinitions",

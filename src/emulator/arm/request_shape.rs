@@ -31,6 +31,10 @@ const SEGMENT_NAMES: &[&str] = &[
     "Microsoft.Web",
     "sites",
     "config",
+    "appsettings",
+    "connectionstrings",
+    "configreferences",
+    "list",
     "Microsoft.ManagedIdentity",
     "userAssignedIdentities",
 ];
