@@ -123,6 +123,17 @@ pub fn access_change_dialog_ui(ctx: &Context, state: &AppState, intents: &mut Ve
                 });
             }
         });
+        if let crate::worker::access_changes::AccessChange::Revoke(revocation) = &dialog.change {
+            let checked = state
+                .access
+                .evaluation
+                .as_ref()
+                .map(|evaluation| evaluation.principal.id.as_str());
+            let risks: Vec<_> = crate::ui::state::consumers::revocation_risk(revocation, checked)
+                .into_iter()
+                .collect();
+            super::used_by_panel::breaking_ui(ui, state, &risks, intents);
+        }
         if let Some(error) = &dialog.error {
             ui.colored_label(ui.visuals().error_fg_color, error);
         }

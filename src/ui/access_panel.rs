@@ -202,7 +202,7 @@ fn target_ui(ui: &mut Ui, access: &AccessState, intents: &mut Vec<Intent>) {
     });
 }
 
-fn allowed_color(ui: &Ui) -> Color32 {
+pub(super) fn allowed_color(ui: &Ui) -> Color32 {
     if ui.visuals().dark_mode {
         Color32::from_rgb(110, 200, 120)
     } else {

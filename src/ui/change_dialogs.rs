@@ -93,10 +93,12 @@ pub fn dialogs_ui(
         ui.add_space(4.0);
         ui.add_enabled_ui(!status.sending, |ui| match dialog {
             ChangeDialog::Secret(form) => secret_form_ui(ui, form, value, intents),
-            ChangeDialog::Edit(form) => edit_form_ui(ui, form, intents),
+            ChangeDialog::Edit(form) => edit_form_ui(ui, state, form, intents),
             ChangeDialog::Key(form) => key_form_ui(ui, form, intents),
             ChangeDialog::Certificate(form) => certificate_form_ui(ui, form, intents),
-            ChangeDialog::Confirm(confirmation) => confirmation_ui(ui, confirmation, intents),
+            ChangeDialog::Confirm(confirmation) => {
+                confirmation_ui(ui, state, confirmation, intents)
+            }
         });
         status_ui(ui, status, dialog, intents);
     });
@@ -292,6 +294,7 @@ fn secret_form_ui(
 
 fn edit_form_ui(
     ui: &mut Ui,
+    state: &AppState,
     form: &super::state::change_forms::EditForm,
     intents: &mut Vec<Intent>,
 ) {
@@ -309,6 +312,18 @@ fn edit_form_ui(
         }
         changed |= tags_field(ui, &mut edited.tags);
     });
+    if form.id.kind == crate::azure::identifiers::ObjectKind::Secret
+        && form.original.enabled()
+        && !form.enabled
+    {
+        let latest = super::details_panel::latest_version(state);
+        let risks = [crate::access::consumers::RiskyChange::DisableVersion {
+            name: &form.id.name,
+            version: form.id.version.as_deref(),
+            latest: latest.as_deref(),
+        }];
+        super::used_by_panel::breaking_ui(ui, state, &risks, intents);
+    }
     if changed {
         intents.push(ChangesIntent::SetEditForm(Box::new(edited)).into());
     }
@@ -437,10 +452,19 @@ fn certificate_form_ui(
     }
 }
 
-fn confirmation_ui(ui: &mut Ui, confirmation: &Confirmation, intents: &mut Vec<Intent>) {
+fn confirmation_ui(
+    ui: &mut Ui,
+    state: &AppState,
+    confirmation: &Confirmation,
+    intents: &mut Vec<Intent>,
+) {
     for line in &confirmation.lines {
         ui.label(line);
     }
+    let latest = super::details_panel::latest_version(state);
+    let risks =
+        crate::ui::state::consumers::risky_changes(&confirmation.changes, latest.as_deref());
+    super::used_by_panel::breaking_ui(ui, state, &risks, intents);
     if let Some(az) = &confirmation.az {
         ui.add_space(4.0);
         ui.label(RichText::new("Equivalent Azure CLI command").weak());

@@ -49,6 +49,9 @@ pub fn details_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
             if id.kind == ObjectKind::Secret && !deleted {
                 value_ui(ui, state, &id, intents);
                 ui.add_space(6.0);
+                ui.separator();
+                super::used_by_panel::used_by_ui(ui, state, &id.name, intents);
+                ui.add_space(6.0);
             }
             ui.separator();
             if let Some(rows) = state.selected_list_rows()
@@ -90,7 +93,7 @@ pub fn details_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
 }
 
 /// The id of the newest version, for the versioned identifier when "latest" is selected.
-fn latest_version(state: &AppState) -> Option<String> {
+pub(super) fn latest_version(state: &AppState) -> Option<String> {
     state
         .objects
         .versions

@@ -18,6 +18,7 @@ pub mod state;
 pub mod status_bar;
 pub mod transfer_panel;
 pub mod tree_panel;
+pub mod used_by_panel;
 pub mod who_can_panel;
 
 pub use app::VaultscopeApp;

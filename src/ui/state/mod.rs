@@ -16,6 +16,7 @@ pub mod change_forms;
 pub mod changes;
 pub mod common;
 pub mod confirmation;
+pub mod consumers;
 pub mod errors;
 pub mod local_index;
 mod local_index_flows;
@@ -38,6 +39,7 @@ pub use access::{AccessIntent, AccessState};
 pub use access_changes::{AccessChangesIntent, AccessChangesState};
 pub use changes::{ChangesIntent, ChangesState};
 pub use common::{CentreView, ClipboardRequest, CommandSink, LoadStatus, Notice, ThemeChoice};
+pub use consumers::{ConsumersIntent, ConsumersState};
 pub use errors::{Forbidden, HighlightedOperation, explain, failure_word};
 pub use local_index::{IndexMode, LocalIndexIntent, LocalIndexState};
 pub use objects::{ObjectsIntent, ObjectsState};
@@ -63,6 +65,7 @@ pub enum Intent {
     Objects(ObjectsIntent),
     Access(AccessIntent),
     WhoCan(WhoCanIntent),
+    Consumers(ConsumersIntent),
     Search(SearchIntent),
     Changes(ChangesIntent),
     AccessChanges(AccessChangesIntent),
@@ -90,7 +93,7 @@ macro_rules! feature_intents {
         })*
     };
 }
-feature_intents!(SessionIntent => Session, TreeIntent => Tree, ObjectsIntent => Objects, AccessIntent => Access, SearchIntent => Search, ChangesIntent => Changes, AccessChangesIntent => AccessChanges, TransferIntent => Transfer, LocalIndexIntent => LocalIndex);
+feature_intents!(SessionIntent => Session, TreeIntent => Tree, ObjectsIntent => Objects, AccessIntent => Access, WhoCanIntent => WhoCan, ConsumersIntent => Consumers, SearchIntent => Search, ChangesIntent => Changes, AccessChangesIntent => AccessChanges, TransferIntent => Transfer, LocalIndexIntent => LocalIndex);
 
 /// The whole UI state.
 #[derive(Debug, Default)]
@@ -100,6 +103,7 @@ pub struct AppState {
     pub objects: ObjectsState,
     pub access: AccessState,
     pub who_can: WhoCanState,
+    pub consumers: ConsumersState,
     pub search: SearchState,
     pub changes: ChangesState,
     pub access_changes: AccessChangesState,
@@ -159,6 +163,7 @@ impl AppState {
             + self.objects.requests_in_flight()
             + self.access.requests_in_flight()
             + self.who_can.requests_in_flight()
+            + self.consumers.requests_in_flight()
             + self.changes.requests_in_flight()
             + self.access_changes.requests_in_flight()
             + self.transfer.requests_in_flight()
@@ -219,6 +224,7 @@ impl AppState {
         self.objects.reset(sink);
         self.access.reset(sink);
         self.who_can.reset(sink);
+        self.consumers.reset(sink);
         self.changes.reset(sink);
         self.access_changes.reset(sink);
         self.transfer.reset();
@@ -320,6 +326,7 @@ impl AppState {
             self.objects.requests.take_forgotten(),
             self.access.requests.take_forgotten(),
             self.who_can.requests.take_forgotten(),
+            self.consumers.requests.take_forgotten(),
             self.access_changes.requests.take_forgotten(),
             self.local_index.requests.take_forgotten(),
         ];
@@ -414,6 +421,14 @@ impl AppState {
                 }
                 kind => self.who_can.apply_progress(request, kind),
             }
+        } else if let Some(request) = self.consumers.requests.get(id).cloned() {
+            match event.kind {
+                EventKind::Finished(outcome) => {
+                    self.consumers.requests.finish(id);
+                    self.consumers.finish(request, outcome);
+                }
+                kind => self.consumers.apply_progress(request, kind),
+            }
         }
     }
 
@@ -466,6 +481,11 @@ impl AppState {
                 let vault = self.selected_vault_arm();
                 let uri = self.selected_vault().cloned();
                 self.who_can.handle(intent, vault, uri, sink);
+            }
+            Intent::Consumers(intent) => {
+                let vault = self.selected_vault_arm();
+                let uri = self.selected_vault().cloned();
+                self.consumers.handle(intent, vault, uri, sink);
             }
             Intent::Search(SearchIntent::OpenHit(hit)) => self.open_search_hit(hit, sink),
             Intent::Search(intent) => self.search.handle(intent, &self.tree.vaults),
@@ -620,6 +640,7 @@ impl AppState {
             self.objects.vault_changed();
             self.access.vault_changed();
             self.who_can.vault_changed();
+            self.consumers.vault_changed();
             if self.centre == CentreView::Access {
                 self.show_access(sink);
             }
