@@ -149,6 +149,10 @@ fn revoke_names_what_the_app_loses_and_the_check_then_shows_the_denial() {
     step_until(&mut harness, "the revoke dialog", |harness| {
         harness.query_by_label("Revoke").is_some()
     });
+    common::ui::wait_for_consumers(&mut harness);
+    harness.get_by_label_contains(
+        "SecurityFunctions (Function app), app setting IdentityBridge__ApiKey reads identity-bridge-ApiKey",
+    );
     harness.get_by_label_contains("They lose: secret get, secret list");
     harness.get_by_label_contains(
         "az keyvault delete-policy --name 'kv-security-fn' --object-id '5a1e2d3c",

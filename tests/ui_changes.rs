@@ -18,7 +18,7 @@ use vaultscope::worker::{Command, EventKind, spawn_worker};
 
 use common::ui::{
     app_harness, click_until_shown, harness_for, secret_count, step_until, text_field, type_into,
-    wait_for_vault_tree,
+    wait_for_consumers, wait_for_vault_tree,
 };
 use common::{TestCloud, wait_for};
 
@@ -169,7 +169,7 @@ fn a_version_is_edited_and_an_older_one_rolled_back_to() {
     click_row_until_shown(&mut harness, "Catalog--DbConnectionString", "Versions (3)");
     click_until_shown(&mut harness, "Edit…", "Save changes");
     harness.get_by_label("Version enabled").click();
-    harness.run_steps(1);
+    wait_for_consumers(&mut harness);
     type_into(&mut harness, "Tags", "\nreviewed=yes");
     harness.get_by_label("Save changes").click();
     harness.run_steps(5);
@@ -260,6 +260,7 @@ fn delete_recover_and_purge_with_the_typed_name_and_purge_protection_refused_up_
     filter(&mut harness, "billing-ApiKey");
     click_row_until_shown(&mut harness, "billing-ApiKey", "Delete…");
     click_until_shown(&mut harness, "Delete…", "Delete secret billing-ApiKey");
+    wait_for_consumers(&mut harness);
     harness.get_by_label("Delete").click();
     step_until(
         &mut harness,
@@ -291,6 +292,7 @@ fn delete_recover_and_purge_with_the_typed_name_and_purge_protection_refused_up_
     click_row_until_shown(&mut harness, "billing-ApiKey", "Delete…");
     click_row_until_shown(&mut harness, "billing-ApiKey", "Delete…");
     click_until_shown(&mut harness, "Delete…", "Delete secret billing-ApiKey");
+    wait_for_consumers(&mut harness);
     harness.get_by_label("Delete").click();
     step_until(&mut harness, "deleted", |harness| {
         harness.query_by_label("Deleted (4)").is_some()
@@ -426,6 +428,7 @@ fn a_bulk_delete_of_ten_needs_the_typed_count_and_reports_each_item() {
     });
     let before = secret_count(&cloud, "kv-dev-shared");
     click_until_shown(&mut harness, "Delete", "Type 10:");
+    wait_for_consumers(&mut harness);
     // The confirmation's button (the bulk bar's "Delete" is behind it).
     harness
         .get_all_by_label("Delete")

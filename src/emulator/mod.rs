@@ -21,6 +21,7 @@ mod responses;
 mod roles;
 pub mod seed;
 mod seeding;
+pub mod site_state;
 pub mod sites;
 pub mod state;
 pub mod throttle;

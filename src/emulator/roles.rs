@@ -438,6 +438,6 @@ mod tests {
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), roles.len());
-        assert_eq!(roles.len(), 15);
+        assert_eq!(roles.len(), 16);
     }
 }

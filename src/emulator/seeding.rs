@@ -35,12 +35,9 @@ impl CloudState {
                     let state = seed_vault(subscription, group, vault, now)?;
                     vaults.insert(vault.name.to_ascii_lowercase(), state);
                 }
-                sites.extend(
-                    group
-                        .sites
-                        .iter()
-                        .map(|site| super::sites::SiteState::from_seed(subscription, group, site)),
-                );
+                sites.extend(group.sites.iter().map(|site| {
+                    super::site_state::SiteState::from_seed(subscription, group, site)
+                }));
             }
         }
         let subscriptions = seed

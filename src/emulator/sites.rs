@@ -6,79 +6,13 @@
 use std::collections::BTreeMap;
 
 use super::authz::{Caller, Operation, authorize};
-use super::seed::{SeedResourceGroup, SeedSite, SeedSubscription};
+use super::site_state::{ReferenceStatus, SiteState};
 use super::state::{CloudState, ObjectKind};
 use crate::access::key_vault_references::{KeyVaultReference, ReferencedVault, parse_reference};
 
-/// One app.
-#[derive(Debug, Clone)]
-pub struct SiteState {
-    pub name: String,
-    pub subscription_id: String,
-    pub resource_group: String,
-    pub location: String,
-    pub tenant_id: String,
-    pub seed: SeedSite,
-    /// The platform's last status per reference: (`appsettings`|`connectionstrings`, setting) → status.
-    pub statuses: BTreeMap<(&'static str, String), ReferenceStatus>,
-}
-
-/// What the platform last made of one reference.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReferenceStatus {
-    pub reference: String,
-    pub status: String,
-    pub vault_name: String,
-    pub secret_name: String,
-    pub secret_version: String,
-    pub details: String,
-    pub active_version: Option<String>,
-}
-
 impl SiteState {
-    pub fn from_seed(
-        subscription: &SeedSubscription,
-        group: &SeedResourceGroup,
-        site: &SeedSite,
-    ) -> Self {
-        Self {
-            name: site.name.clone(),
-            subscription_id: subscription.id.clone(),
-            resource_group: group.name.clone(),
-            location: group.location.clone(),
-            tenant_id: subscription.tenant_id.clone(),
-            seed: site.clone(),
-            statuses: BTreeMap::new(),
-        }
-    }
-
-    pub fn arm_id(&self) -> String {
-        format!(
-            "/subscriptions/{}/resourceGroups/{}/providers/Microsoft.Web/sites/{}",
-            self.subscription_id, self.resource_group, self.name
-        )
-    }
-
-    /// Every setting value of one collection: `appsettings` or `connectionstrings`.
-    pub fn values(&self, collection: &str) -> Vec<(String, String)> {
-        match collection {
-            "appsettings" => self
-                .seed
-                .app_settings
-                .iter()
-                .map(|(name, value)| (name.clone(), value.clone()))
-                .collect(),
-            _ => self
-                .seed
-                .connection_strings
-                .iter()
-                .map(|(name, string)| (name.clone(), string.value.clone()))
-                .collect(),
-        }
-    }
-
     /// The object id the references resolve with, or the status that says why there is none.
-    fn reference_identity(&self, cloud: &CloudState) -> Result<String, &'static str> {
+    pub(super) fn reference_identity(&self, cloud: &CloudState) -> Result<String, &'static str> {
         match self.seed.key_vault_reference_identity.as_deref() {
             None | Some("SystemAssigned") => {
                 self.seed.system_assigned.clone().ok_or("MSINotEnabled")
@@ -93,13 +27,7 @@ impl SiteState {
                     return Err("MSINotEnabled");
                 }
                 cloud
-                    .service_principals
-                    .iter()
-                    .find(|principal| {
-                        principal.managed_identity.as_ref().is_some_and(|identity| {
-                            identity.resource_id.eq_ignore_ascii_case(resource_id)
-                        })
-                    })
+                    .user_assigned_principal(resource_id)
                     .map(|principal| principal.id.clone())
                     .ok_or("MSINotEnabled")
             }
@@ -108,6 +36,19 @@ impl SiteState {
 }
 
 impl CloudState {
+    /// The managed-identity service principal of a user-assigned identity, by its resource id.
+    pub fn user_assigned_principal(
+        &self,
+        resource_id: &str,
+    ) -> Option<&super::seed::SeedServicePrincipal> {
+        self.service_principals.iter().find(|principal| {
+            principal
+                .managed_identity
+                .as_ref()
+                .is_some_and(|identity| identity.resource_id.eq_ignore_ascii_case(resource_id))
+        })
+    }
+
     /// Resolves every app's references as the platform would now, except where the seed says the
     /// platform's last status is stale.
     pub fn refresh_reference_statuses(&mut self) {

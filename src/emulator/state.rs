@@ -364,7 +364,7 @@ pub struct CloudState {
     pub role_eligibilities: Vec<RoleAssignmentState>,
     pub deny_assignments: Vec<super::seed::SeedDenyAssignment>,
     /// App Service and Function apps.
-    pub sites: Vec<super::sites::SiteState>,
+    pub sites: Vec<super::site_state::SiteState>,
     pub managed_identity_host: ManagedIdentityHost,
     pub device_codes: HashMap<String, DeviceCodeState>,
     pub refresh_tokens: HashMap<String, RefreshGrant>,

@@ -2,7 +2,7 @@
 //! operation explained (and a copyable least-privilege fix), who can (`who_can_panel.rs`), the access
 //! policies, and the role and deny assignments at, above and below the vault.
 
-use egui::{Color32, RichText, Ui};
+use egui::{RichText, Ui};
 
 use super::state::{AccessIntent, AccessState, AppState, Intent, LoadStatus};
 use crate::access::{
@@ -202,14 +202,6 @@ fn target_ui(ui: &mut Ui, access: &AccessState, intents: &mut Vec<Intent>) {
     });
 }
 
-pub(super) fn allowed_color(ui: &Ui) -> Color32 {
-    if ui.visuals().dark_mode {
-        Color32::from_rgb(110, 200, 120)
-    } else {
-        Color32::from_rgb(20, 120, 40)
-    }
-}
-
 fn evaluation_ui(
     ui: &mut Ui,
     state: &AppState,
@@ -288,7 +280,7 @@ fn verdict_row_ui(
         name
     });
     if verdict.allowed {
-        ui.colored_label(allowed_color(ui), "Allowed");
+        ui.colored_label(super::format::allowed_color(ui), "Allowed");
     } else {
         ui.colored_label(ui.visuals().error_fg_color, "Denied");
     }

@@ -316,7 +316,7 @@ fn edit_form_ui(
         && form.original.enabled()
         && !form.enabled
     {
-        let latest = super::details_panel::latest_version(state);
+        let latest = state.latest_version();
         let risks = [crate::access::consumers::RiskyChange::DisableVersion {
             name: &form.id.name,
             version: form.id.version.as_deref(),
@@ -461,7 +461,7 @@ fn confirmation_ui(
     for line in &confirmation.lines {
         ui.label(line);
     }
-    let latest = super::details_panel::latest_version(state);
+    let latest = state.latest_version();
     let risks =
         crate::ui::state::consumers::risky_changes(&confirmation.changes, latest.as_deref());
     super::used_by_panel::breaking_ui(ui, state, &risks, intents);

@@ -39,7 +39,7 @@ pub fn details_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                 None => "Latest version".to_owned(),
             });
             ui.add_space(4.0);
-            copy_buttons_ui(ui, &id, latest_version(state), shown, deleted, intents);
+            copy_buttons_ui(ui, &id, state.latest_version(), shown, deleted, intents);
             super::change_actions::object_actions_ui(ui, state, intents);
             super::transfer_panel::object_files_ui(ui, state, intents);
             ui.horizontal_wrapped(|ui| {
@@ -48,9 +48,6 @@ pub fn details_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
             ui.add_space(6.0);
             if id.kind == ObjectKind::Secret && !deleted {
                 value_ui(ui, state, &id, intents);
-                ui.add_space(6.0);
-                ui.separator();
-                super::used_by_panel::used_by_ui(ui, state, &id.name, intents);
                 ui.add_space(6.0);
             }
             ui.separator();
@@ -87,19 +84,14 @@ pub fn details_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                 ui.separator();
                 versions_ui(ui, state, intents);
             }
+            // Below the versions: it arrives later, and must not move what is above it.
+            if id.kind == ObjectKind::Secret && !deleted {
+                ui.separator();
+                super::used_by_panel::used_by_ui(ui, state, &id.name, intents);
+            }
             ui.separator();
             raw_json_ui(ui, state, shown, intents);
         });
-}
-
-/// The id of the newest version, for the versioned identifier when "latest" is selected.
-pub(super) fn latest_version(state: &AppState) -> Option<String> {
-    state
-        .objects
-        .versions
-        .items
-        .first()
-        .and_then(ObjectItem::version)
 }
 
 fn copy_buttons_ui(

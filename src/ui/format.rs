@@ -127,6 +127,15 @@ pub fn parse_date_input(text: &str) -> Result<Option<i64>, String> {
         .map_err(|_| format!("'{text}' is not a date: write 2026-12-31 or 2026-12-31 18:00 (UTC)."))
 }
 
+/// The green of an allowed verdict, readable on either theme.
+pub fn allowed_color(ui: &egui::Ui) -> egui::Color32 {
+    if ui.visuals().dark_mode {
+        egui::Color32::from_rgb(110, 200, 120)
+    } else {
+        egui::Color32::from_rgb(20, 120, 40)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -85,7 +85,7 @@ fn consumer_ui(ui: &mut Ui, consumer: &SecretConsumer) {
             ui.weak("Pinned: it breaks when that version is disabled, and does not follow new versions.");
         }
         let color = match consumer.access {
-            ConsumerAccess::Allowed { .. } => super::access_panel::allowed_color(ui),
+            ConsumerAccess::Allowed { .. } => super::format::allowed_color(ui),
             ConsumerAccess::Denied { .. } => ui.visuals().error_fg_color,
             ConsumerAccess::Unknown { .. } => ui.visuals().warn_fg_color,
         };

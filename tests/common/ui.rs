@@ -128,3 +128,18 @@ pub fn type_into(harness: &mut Harness<'static, VaultscopeApp>, label: &str, tex
     text_field(harness, label).type_text(text);
     harness.run_steps(2);
 }
+
+/// Steps until the selected vault's "apps that use it" are known (or failed): a confirmation shows them
+/// above its buttons, so a click aimed before they arrive would land where the button no longer is.
+pub fn wait_for_consumers(harness: &mut Harness<'static, VaultscopeApp>) {
+    step_until(harness, "the apps that use the vault", |harness| {
+        let consumers = &harness.state().state().consumers;
+        consumers.vault_arm_id.is_some()
+            && matches!(
+                consumers.status,
+                vaultscope::ui::state::LoadStatus::Loaded
+                    | vaultscope::ui::state::LoadStatus::Failed(_)
+            )
+    });
+    harness.run_steps(2);
+}

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use super::vaults::check_subscription;
 use super::{ArmCaller, base_url, page};
 use crate::emulator::responses::arm_error;
-use crate::emulator::sites::SiteState;
+use crate::emulator::site_state::SiteState;
 use crate::emulator::state::CloudState;
 use crate::emulator::{Shared, request_authority};
 
@@ -34,24 +34,20 @@ fn site_json(cloud: &CloudState, site: &SiteState) -> Value {
     if !seed.user_assigned.is_empty() {
         identity_types.push("UserAssigned");
     }
-    let user_assigned: Map<String, Value> =
-        seed.user_assigned
-            .iter()
-            .map(|resource_id| {
-                let principal = cloud.service_principals.iter().find(|principal| {
-                    principal.managed_identity.as_ref().is_some_and(|identity| {
-                        identity.resource_id.eq_ignore_ascii_case(resource_id)
-                    })
-                });
-                (
-                    resource_id.clone(),
-                    json!({
-                        "principalId": principal.map(|p| p.id.clone()),
-                        "clientId": principal.map(|p| p.app_id.clone()),
-                    }),
-                )
-            })
-            .collect();
+    let user_assigned: Map<String, Value> = seed
+        .user_assigned
+        .iter()
+        .map(|resource_id| {
+            let principal = cloud.user_assigned_principal(resource_id);
+            (
+                resource_id.clone(),
+                json!({
+                    "principalId": principal.map(|p| p.id.clone()),
+                    "clientId": principal.map(|p| p.app_id.clone()),
+                }),
+            )
+        })
+        .collect();
     let identity = if identity_types.is_empty() {
         Value::Null
     } else {

@@ -199,6 +199,15 @@ impl AppState {
         self.objects.selected_version_item(self.shown())
     }
 
+    /// The id of the selected object's newest version (when its versions are loaded).
+    pub fn latest_version(&self) -> Option<String> {
+        self.objects
+            .versions
+            .items
+            .first()
+            .and_then(ObjectItem::version)
+    }
+
     /// The identifier of the selected object at the selected version (latest: versionless).
     pub fn selected_object_id(&self) -> Option<ObjectId> {
         self.objects.selected_object_id(self.selected_vault())
