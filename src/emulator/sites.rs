@@ -74,6 +74,7 @@ impl CloudState {
                     };
                     if let Some(stale) = site.seed.stale_reference_statuses.get(&setting) {
                         status.status = stale.clone();
+                        status.details = String::new();
                     }
                     statuses.insert((collection, setting), status);
                 }

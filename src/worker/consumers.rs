@@ -112,9 +112,7 @@ pub async fn find_consumers(
 
 fn unread_reason(error: &AzureError) -> String {
     if error.status() == Some(403) {
-        format!(
-            "its settings cannot be read: that needs Microsoft.Web/sites/config/list/action (Reader lacks it; Website Contributor has it). {error}"
-        )
+        "its settings cannot be read: that needs Microsoft.Web/sites/config/list/action (Reader lacks it; Website Contributor has it)".into()
     } else {
         format!("its settings could not be read: {error}")
     }
