@@ -57,6 +57,12 @@ impl ArmClient {
         self.list_all(url).await
     }
 
+    /// Every subscription this client's tenant token sees (all pages).
+    pub async fn list_subscriptions(&self) -> Result<Vec<Subscription>, AzureError> {
+        let url = self.url("/subscriptions", SUBSCRIPTIONS_API_VERSION)?;
+        self.list_all(url).await
+    }
+
     /// One page of subscriptions; pass the previous page's next link to continue.
     pub async fn list_subscriptions_page(
         &self,

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::arm::ArmClient;
 use super::error::{AzureError, Service};
-use super::pipeline::{Outgoing, Page};
+use super::pipeline::Outgoing;
 use crate::access::consumers::{
     AttachedIdentity, FoundReference, PlatformStatus, ReferenceIdentitySetting, SettingKind, WebApp,
 };
@@ -151,20 +151,13 @@ fn references<'a>(
 }
 
 impl ArmClient {
-    /// One page of a subscription's App Service and Function apps.
-    pub async fn list_sites_page(
-        &self,
-        subscription_id: &str,
-        next_link: Option<&str>,
-    ) -> Result<Page<Site>, AzureError> {
-        let url = match next_link {
-            Some(link) => self.checked_next_link(link, WEB_API_VERSION)?,
-            None => self.url(
-                &format!("/subscriptions/{subscription_id}/providers/Microsoft.Web/sites"),
-                WEB_API_VERSION,
-            )?,
-        };
-        self.get_json(url).await
+    /// Every App Service and Function app of a subscription (all pages).
+    pub async fn list_sites(&self, subscription_id: &str) -> Result<Vec<Site>, AzureError> {
+        let url = self.url(
+            &format!("/subscriptions/{subscription_id}/providers/Microsoft.Web/sites"),
+            WEB_API_VERSION,
+        )?;
+        self.list_all(url).await
     }
 
     /// The Key Vault references among a site's app settings and connection strings. Both lists are POSTs

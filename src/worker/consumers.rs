@@ -41,7 +41,9 @@ pub async fn find_consumers(
         vault_name: vault.name().to_owned(),
         ..Default::default()
     };
-    let subscriptions = list_subscriptions(session).await?;
+    // The vault tenant's subscriptions: apps resolve references with identities of their own tenant, and
+    // a vault accepts tokens of its tenant only.
+    let subscriptions = session.arm.list_subscriptions().await?;
     answer.subscriptions_seen = subscriptions.len();
     let mut apps = Vec::new();
     for chunk in subscriptions.chunks(READS_AT_ONCE) {
@@ -126,38 +128,15 @@ fn vault_host(vault: &VaultUri) -> String {
         .unwrap_or_default()
 }
 
-/// Every subscription this session's token sees (the vault's tenant: apps resolve references with
-/// identities of their own tenant, and a vault accepts tokens of its tenant only).
-async fn list_subscriptions(session: &Session) -> Result<Vec<Subscription>, AzureError> {
-    let mut all = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        let page = session.arm.list_subscriptions_page(next.as_deref()).await?;
-        next = page.next().map(str::to_owned);
-        all.extend(page.value);
-        if next.is_none() {
-            return Ok(all);
-        }
-    }
-}
-
 async fn list_sites(
     session: &Session,
     subscription: &Subscription,
 ) -> Result<Vec<WebApp>, AzureError> {
-    let mut all = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        let page = session
-            .arm
-            .list_sites_page(&subscription.subscription_id, next.as_deref())
-            .await?;
-        next = page.next().map(str::to_owned);
-        all.extend(page.value.iter().map(|site| site.to_web_app()));
-        if next.is_none() {
-            return Ok(all);
-        }
-    }
+    let sites = session
+        .arm
+        .list_sites(&subscription.subscription_id)
+        .await?;
+    Ok(sites.iter().map(|site| site.to_web_app()).collect())
 }
 
 /// An app's references into this vault, and (when there are any) the platform's statuses of them.
