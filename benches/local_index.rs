@@ -89,6 +89,7 @@ fn manifest() -> IndexManifest {
             tenant_id: "t1".into(),
             display_name: "Bench".into(),
             state: "Enabled".into(),
+            listed_in_tenant: None,
             vaults: (0..VAULTS)
                 .map(|index| {
                     let uri = vault_uri(index);

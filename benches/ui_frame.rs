@@ -77,6 +77,26 @@ impl FakeFleet {
         }
     }
 
+    fn send_vaults(&self, reply: &Reply) {
+        reply.send(EventKind::VaultsPage {
+            subscription_id: "s1".into(),
+            vaults: (0..self.vaults)
+                .map(|index| {
+                    let uri = self.vault_uri(index);
+                    VaultSummary {
+                        name: uri.name().to_owned(),
+                        uri,
+                        subscription_id: Some("s1".into()),
+                        resource_group: Some("rg".into()),
+                        location: "westeurope".into(),
+                        arm_id: None,
+                        properties: VaultProperties::default(),
+                    }
+                })
+                .collect(),
+        });
+    }
+
     fn vault_uri(&self, index: usize) -> VaultUri {
         if self.vaults == 1 {
             VaultUri::parse(VAULT).expect("uri")
@@ -106,23 +126,14 @@ impl CommandRunner for FakeFleet {
                     .expect("subscription");
                     reply.send(EventKind::SubscriptionsPage(vec![subscription]));
                 }
-                Command::ListVaults { .. } => reply.send(EventKind::VaultsPage {
-                    subscription_id: "s1".into(),
-                    vaults: (0..self.vaults)
-                        .map(|index| {
-                            let uri = self.vault_uri(index);
-                            VaultSummary {
-                                name: uri.name().to_owned(),
-                                uri,
-                                subscription_id: Some("s1".into()),
-                                resource_group: Some("rg".into()),
-                                location: "westeurope".into(),
-                                arm_id: None,
-                                properties: VaultProperties::default(),
-                            }
-                        })
-                        .collect(),
-                }),
+                Command::DiscoverVaults { .. } => {
+                    self.send_vaults(reply);
+                    reply.send(EventKind::SubscriptionVaultsListed {
+                        subscription_id: "s1".into(),
+                        error: None,
+                    });
+                }
+                Command::ListVaults { .. } => self.send_vaults(reply),
                 Command::LoadVault { vault } => {
                     let _slot = self.loading.acquire().await;
                     for start in (0..self.items_per_vault).step_by(self.page_rows) {

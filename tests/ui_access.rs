@@ -173,9 +173,17 @@ fn who_can_delete_folds_groups_and_shows_blocks_and_eligibility() {
         harness.query_by_label("Access").is_some()
     });
     harness.get_by_label("Access").click();
-    step_until(&mut harness, "the who-can buttons", |harness| {
-        harness.query_by_label("secret delete").is_some()
-    });
+    // The vault's access data arrives after the buttons and pushes them down: wait for it before clicking.
+    step_until(
+        &mut harness,
+        "the who-can buttons below the access data",
+        |harness| {
+            harness.query_by_label("secret delete").is_some()
+                && harness
+                    .query_by_label_contains("Role assignments (")
+                    .is_some()
+        },
+    );
     harness.get_by_label("secret delete").click();
     step_until(&mut harness, "the answer", |harness| {
         harness.query_by_label_contains("secret delete: ").is_some()

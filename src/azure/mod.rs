@@ -15,6 +15,7 @@ pub mod models;
 pub mod object_details;
 pub mod pipeline;
 pub mod portal;
+pub mod resource_graph;
 pub mod resource_id;
 pub mod web_apps;
 

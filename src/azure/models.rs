@@ -9,16 +9,49 @@ use serde::Deserialize;
 use super::identifiers::{ObjectId, ObjectKind, VaultUri};
 
 /// An ARM subscription (`GET /subscriptions`).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Subscription {
     pub subscription_id: String,
+    /// The subscription's own tenant.
     #[serde(default)]
     pub tenant_id: String,
     #[serde(default)]
     pub display_name: String,
     #[serde(default)]
     pub state: String,
+    /// Tenants that manage it through Azure Lighthouse.
+    #[serde(default)]
+    pub managed_by_tenants: Vec<ManagingTenant>,
+    /// The tenant whose token listed it (set by the worker, not on the wire). A subscription delegated
+    /// through Lighthouse is listed by the managing tenant and must be read with that tenant's token: its
+    /// own tenant does not know the operator.
+    #[serde(skip)]
+    pub listed_in_tenant: Option<String>,
+}
+
+/// One entry of `managedByTenants`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagingTenant {
+    pub tenant_id: String,
+}
+
+impl Subscription {
+    /// The tenant whose ARM token reads this subscription: the one that listed it, else its own.
+    pub fn arm_tenant(&self) -> Option<String> {
+        self.listed_in_tenant
+            .clone()
+            .or_else(|| Some(self.tenant_id.clone()))
+            .filter(|tenant| !tenant.is_empty())
+    }
+
+    /// Listed by another tenant than its own: delegated to that tenant through Azure Lighthouse.
+    pub fn is_delegated(&self) -> bool {
+        self.listed_in_tenant.as_deref().is_some_and(|listed| {
+            !self.tenant_id.is_empty() && !listed.eq_ignore_ascii_case(&self.tenant_id)
+        })
+    }
 }
 
 /// A tenant the identity can reach (`GET /tenants`).

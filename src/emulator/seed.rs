@@ -201,6 +201,9 @@ pub struct SeedSubscription {
     pub id: String,
     pub tenant_id: String,
     pub display_name: String,
+    /// Tenants it is delegated to through Azure Lighthouse (`managedByTenants`).
+    #[serde(default)]
+    pub managed_by_tenants: Vec<String>,
     pub resource_groups: Vec<SeedResourceGroup>,
     #[serde(default)]
     pub deleted_vaults: Vec<SeedDeletedVault>,

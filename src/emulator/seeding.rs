@@ -47,6 +47,7 @@ impl CloudState {
                 id: subscription.id.clone(),
                 tenant_id: subscription.tenant_id.clone(),
                 display_name: subscription.display_name.clone(),
+                managed_by_tenants: subscription.managed_by_tenants.clone(),
             })
             .collect();
         let mut role_definitions = roles::built_in_roles();
@@ -95,6 +96,7 @@ impl CloudState {
             refresh_tokens: HashMap::new(),
             backups: HashMap::new(),
             access_history: super::state::AccessHistory::default(),
+            resource_graph_refused: false,
             sites,
         };
         cloud.refresh_reference_statuses();

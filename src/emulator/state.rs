@@ -30,6 +30,20 @@ pub struct SubscriptionState {
     pub id: String,
     pub tenant_id: String,
     pub display_name: String,
+    /// Tenants it is delegated to through Azure Lighthouse: their principals read it with their own
+    /// tenant's tokens.
+    pub managed_by_tenants: Vec<String>,
+}
+
+impl SubscriptionState {
+    /// Whether a token of `tenant` may be used on this subscription: its own, or one it is delegated to.
+    pub fn accepts_tenant(&self, tenant: &str) -> bool {
+        self.tenant_id.eq_ignore_ascii_case(tenant)
+            || self
+                .managed_by_tenants
+                .iter()
+                .any(|managing| managing.eq_ignore_ascii_case(tenant))
+    }
 }
 
 /// The three object collections of a vault.
@@ -372,6 +386,8 @@ pub struct CloudState {
     pub backups: HashMap<String, Backup>,
     /// What the data plane saw before recent access changes (`--propagation-ms`).
     pub access_history: AccessHistory,
+    /// Resource Graph answers every query with a refusal (tests of the per-subscription fallback).
+    pub resource_graph_refused: bool,
 }
 
 /// Access changes take time to reach Key Vault's data plane (Azure RBAC: minutes). Resource Manager shows a

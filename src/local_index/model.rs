@@ -23,6 +23,9 @@ pub struct IndexedSubscription {
     pub tenant_id: String,
     pub display_name: String,
     pub state: String,
+    /// The tenant whose token listed it (a Lighthouse-delegated subscription: the managing tenant).
+    #[serde(default)]
+    pub listed_in_tenant: Option<String>,
     pub vaults: Vec<IndexedVaultSummary>,
 }
 

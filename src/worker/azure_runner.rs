@@ -2,6 +2,7 @@
 //! the adaptive bounds of `load_gate.rs` (vaults loading at once, subscriptions' vault lists at once).
 //! Signing in is in `sign_in.rs`, loading a vault in `vault_load.rs`.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -25,7 +26,7 @@ use super::vault_load::load_vault;
 use crate::azure::Service;
 use crate::azure::error::AzureError;
 use crate::azure::identifiers::{ObjectId, ObjectKind};
-use crate::azure::models::VaultSummary;
+use crate::azure::models::{Subscription, VaultSummary};
 use crate::azure::object_details::{CertificateDetails, KeyDetails, ObjectDetails};
 use crate::azure::pipeline::{Page, ResponseObserver};
 use crate::worker::Event;
@@ -127,6 +128,16 @@ impl AzureRunner {
                 // Waits here while the bound's worth of subscriptions is being listed.
                 let _slot = self.vault_lists.acquire().await;
                 list_vaults(&session, &subscription_id, reply).await
+            }
+            Command::DiscoverVaults { subscriptions } => {
+                let session = self.session().await?;
+                super::fleet_discovery::discover_vaults(
+                    &session,
+                    subscriptions,
+                    &self.vault_lists,
+                    reply,
+                )
+                .await
             }
             Command::LoadVault { vault } => {
                 let session = self.session().await?;
@@ -344,7 +355,10 @@ impl AzureRunner {
     }
 
     /// Every reachable tenant (home first; without `/tenants`, the home tenant alone) and the
-    /// subscriptions each one's token sees; a tenant that refuses is reported and skipped.
+    /// subscriptions each one's token sees, each subscription once and marked with the tenant that listed
+    /// it; a tenant that refuses is reported and skipped. A tenant that projects subscriptions into ours
+    /// through Azure Lighthouse (`ProjectedBy`) is not asked: its delegated subscriptions come with the
+    /// managing tenant's list, and its own tokens are not ours to have.
     async fn list_all_subscriptions(&self, reply: &Reply) -> Result<(), FailureReason> {
         let session = self.session().await?;
         let home = session.tokens.home_tenant();
@@ -357,13 +371,16 @@ impl AzureRunner {
         };
         tenants.sort_by_key(|tenant| Some(tenant.tenant_id.to_ascii_lowercase()) != home);
         reply.send(EventKind::Tenants(tenants.clone()));
-        list_subscriptions(&session, None, reply).await?;
-        for tenant in tenants
-            .iter()
-            .filter(|tenant| Some(tenant.tenant_id.to_ascii_lowercase()) != home)
-        {
+        let mut seen = HashSet::new();
+        list_subscriptions(&session, None, home.as_deref(), &mut seen, reply).await?;
+        for tenant in tenants.iter().filter(|tenant| {
+            Some(tenant.tenant_id.to_ascii_lowercase()) != home
+                && tenant.tenant_category.as_deref() != Some("ProjectedBy")
+        }) {
             let in_tenant = session.for_tenant(Some(&tenant.tenant_id));
-            if let Err(error) = list_subscriptions(&in_tenant, Some(&tenant.tenant_id), reply).await
+            let tenant_id = Some(tenant.tenant_id.as_str());
+            if let Err(error) =
+                list_subscriptions(&in_tenant, tenant_id, tenant_id, &mut seen, reply).await
             {
                 reply.send(EventKind::TenantUnavailable {
                     tenant_id: tenant.tenant_id.clone(),
@@ -397,7 +414,7 @@ where
 }
 
 /// Streams a subscription's vaults, page by page.
-async fn list_vaults(
+pub(super) async fn list_vaults(
     session: &Session,
     subscription_id: &str,
     reply: &Reply,
@@ -450,16 +467,31 @@ async fn list_versions(
     .await
 }
 
-/// Streams the subscriptions one tenant's token sees (`tenant` `None`: home).
+/// Streams the subscriptions one tenant's token sees (`tenant` `None`: home), each marked as listed in
+/// `listed_in` (the home tenant's id when known) and those already `seen` in another tenant left out.
 async fn list_subscriptions(
     session: &Session,
     tenant: Option<&str>,
+    listed_in: Option<&str>,
+    seen: &mut HashSet<String>,
     reply: &Reply,
 ) -> Result<(), FailureReason> {
     let arm = &session.arm.for_tenant(tenant);
     stream_pages(
         |next| async move { arm.list_subscriptions_page(next.as_deref()).await },
-        |page| reply.send(EventKind::SubscriptionsPage(page)),
+        |page| {
+            let page: Vec<Subscription> = page
+                .into_iter()
+                .filter(|subscription| {
+                    seen.insert(subscription.subscription_id.to_ascii_lowercase())
+                })
+                .map(|subscription| Subscription {
+                    listed_in_tenant: listed_in.map(str::to_owned),
+                    ..subscription
+                })
+                .collect();
+            reply.send(EventKind::SubscriptionsPage(page));
+        },
     )
     .await
 }

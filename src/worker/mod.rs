@@ -9,6 +9,7 @@ pub mod change_model;
 pub mod changes;
 mod consumers;
 pub mod files;
+mod fleet_discovery;
 pub mod load_gate;
 mod local_index;
 pub mod protocol;
@@ -24,7 +25,8 @@ mod who_can;
 
 pub use azure_runner::spawn_worker;
 pub use protocol::{
-    Command, Event, EventKind, Outcome, PrincipalRef, RequestId, SignInMethod, WorkerError,
+    Command, Event, EventKind, Outcome, PrincipalRef, RequestId, SignInMethod, SubscriptionScope,
+    WorkerError,
 };
 pub use runner::{Waker, WorkerHandle};
 pub use session::{Session, SessionSettings};

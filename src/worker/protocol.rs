@@ -55,6 +55,13 @@ pub enum PrincipalRef {
     Id(String),
 }
 
+/// A subscription to find vaults in, with the tenant whose token reads it (`None`: home).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionScope {
+    pub subscription_id: String,
+    pub tenant_id: Option<String>,
+}
+
 /// What the UI asks the worker to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
@@ -64,8 +71,14 @@ pub enum Command {
     ListSubscriptions,
     ListVaults {
         subscription_id: String,
-        /// The subscription's tenant (`None`: home).
+        /// The tenant whose token reads the subscription (`None`: home).
         tenant_id: Option<String>,
+    },
+    /// The vaults of many subscriptions at once (`fleet_discovery.rs`): one Resource Graph query per token
+    /// tenant and batch of subscriptions, each subscription listed on its own where Resource Graph is
+    /// refused. Per subscription: `VaultsPage`, then `SubscriptionVaultsListed`.
+    DiscoverVaults {
+        subscriptions: Vec<SubscriptionScope>,
     },
     /// Lists a vault's secrets, keys and certificates and their deleted items, all at once; vault loads
     /// beyond the worker's bound (default 8) wait for a free slot.
@@ -219,6 +232,7 @@ pub enum Command {
 pub enum SupersedeKey {
     SignIn,
     Subscriptions,
+    VaultDiscovery,
     /// Loading the same vault again cancels the earlier load of it; other vaults load alongside.
     VaultLoad(VaultUri),
     VersionList,
@@ -239,6 +253,7 @@ impl Command {
             Self::SignIn(_) | Self::SignOut => Some(SupersedeKey::SignIn),
             Self::ListSubscriptions => Some(SupersedeKey::Subscriptions),
             Self::ListVaults { .. } => None,
+            Self::DiscoverVaults { .. } => Some(SupersedeKey::VaultDiscovery),
             Self::LoadVault { vault } => Some(SupersedeKey::VaultLoad(vault.clone())),
             Self::ListVersions { .. } => Some(SupersedeKey::VersionList),
             Self::GetDetails { .. } => Some(SupersedeKey::Details),
@@ -293,6 +308,12 @@ impl Command {
                 subscription_id, ..
             } => {
                 format!("listing vaults of subscription {subscription_id}")
+            }
+            Self::DiscoverVaults { subscriptions } => {
+                format!(
+                    "finding the vaults of {} subscriptions",
+                    subscriptions.len()
+                )
             }
             Self::LoadVault { vault } => format!("loading {}", vault.name()),
             Self::ListVersions { id } => {
@@ -412,6 +433,15 @@ pub enum EventKind {
     VaultsPage {
         subscription_id: String,
         vaults: Vec<VaultSummary>,
+    },
+    /// One subscription's vaults are all sent (`DiscoverVaults`); `error` when they could not be listed.
+    SubscriptionVaultsListed {
+        subscription_id: String,
+        error: Option<String>,
+    },
+    /// Resource Graph refused a query (`reason`): its subscriptions are listed one by one instead.
+    ResourceGraphRefused {
+        reason: String,
     },
     /// A page of one of a vault's lists.
     ObjectsPage {

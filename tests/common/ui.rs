@@ -56,12 +56,13 @@ pub fn step_until(
     harness.step();
 }
 
-/// Every demo vault, in both subscriptions.
-pub const DEMO_VAULTS: [&str; 9] = [
+/// Every demo vault, in every subscription.
+pub const DEMO_VAULTS: [&str; 10] = [
     "kv-fabrikam-partner",
     "kv-dev-sandbox",
     "kv-dev-shared",
     "kv-loadtest-5k",
+    "kv-northwind-ops",
     "kv-prod-orders",
     "kv-prod-payments",
     "kv-prod-restricted",

@@ -190,10 +190,11 @@ pub(super) async fn scoped(
     let Some(subscription) = subscription_of(&scope) else {
         return arm_error(StatusCode::BAD_REQUEST, "InvalidScope", "invalid scope");
     };
-    if !cloud.subscriptions.iter().any(|s| {
-        s.id.eq_ignore_ascii_case(subscription)
-            && s.tenant_id.eq_ignore_ascii_case(&caller.claims.tid)
-    }) {
+    if !cloud
+        .subscriptions
+        .iter()
+        .any(|s| s.id.eq_ignore_ascii_case(subscription) && s.accepts_tenant(&caller.claims.tid))
+    {
         return arm_error(
             StatusCode::NOT_FOUND,
             "SubscriptionNotFound",

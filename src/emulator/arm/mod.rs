@@ -1,11 +1,12 @@
 //! Emulated Azure Resource Manager on `management.localhost`: subscriptions, tenants and key vaults
 //! (`vaults.rs`), and Azure RBAC: role assignments, role definitions and the caller's permissions
-//! (`authorization.rs`); with ARM's auth errors, api-version checks, `nextLink` paging and management-plane
+//! (`authorization.rs`), Resource Graph's vault query (`resource_graph.rs`); with ARM's auth errors, api-version checks, `nextLink` paging and management-plane
 //! authorization of every call by the caller's role assignments (groups included).
 
 mod authorization;
 mod metadata;
 mod request_shape;
+mod resource_graph;
 mod vault_writes;
 mod vaults;
 mod web_sites;
@@ -79,6 +80,10 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route(
             "/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Web/sites/{site}/config/configreferences/{collection}",
             get(web_sites::list_reference_statuses),
+        )
+        .route(
+            "/providers/Microsoft.ResourceGraph/resources",
+            post(resource_graph::query_resources),
         )
         .route(
             "/providers/Microsoft.Authorization/roleDefinitions",

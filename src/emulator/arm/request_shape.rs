@@ -18,6 +18,7 @@ const SEGMENT_NAMES: &[&str] = &[
     "endpoints",
     "locations",
     "Microsoft.KeyVault",
+    "Microsoft.ResourceGraph",
     "vaults",
     "accessPolicies",
     "deletedVaults",

@@ -33,8 +33,8 @@ fn iso8601(unix: i64) -> String {
         .unwrap_or_default()
 }
 
-/// Subscriptions of the caller's tenant in which the caller holds any role assignment (at, above or below
-/// the subscription), as `az account list` shows them.
+/// Subscriptions of the caller's tenant, and those delegated to it through Azure Lighthouse, in which the
+/// caller holds any role assignment (at, above or below the subscription), as `az account list` shows them.
 pub(super) async fn list_subscriptions(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<ArmCaller>,
@@ -45,11 +45,7 @@ pub(super) async fn list_subscriptions(
     let items: Vec<Value> = cloud
         .subscriptions
         .iter()
-        .filter(|subscription| {
-            subscription
-                .tenant_id
-                .eq_ignore_ascii_case(&caller.claims.tid)
-        })
+        .filter(|subscription| subscription.accepts_tenant(&caller.claims.tid))
         .filter(|subscription| {
             let scope = format!("/subscriptions/{}", subscription.id).to_ascii_lowercase();
             cloud.role_assignments.iter().any(|assignment| {
@@ -64,7 +60,7 @@ pub(super) async fn list_subscriptions(
             json!({
                 "id": format!("/subscriptions/{}", subscription.id),
                 "authorizationSource": "RoleBased",
-                "managedByTenants": [],
+                "managedByTenants": subscription.managed_by_tenants.iter().map(|tenant| json!({"tenantId": tenant})).collect::<Vec<_>>(),
                 "subscriptionId": subscription.id,
                 "tenantId": subscription.tenant_id,
                 "displayName": subscription.display_name,
@@ -85,7 +81,9 @@ pub(super) async fn list_subscriptions(
     .into_response()
 }
 
-/// The tenants the caller can reach: its own, plus those where it appears as a guest (same UPN).
+/// The tenants the caller can reach: its own and those where it appears as a guest (same UPN), both
+/// `Home` (a directory the caller belongs to), plus those that delegate subscriptions to the caller's
+/// tenant through Azure Lighthouse, `ProjectedBy`.
 pub(super) async fn list_tenants(
     State(shared): State<Arc<Shared>>,
     Extension(caller): Extension<ArmCaller>,
@@ -102,15 +100,34 @@ pub(super) async fn list_tenants(
             }
         }
     }
+    let projecting: BTreeSet<String> = cloud
+        .subscriptions
+        .iter()
+        .filter(|subscription| {
+            !subscription
+                .tenant_id
+                .eq_ignore_ascii_case(&caller.claims.tid)
+                && subscription.accepts_tenant(&caller.claims.tid)
+        })
+        .map(|subscription| subscription.tenant_id.to_ascii_lowercase())
+        .collect();
     let items: Vec<Value> = cloud
         .tenants
         .iter()
-        .filter(|tenant| reachable.contains(&tenant.id.to_ascii_lowercase()))
+        .filter(|tenant| {
+            let id = tenant.id.to_ascii_lowercase();
+            reachable.contains(&id) || projecting.contains(&id)
+        })
         .map(|tenant| {
+            let category = if reachable.contains(&tenant.id.to_ascii_lowercase()) {
+                "Home"
+            } else {
+                "ProjectedBy"
+            };
             json!({
                 "id": format!("/tenants/{}", tenant.id),
                 "tenantId": tenant.id,
-                "tenantCategory": if tenant.id.eq_ignore_ascii_case(&caller.claims.tid) { "Home" } else { "ProjectedBy" },
+                "tenantCategory": category,
                 "countryCode": "NL",
                 "displayName": tenant.display_name,
                 "domains": [tenant.default_domain],
@@ -158,7 +175,7 @@ pub(crate) fn vault_json(vault: &VaultState, port: u16) -> Value {
     })
 }
 
-/// The subscription must exist and belong to the caller's tenant.
+/// The subscription must exist and belong to the caller's tenant, or be delegated to it (Lighthouse).
 pub(super) fn check_subscription(
     cloud: &CloudState,
     caller: &ArmCaller,
@@ -169,7 +186,7 @@ pub(super) fn check_subscription(
         .iter()
         .find(|s| s.id.eq_ignore_ascii_case(subscription))
     {
-        Some(found) if found.tenant_id.eq_ignore_ascii_case(&caller.claims.tid) => Ok(()),
+        Some(found) if found.accepts_tenant(&caller.claims.tid) => Ok(()),
         Some(_) => Err(arm_error(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationTokenTenant",
@@ -186,7 +203,7 @@ pub(super) fn check_subscription(
 }
 
 /// The vaults of `subscription` (and `group`) the caller may read.
-fn readable_vaults<'a>(
+pub(super) fn readable_vaults<'a>(
     cloud: &'a CloudState,
     caller: &'a ArmCaller,
     subscription: &'a str,

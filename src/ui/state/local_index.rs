@@ -397,6 +397,7 @@ pub fn manifest_of(
                 tenant_id: node.subscription.tenant_id.clone(),
                 display_name: node.subscription.display_name.clone(),
                 state: node.subscription.state.clone(),
+                listed_in_tenant: node.subscription.listed_in_tenant.clone(),
                 vaults: node
                     .vaults
                     .iter()

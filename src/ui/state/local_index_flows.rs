@@ -106,6 +106,8 @@ impl AppState {
                     tenant_id: subscription.tenant_id,
                     display_name: subscription.display_name,
                     state: subscription.state,
+                    listed_in_tenant: subscription.listed_in_tenant,
+                    ..Subscription::default()
                 },
                 vaults_status: LoadStatus::Loaded,
             })

@@ -94,6 +94,7 @@ fn loaded_index() -> LoadedIndex {
                 tenant_id: "t".into(),
                 display_name: "Cached subscription".into(),
                 state: "Enabled".into(),
+                listed_in_tenant: None,
                 vaults: vec![summary(A), summary(B), summary(C)],
             }],
             subscriptions_as_of: Some(100),
@@ -336,8 +337,18 @@ fn the_cached_tree_is_replaced_only_once_the_listing_is_whole() {
         "still listing s2's vaults"
     );
     let vaults = sent_id(&sink, |command| {
-        matches!(command, Command::ListVaults { .. })
+        matches!(command, Command::DiscoverVaults { .. })
     });
+    state.apply(
+        event(
+            vaults,
+            EventKind::SubscriptionVaultsListed {
+                subscription_id: "s2".into(),
+                error: None,
+            },
+        ),
+        &mut sink,
+    );
     state.apply(event(vaults, EventKind::Finished(Outcome::Done)), &mut sink);
     assert_eq!(state.tree.subscriptions.len(), 1);
     assert_eq!(

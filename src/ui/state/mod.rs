@@ -352,12 +352,11 @@ impl AppState {
             let rows_changed = match event.kind {
                 EventKind::Finished(outcome) => {
                     self.tree.requests.finish(id);
-                    self.tree.finish(request, outcome)
+                    self.tree.finish(request, outcome, sink)
                 }
                 kind => {
                     let (session, shared) = (&self.session, &mut self.shared);
-                    self.tree
-                        .apply_progress(request, kind, session, shared, sink)
+                    self.tree.apply_progress(request, kind, session, shared)
                 }
             };
             // Searched again once per frame, not once per page (a big load brings thousands).

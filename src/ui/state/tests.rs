@@ -9,7 +9,7 @@ use crate::auth::SignedInIdentity;
 use crate::azure::identifiers::ObjectKind;
 use crate::azure::models::Subscription;
 use crate::worker::protocol::FailureReason;
-use crate::worker::{Command, Outcome, RequestId, WorkerError};
+use crate::worker::{Command, Outcome, RequestId, SubscriptionScope, WorkerError};
 
 #[derive(Default)]
 pub(super) struct RecordingSink {
@@ -247,35 +247,99 @@ fn the_sign_in_screen_cancels_signs_in_and_signs_out() {
 }
 
 #[test]
-fn sign_in_loads_subscriptions_then_vaults_of_each() {
+fn sign_in_loads_subscriptions_then_the_vaults_of_all_at_once() {
     let mut sink = RecordingSink::default();
     let mut state = signed_in_state(&mut sink);
     assert!(matches!(state.session.sign_in, SignInState::SignedIn(_)));
     let (subs_id, command) = sink.sent[1].clone();
     assert_eq!(command, Command::ListSubscriptions);
-    let subscription: Subscription = serde_json::from_value(serde_json::json!({
+    let own: Subscription = serde_json::from_value(serde_json::json!({
         "subscriptionId": "s1", "displayName": "Prod", "tenantId": "t1"
     }))
     .expect("sub");
+    // Delegated through Lighthouse: listed by t1, its own tenant is t9.
+    let delegated = Subscription {
+        listed_in_tenant: Some("t1".into()),
+        ..serde_json::from_value(serde_json::json!({
+            "subscriptionId": "s2", "displayName": "Customer", "tenantId": "t9",
+            "managedByTenants": [{"tenantId": "t1"}]
+        }))
+        .expect("sub")
+    };
     state.apply(
-        event(subs_id, EventKind::SubscriptionsPage(vec![subscription])),
+        event(subs_id, EventKind::SubscriptionsPage(vec![own, delegated])),
         &mut sink,
     );
     assert_eq!(
-        sink.sent[2].1,
-        Command::ListVaults {
-            subscription_id: "s1".into(),
-            tenant_id: Some("t1".into()),
-        }
+        sink.sent.len(),
+        2,
+        "no vault listing before the subscriptions are whole"
     );
     state.apply(
         event(subs_id, EventKind::Finished(Outcome::Done)),
         &mut sink,
     );
     assert_eq!(state.tree.subscriptions_status, LoadStatus::Loaded);
+    let (discovery, command) = sink.sent[2].clone();
     assert_eq!(
-        state.tree.subscriptions[0].vaults_status,
-        LoadStatus::Loading
+        command,
+        Command::DiscoverVaults {
+            subscriptions: vec![
+                SubscriptionScope {
+                    subscription_id: "s2".into(),
+                    tenant_id: Some("t1".into()),
+                },
+                SubscriptionScope {
+                    subscription_id: "s1".into(),
+                    tenant_id: Some("t1".into()),
+                },
+            ]
+        },
+        "one discovery; the delegated subscription read with the managing tenant's token"
+    );
+    assert!(
+        state
+            .tree
+            .subscriptions
+            .iter()
+            .all(|node| node.vaults_status == LoadStatus::Loading)
+    );
+    state.apply(
+        event(
+            discovery,
+            EventKind::SubscriptionVaultsListed {
+                subscription_id: "s1".into(),
+                error: None,
+            },
+        ),
+        &mut sink,
+    );
+    state.apply(
+        event(
+            discovery,
+            EventKind::SubscriptionVaultsListed {
+                subscription_id: "s2".into(),
+                error: Some("refused".into()),
+            },
+        ),
+        &mut sink,
+    );
+    state.apply(
+        event(discovery, EventKind::Finished(Outcome::Done)),
+        &mut sink,
+    );
+    let status = |name: &str| {
+        state
+            .tree
+            .subscriptions
+            .iter()
+            .find(|node| node.subscription.display_name == name)
+            .map(|node| node.vaults_status.clone())
+    };
+    assert_eq!(status("Prod"), Some(LoadStatus::Loaded));
+    assert_eq!(
+        status("Customer"),
+        Some(LoadStatus::Failed("refused".into()))
     );
 }
 

@@ -12,7 +12,7 @@ use super::vault_index::VaultContents;
 use crate::access::{ObjectType, Target};
 use crate::azure::identifiers::VaultUri;
 use crate::azure::models::{Subscription, Tenant, VaultSummary};
-use crate::worker::{Command, EventKind, Outcome};
+use crate::worker::{Command, EventKind, Outcome, SubscriptionScope};
 
 /// What the person does in the tree (selecting a vault and opening a URI are the app's: they reach the
 /// lists, details and access too).
@@ -34,8 +34,8 @@ pub enum TreeIntent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TreeRequest {
     Subscriptions,
-    /// One subscription's vaults (by subscription id).
-    Vaults(String),
+    /// The vaults of every listed subscription (`DiscoverVaults`: Resource Graph, else one by one).
+    Vaults,
     LoadVault(VaultUri),
 }
 
@@ -112,9 +112,8 @@ impl TreeState {
         Some(VaultArm {
             arm_id,
             subscription_name: subscription.map(|node| node.subscription.display_name.clone()),
-            tenant_id: subscription
-                .map(|node| node.subscription.tenant_id.clone())
-                .filter(|tenant| !tenant.is_empty()),
+            // The tenant whose token reads it in ARM (a Lighthouse-delegated one: the managing tenant).
+            tenant_id: subscription.and_then(|node| node.subscription.arm_tenant()),
         })
     }
 
@@ -193,9 +192,8 @@ impl TreeState {
     }
 
     pub fn load_subscriptions(&mut self, sink: &mut dyn CommandSink) {
-        self.requests.forget(|request| {
-            matches!(request, TreeRequest::Subscriptions | TreeRequest::Vaults(_))
-        });
+        self.requests
+            .forget(|request| matches!(request, TreeRequest::Subscriptions | TreeRequest::Vaults));
         if self.subscriptions_cached {
             self.incoming = Some(Vec::new());
         } else {
@@ -284,7 +282,6 @@ impl TreeState {
         kind: EventKind,
         session: &SessionState,
         shared: &mut Shared,
-        sink: &mut dyn CommandSink,
     ) -> bool {
         match (request, kind) {
             (TreeRequest::Subscriptions, EventKind::Tenants(tenants)) => self.tenants = tenants,
@@ -295,13 +292,39 @@ impl TreeState {
                 shared.set_notice(format!("Tenant {name} was skipped: {reason}"), true);
             }
             (TreeRequest::Subscriptions, EventKind::SubscriptionsPage(page)) => {
-                self.add_subscriptions(page, sink);
+                self.add_subscriptions(page);
             }
-            (TreeRequest::Vaults(subscription_id), EventKind::VaultsPage { vaults, .. }) => {
+            (
+                TreeRequest::Vaults,
+                EventKind::VaultsPage {
+                    subscription_id,
+                    vaults,
+                },
+            ) => {
                 if let Some(node) = self.subscription_mut(&subscription_id) {
                     node.vaults.extend(vaults);
                     node.vaults.sort_by_key(|vault| vault.name.to_lowercase());
                 }
+            }
+            (
+                TreeRequest::Vaults,
+                EventKind::SubscriptionVaultsListed {
+                    subscription_id,
+                    error,
+                },
+            ) => {
+                if let Some(node) = self.subscription_mut(&subscription_id) {
+                    node.vaults_status = error.map_or(LoadStatus::Loaded, LoadStatus::Failed);
+                }
+                self.swap_in_subscriptions();
+            }
+            (TreeRequest::Vaults, EventKind::ResourceGraphRefused { reason }) => {
+                shared.set_notice(
+                    format!(
+                        "Resource Graph refused the vault query, so each subscription is listed on its own (slower): {reason}"
+                    ),
+                    false,
+                );
             }
             (TreeRequest::LoadVault(vault), EventKind::ObjectsPage { list, items, .. }) => {
                 if let Some(contents) = self.vaults.get_mut(&vault) {
@@ -337,18 +360,10 @@ impl TreeState {
         false
     }
 
-    /// A page of subscriptions: each goes into the tree (sorted by name) and its vaults are listed.
-    fn add_subscriptions(&mut self, page: Vec<Subscription>, sink: &mut dyn CommandSink) {
+    /// A page of subscriptions: each goes into the tree (sorted by name); their vaults are found together
+    /// once the listing ends (`discover_vaults`).
+    fn add_subscriptions(&mut self, page: Vec<Subscription>) {
         for subscription in page {
-            self.requests.send(
-                sink,
-                Command::ListVaults {
-                    subscription_id: subscription.subscription_id.clone(),
-                    tenant_id: Some(subscription.tenant_id.clone())
-                        .filter(|tenant| !tenant.is_empty()),
-                },
-                TreeRequest::Vaults(subscription.subscription_id.clone()),
-            );
             let nodes = self.incoming.as_mut().unwrap_or(&mut self.subscriptions);
             nodes.push(SubscriptionNode {
                 subscription,
@@ -365,8 +380,37 @@ impl TreeState {
         });
     }
 
+    /// Asks for the vaults of every listed subscription at once, each read with the token of the tenant
+    /// that listed it (a Lighthouse-delegated subscription: the managing tenant's).
+    fn discover_vaults(&mut self, sink: &mut dyn CommandSink) {
+        let subscriptions: Vec<SubscriptionScope> = self
+            .incoming
+            .as_ref()
+            .unwrap_or(&self.subscriptions)
+            .iter()
+            .filter(|node| node.vaults_status.is_loading())
+            .map(|node| SubscriptionScope {
+                subscription_id: node.subscription.subscription_id.clone(),
+                tenant_id: node.subscription.arm_tenant(),
+            })
+            .collect();
+        if subscriptions.is_empty() {
+            return;
+        }
+        self.requests.send(
+            sink,
+            Command::DiscoverVaults { subscriptions },
+            TreeRequest::Vaults,
+        );
+    }
+
     /// Applies a terminal event; true when a vault's load ended (an open search looks again).
-    pub fn finish(&mut self, request: TreeRequest, outcome: Outcome) -> bool {
+    pub fn finish(
+        &mut self,
+        request: TreeRequest,
+        outcome: Outcome,
+        sink: &mut dyn CommandSink,
+    ) -> bool {
         let status = status_of(&outcome);
         match request {
             TreeRequest::Subscriptions => {
@@ -375,11 +419,21 @@ impl TreeState {
                     self.incoming = None;
                 }
                 self.subscriptions_status = status;
+                if self.subscriptions_status == LoadStatus::Loaded {
+                    self.discover_vaults(sink);
+                }
                 self.swap_in_subscriptions();
             }
-            TreeRequest::Vaults(subscription_id) => {
-                if let Some(node) = self.subscription_mut(&subscription_id) {
-                    node.vaults_status = status;
+            TreeRequest::Vaults => {
+                // A subscription the discovery did not answer for ends with the discovery's outcome.
+                let unanswered = match status {
+                    LoadStatus::Loaded => LoadStatus::Failed("no answer for its vaults".into()),
+                    other => other,
+                };
+                for node in self.incoming.as_mut().unwrap_or(&mut self.subscriptions) {
+                    if node.vaults_status.is_loading() {
+                        node.vaults_status = unanswered.clone();
+                    }
                 }
                 self.swap_in_subscriptions();
             }
