@@ -88,6 +88,9 @@ fn apply_fix_grants_my_denied_read_and_waits_until_key_vault_allows_it() {
     step_until(&mut harness, "the keys' verdicts", |harness| {
         harness.query_by_label("Apply fix for list…").is_some()
     });
+    // The keys' verdicts open below the secrets', under the fold: scroll the button into view first.
+    harness.get_by_label("Apply fix for list…").scroll_to_me();
+    harness.run_steps(3);
     harness.get_by_label("Apply fix for list…").click();
     step_until(&mut harness, "the dialog", |harness| {
         harness.query_by_label("Apply").is_some()

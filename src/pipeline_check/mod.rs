@@ -15,7 +15,8 @@ use crate::access::{AccessEvaluation, ObjectType, Operation, Target, VaultAccess
 use crate::azure::identifiers::VaultUri;
 use crate::azure::models::{Subscription, VaultSummary};
 use crate::worker::{
-    Command, Event, EventKind, Outcome, PrincipalRef, RequestId, SignInMethod, WorkerHandle,
+    Command, Event, EventKind, Outcome, PrincipalRef, RequestId, SignInMethod, SubscriptionScope,
+    WorkerHandle,
 };
 
 /// What a pipeline asks.
@@ -268,8 +269,9 @@ fn sign_in_and_locate(
 }
 
 impl LocatedVault {
+    /// The tenant whose token reads the vault in ARM (a Lighthouse-delegated one: the managing tenant).
     fn tenant(&self) -> Option<String> {
-        Some(self.subscription.tenant_id.clone()).filter(|tenant| !tenant.is_empty())
+        self.subscription.arm_tenant()
     }
 }
 
@@ -397,39 +399,40 @@ fn find_vault(
     deadline: Instant,
     timeout: Duration,
 ) -> Result<Option<(VaultSummary, Subscription)>, CheckError> {
-    // All at once: the worker bounds how many lists run together.
-    let asked: Vec<(RequestId, &Subscription)> = subscriptions
-        .iter()
-        .map(|subscription| {
-            let id = worker.send(Command::ListVaults {
+    // One discovery: Resource Graph where it answers, else each subscription listed (bounded).
+    let id = worker.send(Command::DiscoverVaults {
+        subscriptions: subscriptions
+            .iter()
+            .map(|subscription| SubscriptionScope {
                 subscription_id: subscription.subscription_id.clone(),
-                tenant_id: Some(subscription.tenant_id.clone()).filter(|tenant| !tenant.is_empty()),
-            });
-            (id, subscription)
-        })
-        .collect();
-    let mut pending: std::collections::HashMap<RequestId, &Subscription> =
-        asked.into_iter().collect();
+                tenant_id: subscription.arm_tenant(),
+            })
+            .collect(),
+    });
     let mut found = None;
-    while !pending.is_empty() {
+    loop {
         let left = deadline.saturating_duration_since(Instant::now());
         let event = events
             .recv_timeout(left)
             .map_err(|_| CheckError::TimedOut(timeout.as_secs()))?;
-        let Some(subscription) = pending.get(&event.request_id).copied() else {
+        if event.request_id != id {
             continue;
-        };
+        }
         match event.kind {
-            EventKind::VaultsPage { vaults, .. } => {
+            EventKind::VaultsPage {
+                vaults,
+                subscription_id,
+            } => {
                 if found.is_none()
                     && let Some(vault) = vaults.into_iter().find(|vault| vault.uri == *uri)
+                    && let Some(subscription) = subscriptions
+                        .iter()
+                        .find(|subscription| subscription.subscription_id == subscription_id)
                 {
                     found = Some((vault, subscription.clone()));
                 }
             }
-            EventKind::Finished(_) => {
-                pending.remove(&event.request_id);
-            }
+            EventKind::Finished(_) => break,
             _ => {}
         }
     }

@@ -139,12 +139,30 @@ fn subscriptions_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
             node.subscription.display_name,
             node.vaults.len()
         );
-        if spans_tenants {
-            let tenant = state
+        let tenant_name = |tenant: &str| {
+            state
                 .tree
-                .tenant_name(&node.subscription.tenant_id)
-                .unwrap_or_else(|| node.subscription.tenant_id.clone());
-            title.push_str(&format!("  · {tenant}"));
+                .tenant_name(tenant)
+                .unwrap_or_else(|| tenant.to_owned())
+        };
+        if spans_tenants {
+            title.push_str(&format!(
+                "  · {}",
+                tenant_name(&node.subscription.tenant_id)
+            ));
+        }
+        let mut hover = format!("Subscription {}", node.subscription.subscription_id);
+        if node.subscription.is_delegated() {
+            title.push_str("  · delegated");
+            let managing = node
+                .subscription
+                .listed_in_tenant
+                .as_deref()
+                .map(tenant_name)
+                .unwrap_or_default();
+            hover.push_str(&format!(
+                "\nDelegated to {managing} through Azure Lighthouse: read with {managing}'s token"
+            ));
         }
         let title = super::format::untrusted(&title).into_owned();
         let header = egui::CollapsingHeader::new(RichText::new(title).strong())
@@ -169,10 +187,9 @@ fn subscriptions_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                     vault_row_ui(ui, state, &vault.uri, &vault.name, intents).on_hover_text(hover);
                 }
             });
-        header.header_response.on_hover_text(format!(
-            "Subscription {}",
-            node.subscription.subscription_id
-        ));
+        header
+            .header_response
+            .on_hover_text(super::format::untrusted(&hover).into_owned());
     }
 }
 

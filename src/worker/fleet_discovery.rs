@@ -97,7 +97,7 @@ async fn list_each(
 ) {
     join_all(subscription_ids.iter().map(|subscription_id| async move {
         let _slot = vault_lists.acquire().await;
-        let error = super::azure_runner::list_vaults(session, subscription_id, reply)
+        let error = super::paging::list_vaults(session, subscription_id, reply)
             .await
             .err()
             .map(|error| error.to_string());

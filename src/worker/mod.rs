@@ -12,6 +12,7 @@ pub mod files;
 mod fleet_discovery;
 pub mod load_gate;
 mod local_index;
+mod paging;
 pub mod protocol;
 pub mod reply;
 pub mod runner;

@@ -123,6 +123,8 @@ pub fn explain(error: &WorkerError) -> String {
 pub fn failure_word(error: &WorkerError) -> &'static str {
     match &error.source {
         FailureReason::Azure(azure) if azure.is_network_forbidden() => "firewall",
+        // No token could be had (another tenant without an account there, a sign-in that lapsed).
+        FailureReason::Auth(_) | FailureReason::Azure(AzureError::Auth(_)) => "no token",
         FailureReason::Azure(azure) => match azure.status() {
             Some(403) => "denied",
             Some(404) => "not found",

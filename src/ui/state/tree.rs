@@ -10,9 +10,11 @@ use super::errors::{Attempt, explain, failure_word};
 use super::session::SessionState;
 use super::vault_index::VaultContents;
 use crate::access::{ObjectType, Target};
+use crate::azure::AzureError;
 use crate::azure::identifiers::VaultUri;
 use crate::azure::models::{Subscription, Tenant, VaultSummary};
-use crate::worker::{Command, EventKind, Outcome, SubscriptionScope};
+use crate::worker::protocol::FailureReason;
+use crate::worker::{Command, EventKind, Outcome, SubscriptionScope, WorkerError};
 
 /// What the person does in the tree (selecting a vault and opening a URI are the app's: they reach the
 /// lists, details and access too).
@@ -348,6 +350,13 @@ impl TreeState {
                         .note_denied(error, attempt)
                         .unwrap_or_else(|| explain(error))
                 });
+                let message =
+                    message.map(
+                        |message| match self.lighthouse_note(&vault, error.as_ref()) {
+                            Some(note) => format!("{message} — {note}"),
+                            None => message,
+                        },
+                    );
                 if let Some(contents) = self.vaults.get_mut(&vault) {
                     contents.started = true;
                     contents.end_list(list, message);
@@ -493,6 +502,27 @@ impl TreeState {
         }
         self.subscriptions_cached = false;
         self.subscriptions_as_of = Some(crate::ui::format::now_unix());
+    }
+
+    /// Why a delegated vault's data plane refuses a token: Lighthouse covers Resource Manager only, and Key
+    /// Vault takes tokens of the vault's own tenant, where the operator may have no account.
+    fn lighthouse_note(&self, vault: &VaultUri, error: Option<&WorkerError>) -> Option<String> {
+        let no_token = matches!(
+            error.map(|error| &error.source),
+            Some(FailureReason::Auth(_) | FailureReason::Azure(AzureError::Auth(_)))
+        );
+        let summary = self.vault_summary(vault)?;
+        let node = self.subscriptions.iter().find(|node| {
+            Some(&node.subscription.subscription_id) == summary.subscription_id.as_ref()
+        })?;
+        (no_token && node.subscription.is_delegated()).then(|| {
+            let tenant = self
+                .tenant_name(&node.subscription.tenant_id)
+                .unwrap_or_else(|| node.subscription.tenant_id.clone());
+            format!(
+                "its subscription is delegated to you through Azure Lighthouse, which covers Resource Manager (the Access tab) but not Key Vault's data plane: reading its items needs an account in {tenant}"
+            )
+        })
     }
 
     fn arm_id(&self, vault: &VaultUri) -> Option<String> {
