@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use common::{BenchEmulator, median, ms, signed_in_worker, verdict};
 use vaultscope::azure::identifiers::VaultUri;
 use vaultscope::emulator::faults::Faults;
-use vaultscope::emulator::{EmulatorConfig, seed};
+use vaultscope::emulator::seed;
 use vaultscope::worker::{
     Command, Event, EventKind, Outcome, RequestId, SessionSettings, WorkerHandle,
 };
@@ -33,19 +33,9 @@ const CAP: usize = 8;
 
 fn main() {
     let seed_json = bench_seed_json();
-    if let Some(path) = std::env::var_os("VAULTSCOPE_BENCH_SEED_OUT") {
-        std::fs::write(&path, &seed_json).expect("write the seed");
-        println!("wrote the benchmark seed to {}", path.to_string_lossy());
+    let Some((runtime, emulator)) = common::seeded_emulator(&seed_json, LATENCY) else {
         return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let mut config = EmulatorConfig::demo().expect("demo seed");
-    config.seed = seed::parse_seed(&seed_json).expect("benchmark seed");
-    config.latency = LATENCY;
-    let emulator = BenchEmulator::start(&runtime, config);
+    };
     let vaults: Vec<VaultUri> = (0..VAULTS)
         .map(|index| {
             VaultUri::parse(&format!(

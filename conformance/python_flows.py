@@ -1,5 +1,5 @@
 """Flows with Microsoft's Python SDK (azure-identity, azure-keyvault-*, azure-mgmt-keyvault,
-azure-mgmt-authorization, msgraph-sdk) against the emulator, each configured only as a user would
+azure-mgmt-authorization, azure-mgmt-resourcegraph, msgraph-sdk) against the emulator, each configured only as a user would
 configure it against a sovereign cloud: an authority host, the CA bundle, and endpoints."""
 
 import asyncio
@@ -359,6 +359,46 @@ def management_flows(ctx, suite):
     for label, function in [("vaults list", vaults_list), ("vaults get", vaults_get),
                             ("update_access_policy (add)", update_access_policy)]:
         suite.flow("KeyVaultMgmt", label, function)
+
+
+def resource_graph_flows(ctx, suite):
+    """azure-mgmt-resourcegraph: the vault query Vaultscope sends, paged by $skipToken with the same query
+    and subscriptions, and the rows the caller may read."""
+    from azure.mgmt.resourcegraph import ResourceGraphClient
+    from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+    client = ResourceGraphClient(ctx.user, **_arm_kwargs(ctx))
+    query = ("resources | where type =~ 'microsoft.keyvault/vaults' "
+             "| project id, name, subscriptionId, properties | order by id asc")
+    scopes = [PROD_SUBSCRIPTION, DEV_SUBSCRIPTION]
+
+    def paged_vault_query():
+        names, token, pages = [], None, 0
+        while True:
+            options = QueryRequestOptions(top=3, skip_token=token, result_format="objectArray")
+            answer = client.resources(QueryRequest(subscriptions=scopes, query=query, options=options))
+            pages += 1
+            names += [row["name"] for row in answer.data]
+            if str(answer.result_truncated).lower().endswith("true"):
+                raise AssertionError("resultTruncated")
+            token = answer.skip_token
+            if not token:
+                break
+        expected = {"kv-prod-orders", "kv-prod-payments", "kv-prod-web", "kv-security-fn",
+                    "kv-prod-restricted", "kv-dev-shared", "kv-dev-sandbox", "kv-loadtest-5k"}
+        if sorted(names) != sorted(expected) or pages < 3:
+            raise AssertionError(f"{pages} pages: {names}")
+        return f"{len(names)} vaults in {pages} pages of 3"
+
+    def vault_uri_in_properties():
+        answer = client.resources(QueryRequest(subscriptions=[PROD_SUBSCRIPTION], query=query))
+        web = [row for row in answer.data if row["name"] == "kv-prod-web"]
+        if not web or "vaultUri" not in web[0]["properties"]:
+            raise AssertionError(f"{answer.data}")
+        return web[0]["properties"]["vaultUri"]
+
+    for label, function in [("vault query, paged", paged_vault_query),
+                            ("vault properties", vault_uri_in_properties)]:
+        suite.flow("ResourceGraph", label, function)
 
 
 def authorization_flows(ctx, suite):

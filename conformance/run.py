@@ -46,6 +46,7 @@ def python_suite(suite, ctx):
     py.key_flows(ctx, suite)
     py.certificate_flows(ctx, suite)
     py.management_flows(ctx, suite)
+    py.resource_graph_flows(ctx, suite)
     py.authorization_flows(ctx, suite)
     py.graph_flows(ctx, suite)
 

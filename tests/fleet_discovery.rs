@@ -48,13 +48,7 @@ fn discover(
     subscriptions: &[Subscription],
 ) -> Discovered {
     let id = worker.send(Command::DiscoverVaults {
-        subscriptions: subscriptions
-            .iter()
-            .map(|subscription| SubscriptionScope {
-                subscription_id: subscription.subscription_id.clone(),
-                tenant_id: subscription.arm_tenant(),
-            })
-            .collect(),
+        subscriptions: subscriptions.iter().map(SubscriptionScope::of).collect(),
     });
     let (seen, outcome) = wait_for(events, id);
     assert!(matches!(outcome, Outcome::Done), "{outcome:?}");

@@ -109,11 +109,50 @@ impl BenchEmulator {
         }
     }
 
+    /// How many logged requests' paths contain `part` (own emulator only), and the log cleared.
+    pub fn take_requests_to(&self, part: &str) -> Option<usize> {
+        match self {
+            Self::Own(emulator) => {
+                let count = emulator
+                    .request_log()
+                    .iter()
+                    .filter(|request| request.path.contains(part))
+                    .count();
+                emulator.clear_request_log();
+                Some(count)
+            }
+            Self::External(_) => None,
+        }
+    }
+
     pub fn shutdown(&self) {
         if let Self::Own(emulator) = self {
             emulator.shutdown();
         }
     }
+}
+
+/// The emulator on the demo cloud replaced by `seed_json`, with `latency` per request (or the external
+/// one), and its runtime; `None` when `VAULTSCOPE_BENCH_SEED_OUT` asked for the seed to be written instead
+/// (to start an external emulator on it).
+pub fn seeded_emulator(
+    seed_json: &str,
+    latency: Duration,
+) -> Option<(tokio::runtime::Runtime, BenchEmulator)> {
+    if let Some(path) = std::env::var_os("VAULTSCOPE_BENCH_SEED_OUT") {
+        std::fs::write(&path, seed_json).expect("write the seed");
+        println!("wrote the benchmark seed to {}", path.to_string_lossy());
+        return None;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let mut config = EmulatorConfig::demo().expect("demo seed");
+    config.seed = vaultscope::emulator::seed::parse_seed(seed_json).expect("benchmark seed");
+    config.latency = latency;
+    let emulator = BenchEmulator::start(&runtime, config);
+    Some((runtime, emulator))
 }
 
 /// A worker on `settings` signed in to `emulator` by device code (it approves codes at once).

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::arm::ArmClient;
 use super::error::{AzureError, Service};
-use super::models::Vault;
+use super::models::{Vault, VaultProperties};
 use super::pipeline::Outgoing;
 
 /// `Microsoft.ResourceGraph` api-version (the protocol reference, part 2 §4).
@@ -22,7 +22,7 @@ pub const ROWS_PER_PAGE: u32 = 1000;
 /// Every key vault in scope, with what the tree shows. `id` is projected, which stable paging needs; the
 /// order makes pages of the same query line up.
 pub const VAULTS_QUERY: &str = "resources | where type =~ 'microsoft.keyvault/vaults' \
-     | project id, name, type, location, resourceGroup, subscriptionId, tenantId, tags, properties \
+     | project id, name, location, subscriptionId, tags, properties \
      | order by id asc";
 /// Pages followed before a query is called runaway (1,000 rows each: 200,000 vaults).
 const MAX_PAGES: usize = 200;
@@ -38,13 +38,35 @@ struct QueryPage {
     result_truncated: Option<String>,
 }
 
-/// A vault row of the `resources` table: ARM's vault with the subscription it sits in.
+/// A vault row of the `resources` table as projected: ARM's vault with the subscription it sits in. Its
+/// fields are spelt out rather than `#[serde(flatten)]`ed into a `Vault`, which would buffer every row
+/// (a page holds a thousand).
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct VaultRow {
-    #[serde(flatten)]
-    vault: Vault,
-    #[serde(rename = "subscriptionId", default)]
+    id: String,
+    name: String,
+    #[serde(default)]
+    location: String,
+    #[serde(default)]
     subscription_id: String,
+    /// `null` where a vault has none.
+    #[serde(default)]
+    tags: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default)]
+    properties: VaultProperties,
+}
+
+impl VaultRow {
+    fn into_vault(self) -> Vault {
+        Vault {
+            id: self.id,
+            name: self.name,
+            location: self.location,
+            tags: self.tags.unwrap_or_default(),
+            properties: self.properties,
+        }
+    }
 }
 
 /// The vaults one query found, by subscription id as asked (each asked subscription present, maybe empty).
@@ -87,7 +109,7 @@ impl ArmClient {
             for row in page.data {
                 // A row outside the asked subscriptions is not ours to show.
                 if let Some(vaults) = found.get_mut(&row.subscription_id.to_ascii_lowercase()) {
-                    vaults.push(row.vault);
+                    vaults.push(row.into_vault());
                 }
             }
             match page.skip_token.filter(|token| !token.is_empty()) {
@@ -162,12 +184,11 @@ mod tests {
         .expect("page");
         assert_eq!(page.data.len(), 1);
         assert_eq!(page.data[0].subscription_id, "S1");
-        assert_eq!(page.data[0].vault.name, "kv1");
-        assert_eq!(
-            page.data[0].vault.properties.enable_rbac_authorization,
-            Some(true)
-        );
         assert_eq!(page.result_truncated.as_deref(), Some("false"));
         assert!(page.skip_token.is_none());
+        let vault = page.data.into_iter().next().expect("row").into_vault();
+        assert_eq!(vault.name, "kv1");
+        assert_eq!(vault.tags["env"], "prod");
+        assert_eq!(vault.properties.enable_rbac_authorization, Some(true));
     }
 }

@@ -110,11 +110,13 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
 
 /// Whether `scope` is `target` or one of its ancestors (case-insensitive, on `/` boundaries).
 pub fn scope_covers(scope: &str, target: &str) -> bool {
-    let scope = scope.trim_end_matches('/').to_ascii_lowercase();
-    let target = target.trim_end_matches('/').to_ascii_lowercase();
-    scope == "/"
-        || target == scope
-        || (target.starts_with(&scope) && target.as_bytes().get(scope.len()) == Some(&b'/'))
+    // Compared in place, without lower-cased copies: this runs for every assignment of every vault a
+    // listing or a Resource Graph query looks at.
+    let scope = scope.trim_end_matches('/').as_bytes();
+    let target = target.trim_end_matches('/').as_bytes();
+    target.len() >= scope.len()
+        && target[..scope.len()].eq_ignore_ascii_case(scope)
+        && (target.len() == scope.len() || target[scope.len()] == b'/')
 }
 
 fn strings(items: &[&str]) -> Vec<String> {
@@ -376,6 +378,24 @@ pub fn built_in_roles() -> Vec<RoleDefinition> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scope_covers_itself_and_what_is_below_it_on_segment_boundaries_in_any_case() {
+        let vault = "/subscriptions/S1/resourceGroups/RG/providers/Microsoft.KeyVault/vaults/kv";
+        assert!(scope_covers("/subscriptions/s1", vault));
+        assert!(scope_covers("/SUBSCRIPTIONS/S1/resourcegroups/rg/", vault));
+        assert!(scope_covers(vault, &format!("{vault}/")));
+        assert!(scope_covers("/", vault), "the root covers everything");
+        assert!(
+            !scope_covers("/subscriptions/s", vault),
+            "not half a segment"
+        );
+        assert!(
+            !scope_covers(&format!("{vault}/secrets/a"), vault),
+            "not upwards"
+        );
+        assert!(!scope_covers("/subscriptions/s2", vault));
+    }
 
     #[test]
     fn wildcards_match_like_azure() {

@@ -401,13 +401,7 @@ fn find_vault(
 ) -> Result<Option<(VaultSummary, Subscription)>, CheckError> {
     // One discovery: Resource Graph where it answers, else each subscription listed (bounded).
     let id = worker.send(Command::DiscoverVaults {
-        subscriptions: subscriptions
-            .iter()
-            .map(|subscription| SubscriptionScope {
-                subscription_id: subscription.subscription_id.clone(),
-                tenant_id: subscription.arm_tenant(),
-            })
-            .collect(),
+        subscriptions: subscriptions.iter().map(SubscriptionScope::of).collect(),
     });
     let mut found = None;
     loop {

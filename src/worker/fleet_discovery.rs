@@ -1,19 +1,21 @@
 //! Finds the vaults of a whole fleet (`Command::DiscoverVaults`): one Azure Resource Graph query per token
 //! tenant and batch of subscriptions instead of one ARM listing per subscription; where Resource Graph is
 //! refused (not offered in the cloud, blocked by policy, a malformed or cut answer), each subscription of
-//! that tenant is listed on its own. Every subscription asked for ends with `SubscriptionVaultsListed`.
+//! that tenant is listed on its own. Queries run a few at once; every subscription asked for ends with
+//! `SubscriptionVaultsListed`.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use futures_util::future::join_all;
+use futures_util::{StreamExt, stream};
 
 use super::load_gate::AdaptiveGate;
 use super::protocol::{EventKind, FailureReason, SubscriptionScope};
 use super::reply::Reply;
 use super::session::Session;
 use crate::azure::models::VaultSummary;
-use crate::azure::resource_graph::SUBSCRIPTIONS_PER_QUERY;
+use crate::azure::resource_graph::{SUBSCRIPTIONS_PER_QUERY, VaultsBySubscription};
 
 /// The subscriptions asked for, by the tenant whose token reads them (`None`: home), each once.
 fn by_token_tenant(subscriptions: Vec<SubscriptionScope>) -> BTreeMap<Option<String>, Vec<String>> {
@@ -32,60 +34,82 @@ fn by_token_tenant(subscriptions: Vec<SubscriptionScope>) -> BTreeMap<Option<Str
     tenants
 }
 
+/// Resource Graph queries under way at once: well inside its quota of 15 queries per 5 s per user.
+const QUERIES_AT_ONCE: usize = 4;
+
 pub(super) async fn discover_vaults(
     session: &Session,
     subscriptions: Vec<SubscriptionScope>,
     vault_lists: &Arc<AdaptiveGate>,
     reply: &Reply,
 ) -> Result<(), FailureReason> {
-    for (tenant, subscription_ids) in by_token_tenant(subscriptions) {
-        let in_tenant = session.for_tenant(tenant.as_deref());
-        let mut graph_refused = false;
-        for batch in subscription_ids.chunks(SUBSCRIPTIONS_PER_QUERY) {
-            if !graph_refused {
-                match in_tenant.arm.resource_graph_vaults(batch).await {
+    let batches: Vec<(Option<String>, Vec<String>)> = by_token_tenant(subscriptions)
+        .into_iter()
+        .flat_map(|(tenant, ids)| {
+            ids.chunks(SUBSCRIPTIONS_PER_QUERY)
+                .map(|batch| (tenant.clone(), batch.to_vec()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    // Tenants whose Resource Graph refused: their batches not yet asked are listed one by one at once.
+    let refused: Mutex<HashSet<Option<String>>> = Mutex::new(HashSet::new());
+    let refused = &refused;
+    stream::iter(batches)
+        .map(|(tenant, batch)| async move {
+            let in_tenant = session.for_tenant(tenant.as_deref());
+            let asked = !refused
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .contains(&tenant);
+            if asked {
+                match in_tenant.arm.resource_graph_vaults(&batch).await {
                     Ok(found) => {
-                        for subscription_id in batch {
-                            let vaults = found
-                                .get(subscription_id)
-                                .map(|vaults| {
-                                    vaults
-                                        .iter()
-                                        .filter_map(|vault| {
-                                            let fallback = session.cloud.vault_uri(&vault.name);
-                                            VaultSummary::from_arm(
-                                                vault,
-                                                subscription_id,
-                                                &fallback,
-                                            )
-                                        })
-                                        .collect()
-                                })
-                                .unwrap_or_default();
-                            reply.send(EventKind::VaultsPage {
-                                subscription_id: subscription_id.clone(),
-                                vaults,
-                            });
-                            reply.send(EventKind::SubscriptionVaultsListed {
-                                subscription_id: subscription_id.clone(),
-                                error: None,
-                            });
-                        }
-                        continue;
+                        send_found(session, &batch, &found, reply);
+                        return;
                     }
                     Err(error) => {
-                        tracing::warn!(%error, "Resource Graph refused; listing each subscription");
-                        reply.send(EventKind::ResourceGraphRefused {
-                            reason: error.to_string(),
-                        });
-                        graph_refused = true;
+                        let first = refused
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .insert(tenant.clone());
+                        if first {
+                            tracing::warn!(%error, "Resource Graph refused; listing each subscription");
+                            reply.send(EventKind::ResourceGraphRefused {
+                                reason: error.to_string(),
+                            });
+                        }
                     }
                 }
             }
-            list_each(&in_tenant, batch, vault_lists, reply).await;
-        }
-    }
+            list_each(&in_tenant, &batch, vault_lists, reply).await;
+        })
+        .buffer_unordered(QUERIES_AT_ONCE)
+        .collect::<Vec<()>>()
+        .await;
     Ok(())
+}
+
+/// Each subscription of a batch Resource Graph answered: its vaults, then that it is listed.
+fn send_found(session: &Session, batch: &[String], found: &VaultsBySubscription, reply: &Reply) {
+    for subscription_id in batch {
+        let vaults = found
+            .get(subscription_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|vault| {
+                let fallback = session.cloud.vault_uri(&vault.name);
+                VaultSummary::from_arm(vault, subscription_id, &fallback)
+            })
+            .collect();
+        reply.send(EventKind::VaultsPage {
+            subscription_id: subscription_id.clone(),
+            vaults,
+        });
+        reply.send(EventKind::SubscriptionVaultsListed {
+            subscription_id: subscription_id.clone(),
+            error: None,
+        });
+    }
 }
 
 /// Lists each subscription's vaults through ARM, as many at once as the vault-list gate allows.

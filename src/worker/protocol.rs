@@ -62,6 +62,16 @@ pub struct SubscriptionScope {
     pub tenant_id: Option<String>,
 }
 
+impl SubscriptionScope {
+    /// `subscription`, read with the token of the tenant that listed it.
+    pub fn of(subscription: &Subscription) -> Self {
+        Self {
+            subscription_id: subscription.subscription_id.clone(),
+            tenant_id: subscription.arm_tenant(),
+        }
+    }
+}
+
 /// What the UI asks the worker to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {

@@ -135,14 +135,28 @@ pub(crate) struct ArmCaller {
 impl ArmCaller {
     /// Whether the caller's role assignments grant the control-plane `action` at `scope`.
     pub fn may(&self, cloud: &CloudState, action: &str, scope: &str) -> bool {
-        cloud.role_assignments.iter().any(|assignment| {
-            self.identities
-                .contains(&assignment.principal_id.to_ascii_lowercase())
-                && scope_covers(&assignment.scope, scope)
-                && cloud
-                    .role_definition(&assignment.role_definition_id)
-                    .is_some_and(|role| role.grants_action(action))
-        })
+        self.scopes_granting(cloud, action)
+            .any(|granted| scope_covers(granted, scope))
+    }
+
+    /// The scopes at which the caller's role assignments grant `action` (they cover what is below them):
+    /// worked out once for a query over many resources.
+    pub fn scopes_granting<'a>(
+        &'a self,
+        cloud: &'a CloudState,
+        action: &'a str,
+    ) -> impl Iterator<Item = &'a str> + 'a {
+        cloud
+            .role_assignments
+            .iter()
+            .filter(move |assignment| {
+                self.identities
+                    .contains(&assignment.principal_id.to_ascii_lowercase())
+                    && cloud
+                        .role_definition(&assignment.role_definition_id)
+                        .is_some_and(|role| role.grants_action(action))
+            })
+            .map(|assignment| assignment.scope.as_str())
     }
 
     /// ARM's 403 for a missing control-plane permission.

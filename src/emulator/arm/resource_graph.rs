@@ -4,6 +4,7 @@
 //! tenant may use), each row only if the caller may read the vault, paged by `$skipToken` that binds the
 //! query and the subscriptions. A query of any other shape is refused rather than answered wrongly.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use axum::Json;
@@ -18,9 +19,11 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::ArmCaller;
-use super::vaults::{readable_vaults, vault_json};
+use super::vaults::{VAULT_READ, vault_json};
 use crate::emulator::Shared;
 use crate::emulator::responses::arm_error;
+use crate::emulator::roles::scope_covers;
+use crate::emulator::state::VaultState;
 
 /// Rows per page when `$top` is absent (the protocol reference: 100, UNVERIFIED).
 const DEFAULT_TOP: usize = 100;
@@ -196,33 +199,44 @@ pub(super) async fn query_resources(
             "Resource Graph queries are disallowed for this tenant.",
         );
     }
-    let usable: Vec<&crate::emulator::state::SubscriptionState> = cloud
+    let asked: HashSet<String> = request
+        .subscriptions
+        .iter()
+        .map(|id| id.to_ascii_lowercase())
+        .collect();
+    // Subscription id (lower-case) → its tenant, for those asked that the caller's token may use.
+    let usable: HashMap<String, &str> = cloud
         .subscriptions
         .iter()
         .filter(|subscription| subscription.accepts_tenant(&caller.claims.tid))
-        .filter(|subscription| {
-            request.subscriptions.is_empty()
-                || request
-                    .subscriptions
-                    .iter()
-                    .any(|asked| asked.eq_ignore_ascii_case(&subscription.id))
+        .map(|subscription| {
+            (
+                subscription.id.to_ascii_lowercase(),
+                subscription.tenant_id.as_str(),
+            )
         })
+        .filter(|(id, _)| asked.is_empty() || asked.contains(id))
         .collect();
-    let port = shared.port;
-    let mut rows: Vec<Value> = usable
-        .iter()
-        .flat_map(|subscription| {
-            readable_vaults(&cloud, &caller, &subscription.id, None)
-                .map(move |vault| vault_row(vault, &subscription.tenant_id, port))
+    let read_scopes: Vec<&str> = caller.scopes_granting(&cloud, VAULT_READ).collect();
+    let mut readable: Vec<(String, &VaultState, &str)> = cloud
+        .vaults
+        .values()
+        .filter_map(|vault| {
+            let tenant = usable.get(&vault.subscription_id.to_ascii_lowercase())?;
+            Some((vault.arm_id().to_ascii_lowercase(), vault, *tenant))
         })
+        .filter(|(id, _, _)| read_scopes.iter().any(|scope| scope_covers(scope, id)))
         .collect();
-    rows.sort_by_key(|row| row["id"].as_str().unwrap_or_default().to_ascii_lowercase());
-    let total = rows.len();
-    let data: Vec<Value> = rows
+    readable.sort_by(|a, b| a.0.cmp(&b.0));
+    let total = readable.len();
+    // Only the page's rows are made.
+    let data: Vec<Value> = readable
         .into_iter()
         .skip(offset)
         .take(top)
-        .map(|row| project(row, projection.as_deref()))
+        .map(|(_, vault, tenant)| {
+            project(vault_row(vault, tenant, shared.port), projection.as_deref())
+        })
         .collect();
     let mut body = json!({
         "totalRecords": total,
@@ -245,7 +259,7 @@ pub(super) async fn query_resources(
 }
 
 /// A vault as a row of the `resources` table: ARM's vault, `type` and `resourceGroup` lower-cased.
-fn vault_row(vault: &crate::emulator::state::VaultState, tenant: &str, port: u16) -> Value {
+fn vault_row(vault: &VaultState, tenant: &str, port: u16) -> Value {
     let mut row = vault_json(vault, port);
     row["type"] = json!("microsoft.keyvault/vaults");
     row["tenantId"] = json!(tenant);

@@ -18,7 +18,7 @@ use crate::emulator::responses::arm_error;
 use crate::emulator::state::{CloudState, DeletedVaultState, VaultState};
 use crate::emulator::{Shared, request_authority};
 
-const VAULT_READ: &str = "Microsoft.KeyVault/vaults/read";
+pub(super) const VAULT_READ: &str = "Microsoft.KeyVault/vaults/read";
 const ACCESS_POLICY_WRITE: &str = "Microsoft.KeyVault/vaults/accessPolicies/write";
 const DELETED_VAULT_READ: &str = "Microsoft.KeyVault/deletedVaults/read";
 const DELETED_VAULT_PURGE: &str = "Microsoft.KeyVault/locations/deletedVaults/purge/action";
@@ -203,7 +203,7 @@ pub(super) fn check_subscription(
 }
 
 /// The vaults of `subscription` (and `group`) the caller may read.
-pub(super) fn readable_vaults<'a>(
+fn readable_vaults<'a>(
     cloud: &'a CloudState,
     caller: &'a ArmCaller,
     subscription: &'a str,

@@ -398,10 +398,7 @@ impl TreeState {
             .unwrap_or(&self.subscriptions)
             .iter()
             .filter(|node| node.vaults_status.is_loading())
-            .map(|node| SubscriptionScope {
-                subscription_id: node.subscription.subscription_id.clone(),
-                tenant_id: node.subscription.arm_tenant(),
-            })
+            .map(|node| SubscriptionScope::of(&node.subscription))
             .collect();
         if subscriptions.is_empty() {
             return;
