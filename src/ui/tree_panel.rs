@@ -151,7 +151,10 @@ fn subscriptions_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                 tenant_name(&node.subscription.tenant_id)
             ));
         }
-        let mut hover = format!("Subscription {}", node.subscription.subscription_id);
+        let mut hover = format!(
+            "Subscription {}",
+            super::format::untrusted(&node.subscription.subscription_id)
+        );
         if node.subscription.is_delegated() {
             title.push_str("  · delegated");
             let managing = node
@@ -160,6 +163,7 @@ fn subscriptions_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                 .as_deref()
                 .map(tenant_name)
                 .unwrap_or_default();
+            let managing = super::format::untrusted(&managing);
             hover.push_str(&format!(
                 "\nDelegated to {managing} through Azure Lighthouse: read with {managing}'s token"
             ));
@@ -187,9 +191,8 @@ fn subscriptions_ui(ui: &mut Ui, state: &AppState, intents: &mut Vec<Intent>) {
                     vault_row_ui(ui, state, &vault.uri, &vault.name, intents).on_hover_text(hover);
                 }
             });
-        header
-            .header_response
-            .on_hover_text(super::format::untrusted(&hover).into_owned());
+        // Each part escaped where it was added, so the line break stays a line break.
+        header.header_response.on_hover_text(hover);
     }
 }
 
