@@ -195,16 +195,26 @@ fn a_lighthouse_delegated_subscription_is_listed_and_read_with_the_managing_tena
     assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
     let mut tenants = Vec::new();
     let mut listed = Vec::new();
+    let mut tenants_ended = Vec::new();
     for kind in seen {
         match kind {
             EventKind::Tenants(found) => tenants = found,
             EventKind::SubscriptionsPage(page) => listed.extend(page),
+            EventKind::TenantSubscriptionsListed { tenant_id } => tenants_ended.push(tenant_id),
             EventKind::TenantUnavailable { tenant_id, reason } => {
                 panic!("{tenant_id} was asked: {reason}")
             }
             other => panic!("unexpected {other:?}"),
         }
     }
+    // Home, then Fabrikam (a guest tenant); never Northwind.
+    assert_eq!(
+        tenants_ended,
+        [
+            None,
+            Some("b2d4f6a8-1c3e-4a5b-9d7f-0e2c4a6b8d0f".to_owned())
+        ]
+    );
     let northwind = tenants
         .iter()
         .find(|tenant| tenant.tenant_id == NORTHWIND_TENANT)

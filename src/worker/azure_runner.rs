@@ -373,19 +373,21 @@ impl AzureRunner {
         reply.send(EventKind::Tenants(tenants.clone()));
         let mut seen = HashSet::new();
         list_subscriptions(&session, None, home.as_deref(), &mut seen, reply).await?;
+        reply.send(EventKind::TenantSubscriptionsListed { tenant_id: None });
         for tenant in tenants.iter().filter(|tenant| {
             Some(tenant.tenant_id.to_ascii_lowercase()) != home
                 && tenant.tenant_category.as_deref() != Some("ProjectedBy")
         }) {
             let in_tenant = session.for_tenant(Some(&tenant.tenant_id));
             let tenant_id = Some(tenant.tenant_id.as_str());
-            if let Err(error) =
-                list_subscriptions(&in_tenant, tenant_id, tenant_id, &mut seen, reply).await
-            {
-                reply.send(EventKind::TenantUnavailable {
+            match list_subscriptions(&in_tenant, tenant_id, tenant_id, &mut seen, reply).await {
+                Ok(()) => reply.send(EventKind::TenantSubscriptionsListed {
+                    tenant_id: Some(tenant.tenant_id.clone()),
+                }),
+                Err(error) => reply.send(EventKind::TenantUnavailable {
                     tenant_id: tenant.tenant_id.clone(),
                     reason: error.to_string(),
-                });
+                }),
             }
         }
         Ok(())

@@ -242,7 +242,6 @@ pub enum Command {
 pub enum SupersedeKey {
     SignIn,
     Subscriptions,
-    VaultDiscovery,
     /// Loading the same vault again cancels the earlier load of it; other vaults load alongside.
     VaultLoad(VaultUri),
     VersionList,
@@ -263,7 +262,8 @@ impl Command {
             Self::SignIn(_) | Self::SignOut => Some(SupersedeKey::SignIn),
             Self::ListSubscriptions => Some(SupersedeKey::Subscriptions),
             Self::ListVaults { .. } => None,
-            Self::DiscoverVaults { .. } => Some(SupersedeKey::VaultDiscovery),
+            // One per tenant as each tenant's subscriptions arrive: they run side by side.
+            Self::DiscoverVaults { .. } => None,
             Self::LoadVault { vault } => Some(SupersedeKey::VaultLoad(vault.clone())),
             Self::ListVersions { .. } => Some(SupersedeKey::VersionList),
             Self::GetDetails { .. } => Some(SupersedeKey::Details),
@@ -440,6 +440,10 @@ pub enum EventKind {
         reason: String,
     },
     SubscriptionsPage(Vec<Subscription>),
+    /// One tenant's subscriptions are all sent (`tenant_id` `None`: the home tenant's); the others may follow.
+    TenantSubscriptionsListed {
+        tenant_id: Option<String>,
+    },
     VaultsPage {
         subscription_id: String,
         vaults: Vec<VaultSummary>,

@@ -356,7 +356,8 @@ impl AppState {
                 }
                 kind => {
                     let (session, shared) = (&self.session, &mut self.shared);
-                    self.tree.apply_progress(request, kind, session, shared)
+                    self.tree
+                        .apply_progress(request, kind, session, shared, sink)
                 }
             };
             // Searched again once per frame, not once per page (a big load brings thousands).

@@ -247,7 +247,7 @@ fn the_sign_in_screen_cancels_signs_in_and_signs_out() {
 }
 
 #[test]
-fn sign_in_loads_subscriptions_then_the_vaults_of_all_at_once() {
+fn sign_in_loads_subscriptions_then_each_tenants_vaults_at_once() {
     let mut sink = RecordingSink::default();
     let mut state = signed_in_state(&mut sink);
     assert!(matches!(state.session.sign_in, SignInState::SignedIn(_)));
@@ -273,13 +273,15 @@ fn sign_in_loads_subscriptions_then_the_vaults_of_all_at_once() {
     assert_eq!(
         sink.sent.len(),
         2,
-        "no vault listing before the subscriptions are whole"
+        "no vault listing before the tenant's subscriptions are whole"
     );
     state.apply(
-        event(subs_id, EventKind::Finished(Outcome::Done)),
+        event(
+            subs_id,
+            EventKind::TenantSubscriptionsListed { tenant_id: None },
+        ),
         &mut sink,
     );
-    assert_eq!(state.tree.subscriptions_status, LoadStatus::Loaded);
     let (discovery, command) = sink.sent[2].clone();
     assert_eq!(
         command,
@@ -295,13 +297,57 @@ fn sign_in_loads_subscriptions_then_the_vaults_of_all_at_once() {
                 },
             ]
         },
-        "one discovery; the delegated subscription read with the managing tenant's token"
+        "the home tenant's at once, before the other tenants are listed; the delegated subscription \
+         read with the managing tenant's token"
+    );
+    // A guest tenant's subscription comes later: the end of the listing asks for it alone.
+    let guest = Subscription {
+        listed_in_tenant: Some("t2".into()),
+        ..serde_json::from_value(serde_json::json!({
+            "subscriptionId": "s3", "displayName": "Partner", "tenantId": "t2"
+        }))
+        .expect("sub")
+    };
+    state.apply(
+        event(subs_id, EventKind::SubscriptionsPage(vec![guest])),
+        &mut sink,
+    );
+    state.apply(
+        event(subs_id, EventKind::Finished(Outcome::Done)),
+        &mut sink,
+    );
+    assert_eq!(state.tree.subscriptions_status, LoadStatus::Loaded);
+    let (guest_discovery, command) = sink.sent[3].clone();
+    assert_eq!(
+        command,
+        Command::DiscoverVaults {
+            subscriptions: vec![SubscriptionScope {
+                subscription_id: "s3".into(),
+                tenant_id: Some("t2".into()),
+            }]
+        }
+    );
+    assert_eq!(sink.sent.len(), 4, "nothing asked twice");
+    state.apply(
+        event(
+            guest_discovery,
+            EventKind::SubscriptionVaultsListed {
+                subscription_id: "s3".into(),
+                error: None,
+            },
+        ),
+        &mut sink,
+    );
+    state.apply(
+        event(guest_discovery, EventKind::Finished(Outcome::Done)),
+        &mut sink,
     );
     assert!(
         state
             .tree
             .subscriptions
             .iter()
+            .filter(|node| node.subscription.subscription_id != "s3")
             .all(|node| node.vaults_status == LoadStatus::Loading)
     );
     state.apply(

@@ -2,7 +2,7 @@
 //! pinned vaults, and each vault's contents as its `LoadVault` streams them in (side by side, a reload
 //! superseding the earlier one).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::bookmarks::VaultBookmarks;
 use super::common::{CommandSink, LoadStatus, Requests, Shared, status_of};
@@ -36,8 +36,9 @@ pub enum TreeIntent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TreeRequest {
     Subscriptions,
-    /// The vaults of every listed subscription (`DiscoverVaults`: Resource Graph, else one by one).
-    Vaults,
+    /// The vaults of these subscriptions (lower-case ids; `DiscoverVaults`: Resource Graph, else one by
+    /// one).
+    Vaults(Vec<String>),
     LoadVault(VaultUri),
 }
 
@@ -70,6 +71,8 @@ pub struct TreeState {
     /// `incoming` and replaces them only once it and every subscription's vault list ended.
     pub subscriptions_cached: bool,
     incoming: Option<Vec<SubscriptionNode>>,
+    /// The subscriptions of this listing whose vaults were asked for already (lower-case ids).
+    discovery_asked: HashSet<String>,
     /// Everything loaded, per vault.
     pub vaults: HashMap<VaultUri, VaultContents>,
     /// Vaults opened by URI that ARM does not list (data-plane access only), in opening order.
@@ -194,8 +197,10 @@ impl TreeState {
     }
 
     pub fn load_subscriptions(&mut self, sink: &mut dyn CommandSink) {
-        self.requests
-            .forget(|request| matches!(request, TreeRequest::Subscriptions | TreeRequest::Vaults));
+        self.requests.forget(|request| {
+            matches!(request, TreeRequest::Subscriptions | TreeRequest::Vaults(_))
+        });
+        self.discovery_asked.clear();
         if self.subscriptions_cached {
             self.incoming = Some(Vec::new());
         } else {
@@ -284,6 +289,7 @@ impl TreeState {
         kind: EventKind,
         session: &SessionState,
         shared: &mut Shared,
+        sink: &mut dyn CommandSink,
     ) -> bool {
         match (request, kind) {
             (TreeRequest::Subscriptions, EventKind::Tenants(tenants)) => self.tenants = tenants,
@@ -292,12 +298,19 @@ impl TreeState {
                     .tenant_name(&tenant_id)
                     .unwrap_or_else(|| tenant_id.clone());
                 shared.set_notice(format!("Tenant {name} was skipped: {reason}"), true);
+                // What it listed before it refused still gets its vaults.
+                self.discover_vaults(sink);
+            }
+            (TreeRequest::Subscriptions, EventKind::TenantSubscriptionsListed { .. }) => {
+                // Each tenant's vaults are asked for as soon as its subscriptions are all in, so a slow
+                // tenant does not hold up the others.
+                self.discover_vaults(sink);
             }
             (TreeRequest::Subscriptions, EventKind::SubscriptionsPage(page)) => {
                 self.add_subscriptions(page);
             }
             (
-                TreeRequest::Vaults,
+                TreeRequest::Vaults(_),
                 EventKind::VaultsPage {
                     subscription_id,
                     vaults,
@@ -309,7 +322,7 @@ impl TreeState {
                 }
             }
             (
-                TreeRequest::Vaults,
+                TreeRequest::Vaults(_),
                 EventKind::SubscriptionVaultsListed {
                     subscription_id,
                     error,
@@ -320,7 +333,7 @@ impl TreeState {
                 }
                 self.swap_in_subscriptions();
             }
-            (TreeRequest::Vaults, EventKind::ResourceGraphRefused { reason }) => {
+            (TreeRequest::Vaults(_), EventKind::ResourceGraphRefused { reason }) => {
                 shared.set_notice(
                     format!(
                         "Resource Graph refused the vault query, so each subscription is listed on its own (slower): {reason}"
@@ -389,24 +402,30 @@ impl TreeState {
         });
     }
 
-    /// Asks for the vaults of every listed subscription at once, each read with the token of the tenant
-    /// that listed it (a Lighthouse-delegated subscription: the managing tenant's).
+    /// Asks, in one command, for the vaults of every listed subscription not asked for yet, each read with
+    /// the token of the tenant that listed it (a Lighthouse-delegated subscription: the managing tenant's).
     fn discover_vaults(&mut self, sink: &mut dyn CommandSink) {
+        let asked = &mut self.discovery_asked;
         let subscriptions: Vec<SubscriptionScope> = self
             .incoming
             .as_ref()
             .unwrap_or(&self.subscriptions)
             .iter()
             .filter(|node| node.vaults_status.is_loading())
+            .filter(|node| asked.insert(node.subscription.subscription_id.to_ascii_lowercase()))
             .map(|node| SubscriptionScope::of(&node.subscription))
             .collect();
         if subscriptions.is_empty() {
             return;
         }
+        let asked = subscriptions
+            .iter()
+            .map(|scope| scope.subscription_id.to_ascii_lowercase())
+            .collect();
         self.requests.send(
             sink,
             Command::DiscoverVaults { subscriptions },
-            TreeRequest::Vaults,
+            TreeRequest::Vaults(asked),
         );
     }
 
@@ -420,24 +439,26 @@ impl TreeState {
         let status = status_of(&outcome);
         match request {
             TreeRequest::Subscriptions => {
-                if status != LoadStatus::Loaded {
-                    // The cached tree stays; the partial listing goes.
-                    self.incoming = None;
+                if status != LoadStatus::Loaded && self.incoming.take().is_some() {
+                    // The cached tree stays; the partial listing goes, and the vaults asked for it.
+                    self.requests
+                        .forget(|request| matches!(request, TreeRequest::Vaults(_)));
                 }
                 self.subscriptions_status = status;
-                if self.subscriptions_status == LoadStatus::Loaded {
-                    self.discover_vaults(sink);
-                }
+                // What is listed and not asked for yet (all of it when no tenant said it ended; after
+                // a failure, what arrived before it).
+                self.discover_vaults(sink);
                 self.swap_in_subscriptions();
             }
-            TreeRequest::Vaults => {
+            TreeRequest::Vaults(asked) => {
                 // A subscription the discovery did not answer for ends with the discovery's outcome.
                 let unanswered = match status {
                     LoadStatus::Loaded => LoadStatus::Failed("no answer for its vaults".into()),
                     other => other,
                 };
                 for node in self.incoming.as_mut().unwrap_or(&mut self.subscriptions) {
-                    if node.vaults_status.is_loading() {
+                    let id = node.subscription.subscription_id.to_ascii_lowercase();
+                    if node.vaults_status.is_loading() && asked.contains(&id) {
                         node.vaults_status = unanswered.clone();
                     }
                 }
