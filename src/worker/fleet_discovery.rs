@@ -14,7 +14,6 @@ use super::load_gate::AdaptiveGate;
 use super::protocol::{EventKind, FailureReason, SubscriptionScope};
 use super::reply::Reply;
 use super::session::Session;
-use crate::azure::models::VaultSummary;
 use crate::azure::resource_graph::{SUBSCRIPTIONS_PER_QUERY, VaultsBySubscription};
 
 /// The subscriptions asked for, by the tenant whose token reads them (`None`: home), each once.
@@ -92,19 +91,8 @@ pub(super) async fn discover_vaults(
 /// Each subscription of a batch Resource Graph answered: its vaults, then that it is listed.
 fn send_found(session: &Session, batch: &[String], found: &VaultsBySubscription, reply: &Reply) {
     for subscription_id in batch {
-        let vaults = found
-            .get(subscription_id)
-            .into_iter()
-            .flatten()
-            .filter_map(|vault| {
-                let fallback = session.cloud.vault_uri(&vault.name);
-                VaultSummary::from_arm(vault, subscription_id, &fallback)
-            })
-            .collect();
-        reply.send(EventKind::VaultsPage {
-            subscription_id: subscription_id.clone(),
-            vaults,
-        });
+        let vaults = found.get(subscription_id).map_or(&[][..], Vec::as_slice);
+        super::paging::send_vaults(session, subscription_id, vaults, reply);
         reply.send(EventKind::SubscriptionVaultsListed {
             subscription_id: subscription_id.clone(),
             error: None,

@@ -7,7 +7,7 @@ use super::protocol::{EventKind, FailureReason};
 use super::reply::Reply;
 use super::session::Session;
 use crate::azure::error::AzureError;
-use crate::azure::models::VaultSummary;
+use crate::azure::models::{Vault, VaultSummary};
 use crate::azure::pipeline::Page;
 
 /// Reads a list page by page, following each page's next link, and hands every page to `emit` as it
@@ -44,21 +44,30 @@ pub(super) async fn list_vaults(
                 .list_vaults_page(subscription_id, next.as_deref())
                 .await
         },
-        |page| {
-            let vaults = page
-                .iter()
-                .filter_map(|vault| {
-                    let fallback = session.cloud.vault_uri(&vault.name);
-                    VaultSummary::from_arm(vault, subscription_id, &fallback)
-                })
-                .collect();
-            reply.send(EventKind::VaultsPage {
-                subscription_id: subscription_id.to_owned(),
-                vaults,
-            });
-        },
+        |page| send_vaults(session, subscription_id, &page, reply),
     )
     .await
+}
+
+/// A subscription's vaults as ARM or Resource Graph gave them, as the tree shows them (a vault without a
+/// `vaultUri` gets the cloud's usual one).
+pub(super) fn send_vaults(
+    session: &Session,
+    subscription_id: &str,
+    vaults: &[Vault],
+    reply: &Reply,
+) {
+    let vaults = vaults
+        .iter()
+        .filter_map(|vault| {
+            let fallback = session.cloud.vault_uri(&vault.name);
+            VaultSummary::from_arm(vault, subscription_id, &fallback)
+        })
+        .collect();
+    reply.send(EventKind::VaultsPage {
+        subscription_id: subscription_id.to_owned(),
+        vaults,
+    });
 }
 
 #[cfg(test)]
