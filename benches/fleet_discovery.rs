@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use common::{median, ms, signed_in_worker, verdict};
+use common::{expect_done_with, median, ms, signed_in_worker, verdict};
 use serde_json::json;
 use vaultscope::azure::models::Subscription;
 use vaultscope::emulator::seed;
@@ -143,28 +143,10 @@ fn bench_seed_json() -> String {
     serde_json::to_string_pretty(&seed).expect("seed JSON")
 }
 
-fn finished(events: &Receiver<Event>, id: RequestId, mut progress: impl FnMut(EventKind)) {
-    loop {
-        let event = events
-            .recv_timeout(Duration::from_secs(120))
-            .expect("worker answers");
-        if event.request_id != id {
-            continue;
-        }
-        match event.kind {
-            EventKind::Finished(outcome) => {
-                assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
-                return;
-            }
-            kind => progress(kind),
-        }
-    }
-}
-
 fn list_subscriptions(worker: &WorkerHandle, events: &Receiver<Event>) -> Vec<Subscription> {
     let id = worker.send(Command::ListSubscriptions);
     let mut subscriptions = Vec::new();
-    finished(events, id, |kind| {
+    expect_done_with(events, id, |kind| {
         if let EventKind::SubscriptionsPage(page) = kind {
             subscriptions.extend(page);
         }
@@ -185,7 +167,7 @@ fn discover(
         subscriptions: subscriptions.iter().map(SubscriptionScope::of).collect(),
     });
     let mut found = Found::new();
-    finished(events, id, |kind| match kind {
+    expect_done_with(events, id, |kind| match kind {
         EventKind::VaultsPage { vaults, .. } => {
             found.extend(vaults.into_iter().filter_map(|vault| vault.arm_id));
         }

@@ -184,15 +184,28 @@ pub fn signed_in_worker(
 
 /// Waits for `id`'s terminal event, which must be `Done`.
 pub fn expect_done(events: &Receiver<Event>, id: RequestId) {
+    expect_done_with(events, id, |_| {});
+}
+
+/// Waits for `id`'s terminal event, which must be `Done`, handing its other events to `progress`.
+pub fn expect_done_with(
+    events: &Receiver<Event>,
+    id: RequestId,
+    mut progress: impl FnMut(EventKind),
+) {
     loop {
         let event = events
             .recv_timeout(Duration::from_secs(120))
             .expect("worker answers");
-        if event.request_id == id
-            && let EventKind::Finished(outcome) = event.kind
-        {
-            assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
-            return;
+        if event.request_id != id {
+            continue;
+        }
+        match event.kind {
+            EventKind::Finished(outcome) => {
+                assert!(matches!(outcome, Outcome::Done), "{outcome:?}");
+                return;
+            }
+            kind => progress(kind),
         }
     }
 }
